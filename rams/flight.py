@@ -1,0 +1,345 @@
+"""Opening a survey flight: validation, on-the-fly warp to metres, and one flight-wide 8-bit mapping.
+
+A `Flight` is a small picklable description of a raster; pixels are read through a
+thread-local dataset handle so that dask threads (and process workers) each hold their own.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.enums import ColorInterp, MaskFlags, Resampling
+from rasterio.errors import RasterioError
+from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window
+
+from rams.errors import RamsError
+
+#: Percentiles (per band) that map non-8-bit imagery onto 0..255, computed once per flight.
+STRETCH_PERCENTILES = (0.5, 99.5)
+#: Longest side (px) of the decimated read used for flight-wide statistics.
+STATS_PX = 1024
+
+_local = threading.local()
+
+
+@dataclass(frozen=True)
+class Flight:
+    """A survey flight opened for reading, in a projected CRS with metre units.
+
+    ``transform`` and ``width``/``height`` describe the grid pixels are read on: the file's
+    own grid, or the north-up UTM grid of an on-the-fly warp (``warp_crs`` set).
+    """
+
+    path: str
+    width: int
+    height: int
+    crs: CRS
+    transform: Affine
+    gsd_m: float
+    band_count: int
+    dtype: str
+    rgb_bands: tuple[int, int, int]
+    alpha_band: int | None
+    nodata: float | None
+    has_internal_mask: bool
+    block_shape: tuple[int, int]
+    tiled: bool
+    warp_crs: str | None = None
+    #: Per-band (lo, hi) input values mapped to 0 and 255; None for 8-bit imagery.
+    stretch: tuple[tuple[float, float], ...] | None = None
+    flight_id: str = ""
+    _lut: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def dataset(self) -> rasterio.io.DatasetReaderBase:
+        """This thread's open handle on the flight (a WarpedVRT when warped)."""
+        handles: dict[tuple[str, int], object] = _local.__dict__.setdefault("handles", {})
+        key = (self.path, os.getpid())
+        ds = handles.get(key)
+        if ds is None:
+            src = rasterio.open(self.path)
+            ds = WarpedVRT(src, **_warp_options(src, self.warp_crs)) if self.warp_crs else src
+            handles[key] = ds
+        return ds  # type: ignore[return-value]
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) in the flight CRS (metres)."""
+        left, top = self.transform * (0, 0)
+        right, bottom = self.transform * (self.width, self.height)
+        return (left, bottom, right, top)
+
+    def window_transform(self, window: Window) -> Affine:
+        """Affine transform of a window's pixel grid in the flight CRS."""
+        return self.transform * Affine.translation(window.col_off, window.row_off)
+
+    def read_rgb(
+        self, window: Window, out: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Read a window as 8-bit RGB (3, H, W) and its valid-pixel mask (H, W).
+
+        The window must lie inside the raster. ``out`` (uint8, (3, H, W)) is filled in place
+        when given, so callers can read straight into a larger canvas.
+        """
+        ds = self.dataset()
+        h, w = int(window.height), int(window.width)
+        indexes = list(self.rgb_bands)
+        if self.alpha_band is not None:
+            indexes.append(self.alpha_band)
+        if self.dtype == "uint8":
+            if out is None or self.alpha_band is not None or not out.flags.c_contiguous:
+                raw = ds.read(indexes, window=window)
+            else:
+                ds.read(indexes, window=window, out=out)
+                raw = out
+            rgb = raw[:3]
+        else:
+            raw = ds.read(indexes, window=window)
+            rgb = self.to_uint8(raw[:3])
+        if out is not None and rgb is not out:
+            out[...] = rgb
+            rgb = out
+        valid = self._valid(ds, window, raw, (h, w))
+        return rgb, valid
+
+    def to_uint8(self, pixels: np.ndarray) -> np.ndarray:
+        """Map native pixels (3, H, W) to uint8 with the flight-wide stretch."""
+        if self.stretch is None:
+            return pixels.astype(np.uint8, copy=False)
+        if self._lut is not None and pixels.dtype == np.uint16:
+            return np.stack([self._lut[b][pixels[b]] for b in range(3)])
+        out = np.empty(pixels.shape, dtype=np.uint8)
+        for b, (lo, hi) in enumerate(self.stretch):
+            scaled = (pixels[b].astype(np.float32) - lo) * (255.0 / max(hi - lo, 1e-9))
+            np.clip(scaled, 0, 255, out=scaled)
+            out[b] = scaled + 0.5
+        return out
+
+    def _valid(self, ds, window: Window, raw: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        if self.alpha_band is not None:
+            return raw[-1] > 0
+        if self.warp_crs is not None or self.has_internal_mask:
+            # GDAL knows best where a warp or an internal mask left no data.
+            return ds.dataset_mask(window=window) > 0
+        if self.nodata is not None:
+            nd = raw[:3] != np.asarray(self.nodata, dtype=raw.dtype)
+            return nd.any(axis=0)
+        return np.ones(shape, dtype=bool)
+
+
+def _warp_options(src: rasterio.io.DatasetReader, crs: str) -> dict:
+    # Without a nodata value, an alpha band is the only way the warp can mark the ground
+    # outside the source footprint as invalid rather than black.
+    return {"crs": crs, "resampling": Resampling.bilinear, "add_alpha": src.nodata is None}
+
+
+def _has_internal_mask(src) -> bool:
+    return any(MaskFlags.per_dataset in flags for flags in src.mask_flag_enums)
+
+
+def utm_crs_for(lon: float, lat: float) -> CRS:
+    """The WGS 84 / UTM zone CRS holding a longitude/latitude (degrees)."""
+    zone = int(math.floor((lon + 180.0) / 6.0)) % 60 + 1
+    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def _choose_rgb(src, colour_bands: list[int]) -> tuple[int, int, int]:
+    interp = {ci: i + 1 for i, ci in enumerate(src.colorinterp)}
+    if all(c in interp for c in (ColorInterp.red, ColorInterp.green, ColorInterp.blue)):
+        return (interp[ColorInterp.red], interp[ColorInterp.green], interp[ColorInterp.blue])
+    if len(colour_bands) == 1:
+        return (colour_bands[0],) * 3  # grayscale: the same band on every channel
+    if len(colour_bands) == 2:
+        raise ValueError("2 colour bands: the detector needs 1 (grey) or at least 3 (RGB)")
+    return (colour_bands[0], colour_bands[1], colour_bands[2])
+
+
+def open_flight(path: str | os.PathLike) -> Flight:
+    """Open and validate a flight raster; raise `RamsError` with a one-line reason if unusable.
+
+    Geographic or rotated rasters are warped on the fly to their local UTM zone (north-up).
+    Non-8-bit imagery gets one flight-wide percentile stretch from a decimated read.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise RamsError(p, "no such file")
+    if p.is_dir():
+        raise RamsError(p, "is a directory, not a raster")
+    try:
+        with rasterio.open(p) as src:
+            return _describe(p, src)
+    except RamsError:
+        raise
+    except (RasterioError, ValueError, OSError) as err:
+        raise RamsError(p, _reason(err)) from None
+
+
+def _reason(err: BaseException) -> str:
+    while err.__cause__ is not None and "previous exception" in str(err):
+        err = err.__cause__  # rasterio wraps GDAL's own message
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    if "not recognized as" in text or "not recognised as" in text:
+        return "not a raster GDAL can read"
+    return f"cannot read raster ({text})"
+
+
+def _describe(p: Path, src) -> Flight:
+    if src.width == 0 or src.height == 0 or src.count == 0:
+        raise RamsError(p, f"empty raster ({src.width}x{src.height} px, {src.count} bands)")
+    if src.crs is None:
+        raise RamsError(p, "no CRS: georeference the flight (e.g. gdal_edit.py -a_srs EPSG:32638)")
+    dtypes = set(src.dtypes)
+    if len(dtypes) != 1:
+        raise RamsError(p, f"bands have mixed data types {sorted(dtypes)}")
+    dtype = src.dtypes[0]
+    if not (
+        np.issubdtype(np.dtype(dtype), np.integer) or np.issubdtype(np.dtype(dtype), np.floating)
+    ):
+        raise RamsError(p, f"unsupported data type {dtype}")
+    alpha = next((i + 1 for i, ci in enumerate(src.colorinterp) if ci == ColorInterp.alpha), None)
+    colour = [b for b in range(1, src.count + 1) if b != alpha]
+    try:
+        rgb = _choose_rgb(src, colour)
+    except ValueError as err:
+        raise RamsError(p, f"band layout unusable: {err}") from None
+
+    warp_crs = None
+    ds = src
+    rotated = src.transform.b != 0 or src.transform.d != 0 or src.transform.e > 0
+    if src.crs.is_geographic or rotated:
+        target = src.crs
+        if src.crs.is_geographic:
+            lon, lat = src.xy(src.height // 2, src.width // 2)
+            target = utm_crs_for(lon, lat)
+        if not target.is_projected:
+            raise RamsError(p, f"CRS {src.crs.to_string()} is neither geographic nor projected")
+        warp_crs = target.to_string()
+        ds = WarpedVRT(src, **_warp_options(src, warp_crs))
+    elif not src.crs.is_projected:
+        raise RamsError(p, f"CRS {src.crs.to_string()} is not a projected CRS in metres")
+    units = (ds.crs.linear_units or "").lower()
+    if units not in ("metre", "meter", "m", "metres", "meters"):
+        raise RamsError(p, f"CRS units are '{units}', expected metres")
+    t = ds.transform
+    gsd = float(abs(t.a) + abs(t.e)) / 2.0
+    if not (0.001 <= gsd <= 10.0):
+        raise RamsError(p, f"ground sample distance {gsd:.4g} m is outside 1 mm .. 10 m")
+    block = tuple(int(v) for v in src.block_shapes[0])
+    flight = Flight(
+        path=str(p),
+        width=int(ds.width),
+        height=int(ds.height),
+        crs=ds.crs,
+        transform=t,
+        gsd_m=gsd,
+        band_count=int(src.count),
+        dtype=dtype,
+        rgb_bands=rgb,
+        alpha_band=alpha,
+        nodata=src.nodata,
+        has_internal_mask=_has_internal_mask(src),
+        block_shape=(block[0], block[1]),
+        tiled=block[1] < src.width,
+        warp_crs=warp_crs,
+        flight_id=p.stem,
+    )
+    if dtype != "uint8":
+        flight = _with_stretch(flight, ds)
+    if ds is not src:
+        ds.close()
+    _probe_read(p, flight)
+    return flight
+
+
+def _with_stretch(flight: Flight, ds) -> Flight:
+    """Attach the flight-wide stretch computed from a decimated (overview) read."""
+    scale = max(flight.width, flight.height) / STATS_PX
+    shape = (
+        3,
+        max(1, round(flight.height / max(scale, 1))),
+        max(1, round(flight.width / max(scale, 1))),
+    )
+    data = ds.read(
+        list(flight.rgb_bands), out_shape=shape, masked=True, resampling=Resampling.nearest
+    )
+    stretch = []
+    for b in range(3):
+        values = data[b].compressed()
+        if values.size == 0:
+            values = np.asarray([0, 1])
+        lo, hi = np.percentile(values, STRETCH_PERCENTILES)
+        stretch.append((float(lo), float(max(hi, lo + 1))))
+    lut = None
+    if flight.dtype == "uint16":
+        x = np.arange(65536, dtype=np.float32)
+        lut = np.stack(
+            [
+                np.clip((x - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
+                for lo, hi in stretch
+            ]
+        )
+    return replace(flight, stretch=tuple(stretch), _lut=lut)
+
+
+def _probe_read(p: Path, flight: Flight) -> None:
+    """Decode the first and last blocks so truncated or corrupt files fail here, not mid-run."""
+    bh, bw = flight.block_shape
+    for row, col in ((0, 0), (flight.height - 1, flight.width - 1)):
+        r0 = max(0, min(row, flight.height - min(bh, flight.height)))
+        c0 = max(0, min(col, flight.width - min(bw, flight.width)))
+        win = Window(c0, r0, min(bw, flight.width - c0), min(64, flight.height - r0))
+        try:
+            flight.read_rgb(win)
+        except (RasterioError, OSError, ValueError) as err:
+            raise RamsError(p, f"corrupt or truncated raster data ({_reason(err)})") from None
+
+
+def valid_fraction(flight: Flight) -> float:
+    """Share (0..1) of the flight's pixels holding valid data, from a decimated mask read."""
+    ds = flight.dataset()
+    scale = max(1.0, max(flight.width, flight.height) / STATS_PX)
+    shape = (max(1, round(flight.height / scale)), max(1, round(flight.width / scale)))
+    if (
+        flight.alpha_band is None
+        and flight.nodata is None
+        and not flight.has_internal_mask
+        and not flight.warp_crs
+    ):
+        return 1.0
+    mask = ds.dataset_mask(out_shape=shape, resampling=Resampling.nearest)
+    return float(np.count_nonzero(mask) / mask.size)
+
+
+def flight_info(flight: Flight) -> dict:
+    """A summary of the flight for people and logs (sizes in px, distances in metres)."""
+    share = valid_fraction(flight)
+    area_km2 = flight.width * flight.height * flight.gsd_m**2 / 1e6
+    ds = flight.dataset()
+    return {
+        "path": flight.path,
+        "flight_id": flight.flight_id,
+        "size_px": [flight.width, flight.height],
+        "bands": flight.band_count,
+        "rgb_bands": list(flight.rgb_bands),
+        "alpha_band": flight.alpha_band,
+        "dtype": flight.dtype,
+        "nodata": flight.nodata,
+        "crs": flight.crs.to_string(),
+        "warped_from_source_crs": bool(flight.warp_crs),
+        "gsd_m": round(flight.gsd_m, 5),
+        "extent_km2": round(area_km2, 6),
+        "footprint_km2": round(area_km2 * share, 6),
+        "valid_share": round(share, 4),
+        "block_shape_px": list(flight.block_shape),
+        "layout": "tiled" if flight.tiled else "striped",
+        "overviews": ds.overviews(1) if not flight.warp_crs else [],
+        "stretch_to_8bit": [list(s) for s in flight.stretch] if flight.stretch else None,
+    }

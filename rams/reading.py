@@ -1,0 +1,67 @@
+"""Reading a region once and cutting its tiles as views: the hot path of every job.
+
+A region is read with ONE windowed read into a uint8 canvas; tiles are numpy views into it and
+batches are contiguous (N, C, H, W) uint8 arrays. Tiles with no valid pixel are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from rasterio.windows import Window
+
+from rams.flight import Flight
+from rams.tiling import Region, Tile
+
+
+@dataclass
+class RegionPixels:
+    """A region's pixels: ``rgb`` uint8 (3, H, W) and ``valid`` bool (H, W) on ``window``
+    (raster px; parts of the window outside the raster are zero and invalid)."""
+
+    window: Window
+    rgb: np.ndarray
+    valid: np.ndarray
+
+    def view(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
+        """(rgb, valid) views of a sub-window given in raster px."""
+        r = int(window.row_off - self.window.row_off)
+        c = int(window.col_off - self.window.col_off)
+        h, w = int(window.height), int(window.width)
+        return self.rgb[:, r : r + h, c : c + w], self.valid[r : r + h, c : c + w]
+
+
+def read_region(flight: Flight, region: Region) -> RegionPixels:
+    """Read ``region.read`` in one windowed read (padding with invalid zeros past the raster)."""
+    win = region.read
+    inside = win.intersection(Window(0, 0, flight.width, flight.height))
+    if (inside.width, inside.height) == (win.width, win.height):
+        rgb = np.empty((3, int(win.height), int(win.width)), dtype=np.uint8)
+        rgb, valid = flight.read_rgb(win, out=rgb)
+        return RegionPixels(win, rgb, valid)
+    rgb = np.zeros((3, int(win.height), int(win.width)), dtype=np.uint8)
+    valid = np.zeros((int(win.height), int(win.width)), dtype=bool)
+    pixels = RegionPixels(win, rgb, valid)
+    part_rgb, part_valid = pixels.view(inside)
+    _, part_valid[...] = flight.read_rgb(inside, out=part_rgb)
+    return pixels
+
+
+def valid_tiles(pixels: RegionPixels, region: Region) -> list[Tile]:
+    """The region's tiles holding at least one valid pixel in their core."""
+    return [tile for tile in region.tiles if pixels.view(tile.core)[1].any()]
+
+
+def batches(
+    pixels: RegionPixels, tiles: list[Tile], batch_size: int
+) -> Iterator[tuple[list[Tile], np.ndarray]]:
+    """Yield (tiles, batch) with batch a contiguous uint8 array (N, 3, tile_px, tile_px)."""
+    for i in range(0, len(tiles), batch_size):
+        group = tiles[i : i + batch_size]
+        h, w = int(group[0].window.height), int(group[0].window.width)
+        batch = np.empty((len(group), 3, h, w), dtype=np.uint8)
+        for j, tile in enumerate(group):
+            batch[j] = pixels.view(tile.window)[0]
+        yield group, batch
