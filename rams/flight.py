@@ -1,4 +1,4 @@
-"""Opening a survey flight: validation, on-the-fly warp to metres, and one flight-wide 8-bit mapping.
+"""Opening a survey flight: validation, on-the-fly warp to metres, one flight-wide 8-bit map.
 
 A `Flight` is a small picklable description of a raster; pixels are read through a
 thread-local dataset handle so that dask threads (and process workers) each hold their own.

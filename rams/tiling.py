@@ -59,8 +59,8 @@ def _region_cuts(length: int, region: int, block: int) -> list[int]:
 
 @dataclass(frozen=True)
 class TileGrid:
-    """Tiles of ``tile_px`` with ``overlap_px`` over a ``width`` × ``height`` px raster, grouped into
-    regions of about ``region_px`` aligned to ``block_shape`` (rows, cols) px."""
+    """Tiles of ``tile_px`` with ``overlap_px`` over a ``width`` × ``height`` px raster,
+    grouped into regions of about ``region_px`` aligned to ``block_shape`` (rows, cols) px."""
 
     width: int
     height: int
