@@ -36,7 +36,8 @@ class Flight:
     """A survey flight opened for reading, in a projected CRS with metre units.
 
     ``transform`` and ``width``/``height`` describe the grid pixels are read on: the file's
-    own grid, or the north-up UTM grid of an on-the-fly warp (``warp_crs`` set).
+    own grid, or the north-up grid of an on-the-fly warp (``warp`` set): to the local UTM zone
+    for geographic or rotated rasters, or to a coarser GSD the detector was trained for.
     """
 
     path: str
@@ -53,7 +54,7 @@ class Flight:
     has_internal_mask: bool
     block_shape: tuple[int, int]
     tiled: bool
-    warp_crs: str | None = None
+    warp: Warp | None = None
     #: Per-band (lo, hi) input values mapped to 0 and 255; None for 8-bit imagery.
     stretch: tuple[tuple[float, float], ...] | None = None
     flight_id: str = ""
@@ -61,12 +62,12 @@ class Flight:
 
     def dataset(self) -> rasterio.io.DatasetReaderBase:
         """This thread's open handle on the flight (a WarpedVRT when warped)."""
-        handles: dict[tuple[str, int], object] = _local.__dict__.setdefault("handles", {})
-        key = (self.path, os.getpid())
+        handles: dict[tuple, object] = _local.__dict__.setdefault("handles", {})
+        key = (self.path, self.warp, os.getpid())
         ds = handles.get(key)
         if ds is None:
             src = rasterio.open(self.path)
-            ds = WarpedVRT(src, **_warp_options(src, self.warp_crs)) if self.warp_crs else src
+            ds = WarpedVRT(src, **self.warp.options(src)) if self.warp else src
             handles[key] = ds
         return ds  # type: ignore[return-value]
 
@@ -126,7 +127,7 @@ class Flight:
     def _valid(self, ds, window: Window, raw: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         if self.alpha_band is not None:
             return raw[-1] > 0
-        if self.warp_crs is not None or self.has_internal_mask:
+        if self.warp is not None or self.has_internal_mask:
             # GDAL knows best where a warp or an internal mask left no data.
             return ds.dataset_mask(window=window) > 0
         if self.nodata is not None:
@@ -135,10 +136,29 @@ class Flight:
         return np.ones(shape, dtype=bool)
 
 
-def _warp_options(src: rasterio.io.DatasetReader, crs: str) -> dict:
-    # Without a nodata value, an alpha band is the only way the warp can mark the ground
-    # outside the source footprint as invalid rather than black.
-    return {"crs": crs, "resampling": Resampling.bilinear, "add_alpha": src.nodata is None}
+@dataclass(frozen=True)
+class Warp:
+    """An on-the-fly GDAL warp: target CRS and north-up grid (transform as 6 coefficients)."""
+
+    crs: str
+    transform: tuple[float, ...] | None = None
+    width: int | None = None
+    height: int | None = None
+    resampling: str = "bilinear"
+
+    def options(self, src: rasterio.io.DatasetReader) -> dict:
+        """Keyword arguments for `WarpedVRT` over ``src``."""
+        # Without a nodata value, an alpha band is the only way the warp can mark the ground
+        # outside the source footprint as invalid rather than black.
+        opts: dict = {
+            "crs": self.crs,
+            "resampling": Resampling[self.resampling],
+            "add_alpha": src.nodata is None
+            and not any(ci == ColorInterp.alpha for ci in src.colorinterp),
+        }
+        if self.transform is not None:
+            opts.update(transform=Affine(*self.transform), width=self.width, height=self.height)
+        return opts
 
 
 def _has_internal_mask(src) -> bool:
@@ -211,7 +231,7 @@ def _describe(p: Path, src) -> Flight:
     except ValueError as err:
         raise RamsError(p, f"band layout unusable: {err}") from None
 
-    warp_crs = None
+    warp = None
     ds = src
     rotated = src.transform.b != 0 or src.transform.d != 0 or src.transform.e > 0
     if src.crs.is_geographic or rotated:
@@ -221,8 +241,8 @@ def _describe(p: Path, src) -> Flight:
             target = utm_crs_for(lon, lat)
         if not target.is_projected:
             raise RamsError(p, f"CRS {src.crs.to_string()} is neither geographic nor projected")
-        warp_crs = target.to_string()
-        ds = WarpedVRT(src, **_warp_options(src, warp_crs))
+        warp = Warp(target.to_string())
+        ds = WarpedVRT(src, **warp.options(src))
     elif not src.crs.is_projected:
         raise RamsError(p, f"CRS {src.crs.to_string()} is not a projected CRS in metres")
     units = (ds.crs.linear_units or "").lower()
@@ -248,7 +268,7 @@ def _describe(p: Path, src) -> Flight:
         has_internal_mask=_has_internal_mask(src),
         block_shape=(block[0], block[1]),
         tiled=block[1] < src.width,
-        warp_crs=warp_crs,
+        warp=warp,
         flight_id=p.stem,
     )
     if dtype != "uint8":
@@ -311,7 +331,7 @@ def valid_fraction(flight: Flight) -> float:
         flight.alpha_band is None
         and flight.nodata is None
         and not flight.has_internal_mask
-        and not flight.warp_crs
+        and not flight.warp
     ):
         return 1.0
     mask = ds.dataset_mask(out_shape=shape, resampling=Resampling.nearest)
@@ -333,13 +353,26 @@ def flight_info(flight: Flight) -> dict:
         "dtype": flight.dtype,
         "nodata": flight.nodata,
         "crs": flight.crs.to_string(),
-        "warped_from_source_crs": bool(flight.warp_crs),
+        "warped": flight.warp is not None,
         "gsd_m": round(flight.gsd_m, 5),
         "extent_km2": round(area_km2, 6),
         "footprint_km2": round(area_km2 * share, 6),
         "valid_share": round(share, 4),
         "block_shape_px": list(flight.block_shape),
         "layout": "tiled" if flight.tiled else "striped",
-        "overviews": ds.overviews(1) if not flight.warp_crs else [],
+        "overviews": ds.overviews(1) if not flight.warp else [],
         "stretch_to_8bit": [list(s) for s in flight.stretch] if flight.stretch else None,
     }
+
+
+def resampled(flight: Flight, gsd_m: float) -> Flight:
+    """The same flight read on a north-up grid of ``gsd_m`` metres (GDAL averages the pixels;
+    overviews serve the coarser reads), e.g. to match the GSD range a detector was trained on."""
+    if abs(gsd_m - flight.gsd_m) <= 1e-3 * flight.gsd_m:
+        return flight
+    t = flight.transform
+    width = max(1, math.ceil(flight.width * flight.gsd_m / gsd_m))
+    height = max(1, math.ceil(flight.height * flight.gsd_m / gsd_m))
+    transform = Affine(gsd_m, 0, t.c, 0, -gsd_m, t.f)
+    warp = Warp(flight.crs.to_string(), tuple(transform)[:6], width, height, "average")
+    return replace(flight, warp=warp, transform=transform, width=width, height=height, gsd_m=gsd_m)

@@ -81,7 +81,7 @@ def test_geographic_flight_is_warped_to_utm(tmp_path):
     t = Affine(3.5e-7, 0, 47.0, 0, -2.7e-7, 40.5)
     data = textured(3, 200, 200)
     f = open_flight(write_tif(tmp_path / "geo.tif", data, crs="EPSG:4326", transform=t))
-    assert f.crs.to_epsg() == 32638 and f.warp_crs
+    assert f.crs.to_epsg() == 32638 and f.warp is not None
     assert 0.02 < f.gsd_m < 0.04
     rgb, valid = f.read_rgb(Window(0, 0, f.width, f.height))
     assert valid.mean() > 0.8 and not valid.all()  # the rotated-in corners hold no data
@@ -133,3 +133,15 @@ def test_cli_info_and_errors(tmp_path):
         assert r.returncode == 2, r.stderr
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and str(bad) in lines[0] and "Traceback" not in r.stderr
+
+
+def test_resampled_reads_a_coarser_grid(tmp_path):
+    from rams.flight import resampled
+
+    data = textured(3, 400, 600)
+    f = resampled(open_flight(write_tif(tmp_path / "fine.tif", data, gsd_m=0.01)), 0.02)
+    assert (f.width, f.height, f.gsd_m) == (300, 200, 0.02)
+    rgb, valid = f.read_rgb(Window(0, 0, 300, 200))
+    assert valid.all()
+    expected = data[:, :2, :2].reshape(3, -1).mean(axis=1)
+    np.testing.assert_allclose(rgb[:, 0, 0], expected, atol=1.5)
