@@ -1,0 +1,328 @@
+"""The survey GeoPackage: contract layout, atomic writes, GDAL's validator, headless QGIS."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+from shapely.geometry import LineString, MultiPolygon, Point, box
+
+from rams.errors import RamsError
+from rams.export import SCHEMA, SCHEMA_VERSION, empty_layer, write_geopackage
+
+CRS = "EPSG:32638"  # UTM 38N, metres
+X0, Y0 = 500_000.0, 4_400_000.0
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-gdal and QGIS bindings
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"
+# Debian's programs must not find the project's Python first on PATH: QGIS' embedded
+# interpreter would load that one's standard library and crash.
+QGIS_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "HOME": os.environ.get("HOME", "/tmp"),
+    "LANG": "C.UTF-8",
+    "QT_QPA_PLATFORM": "offscreen",
+}
+
+
+def survey_layers() -> dict[str, gpd.GeoDataFrame]:
+    """Every contract layer; trenches and strike footprints empty, coverage mixing part counts."""
+    layers = {name: empty_layer(name, CRS) for name in SCHEMA}
+    layers["hazard_areas"] = gpd.GeoDataFrame(
+        {
+            "hazard_id": ["f1-CMR-1", "f1-FORT-1"],
+            "hazard_type": ["CMR", "FORTIFICATION"],
+            "status": ["SHA", "SHA"],
+            "evidence_count": [3, 2],
+            "max_confidence": [0.91, 0.8],
+            "area_m2": [400.0, 600.0],
+            "buffer_m": [25.0, 50.0],
+            "not_assessable_m2": [0.0, 12.5],
+            "flight_id": ["f1", "f1"],
+            "survey_date": ["2026-05-01", "2026-05-01"],
+            "model": ["rams-unet-s", "rams-unet-s"],
+            "review_status": ["unreviewed", "unreviewed"],
+        },
+        geometry=[box(X0, Y0, X0 + 20, Y0 + 20), box(X0 + 10, Y0, X0 + 40, Y0 + 20)],
+        crs=CRS,
+    )
+    layers["submunitions"] = gpd.GeoDataFrame(
+        {
+            "evidence": ["indirect"] * 3,  # out of contract order on purpose
+            "confidence": [0.91, 0.7, 0.55],
+            "flight_id": ["f1"] * 3,
+            "chip": ["chips/s1.png", "chips/s2.png", "chips/s3.png"],
+            "munition_class": ["submunition"] * 3,
+        },
+        geometry=[Point(X0 + 5, Y0 + 5), Point(X0 + 8, Y0 + 6), Point(X0 + 12, Y0 + 9)],
+        crs=CRS,
+    )
+    layers["positions"] = gpd.GeoDataFrame(
+        {"area_m2": [16.0], "confidence": [0.8], "flight_id": ["f1"]},
+        geometry=[box(X0 + 20, Y0 + 5, X0 + 24, Y0 + 9)],
+        crs=CRS,
+    )
+    layers["coverage"] = gpd.GeoDataFrame(
+        {"area_m2": [10_000.0, 200.0], "flight_id": ["f1", "f1"]},
+        geometry=[
+            box(X0 - 30, Y0 - 30, X0 + 70, Y0 + 70),
+            MultiPolygon(
+                [box(X0 + 100, Y0, X0 + 110, Y0 + 10), box(X0 + 120, Y0, X0 + 130, Y0 + 10)]
+            ),
+        ],
+        crs=CRS,
+    )
+    layers["not_assessable"] = gpd.GeoDataFrame(
+        {"reason": ["vegetation"], "area_m2": [100.0], "flight_id": ["f1"]},
+        geometry=[box(X0 + 30, Y0, X0 + 40, Y0 + 10)],
+        crs=CRS,
+    )
+    return layers
+
+
+@pytest.fixture(scope="module")
+def survey_gpkg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("gpkg") / "survey.gpkg"
+    return write_geopackage(path, survey_layers(), {"flight_id": "f1", "model": "rams-unet-s"})
+
+
+def test_layers_fields_and_geometry_types_follow_the_contract(survey_gpkg: Path) -> None:
+    listed = {str(name): kind for name, kind in pyogrio.list_layers(survey_gpkg)}
+    for name, schema in SCHEMA.items():
+        info = pyogrio.read_info(survey_gpkg, layer=name)
+        assert listed[name] == schema.geometry_type
+        assert tuple(info["fields"]) == schema.field_names
+        assert info["crs"] == CRS
+    assert listed["metadata"] is None and listed["layer_styles"] is None
+    empty = pyogrio.read_info(survey_gpkg, layer="strike_footprints")
+    assert empty["features"] == 0
+    assert empty["ogr_types"][:2] == ["OFTInteger64", "OFTInteger64"]
+    submunitions = pyogrio.read_dataframe(survey_gpkg, layer="submunitions")
+    assert submunitions["confidence"].tolist() == [0.91, 0.7, 0.55]
+    coverage = pyogrio.read_dataframe(survey_gpkg, layer="coverage")
+    assert set(coverage.geom_type) == {"MultiPolygon"}
+
+
+def test_metadata_is_a_registered_attributes_table(survey_gpkg: Path) -> None:
+    metadata = pyogrio.read_dataframe(survey_gpkg, layer="metadata")
+    assert dict(zip(metadata["key"], metadata["value"], strict=True)) == {
+        "schema_version": SCHEMA_VERSION,
+        "flight_id": "f1",
+        "model": "rams-unet-s",
+    }
+    contents = pyogrio.read_dataframe(
+        survey_gpkg,
+        sql="SELECT table_name, data_type FROM gpkg_contents ORDER BY table_name",
+    )
+    kinds = dict(zip(contents["table_name"], contents["data_type"], strict=True))
+    assert kinds["metadata"] == "attributes"
+    assert kinds["hazard_areas"] == "features"
+
+
+def test_polygon_layer_with_a_multipart_area_is_promoted() -> None:
+    layers = {"hazard_areas": survey_layers()["hazard_areas"]}
+    layers["hazard_areas"].loc[1, "geometry"] = MultiPolygon(
+        [box(X0, Y0, X0 + 1, Y0 + 1), box(X0 + 3, Y0, X0 + 4, Y0 + 1)]
+    )
+    (frame,) = [layers["hazard_areas"]]
+    assert set(frame.geom_type) == {"Polygon", "MultiPolygon"}
+
+
+def test_mixed_polygon_layer_is_written_as_multipolygon(tmp_path: Path) -> None:
+    hazards = survey_layers()["hazard_areas"]
+    hazards.loc[1, "geometry"] = MultiPolygon(
+        [box(X0, Y0, X0 + 1, Y0 + 1), box(X0 + 3, Y0, X0 + 4, Y0 + 1)]
+    )
+    path = write_geopackage(tmp_path / "m.gpkg", {"hazard_areas": hazards}, {})
+    assert pyogrio.read_info(path, layer="hazard_areas")["geometry_type"] == "MultiPolygon"
+    assert set(pyogrio.read_dataframe(path, layer="hazard_areas").geom_type) == {"MultiPolygon"}
+
+
+def test_unknown_layers_are_written_as_given(tmp_path: Path) -> None:
+    extra = gpd.GeoDataFrame(
+        {"label": ["a"]}, geometry=[LineString([(X0, Y0), (X0 + 1, Y0 + 1)])], crs=CRS
+    )
+    path = write_geopackage(tmp_path / "u.gpkg", {"debug_lines": extra}, {"schema_version": "9"})
+    assert pyogrio.read_info(path, layer="debug_lines")["fields"].tolist() == ["label"]
+    assert pyogrio.read_dataframe(path, layer="metadata")["value"].tolist() == ["9"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda f: f.drop(columns=["area_m2"]), "lacks contract fields area_m2"),
+        (lambda f: f.assign(evidence_count=["x", "y"]), "wrong type"),
+        (lambda f: f.set_geometry([Point(X0, Y0)] * 2, crs=CRS), "must hold Polygons, has Point"),
+        (lambda f: f.to_crs("EPSG:4326"), "projected CRS"),
+        (
+            lambda f: f.set_geometry(
+                [
+                    box(X0, Y0, X0 + 1, Y0 + 1),
+                    LineString([(0, 0), (1, 1), (1, 0), (0, 1)])
+                    .buffer(0)
+                    .union(box(X0, Y0, X0 + 1, Y0 + 1)),
+                ],
+                crs=CRS,
+            ).iloc[:1],
+            None,
+        ),
+    ],
+)
+def test_contract_violations_are_one_line_errors(tmp_path: Path, change, message) -> None:
+    hazards = change(survey_layers()["hazard_areas"])
+    if message is None:  # a valid variant: must write
+        write_geopackage(tmp_path / "ok.gpkg", {"hazard_areas": hazards}, {})
+        return
+    with pytest.raises(RamsError, match=message) as err:
+        write_geopackage(tmp_path / "bad.gpkg", {"hazard_areas": hazards}, {})
+    assert "\n" not in str(err.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_invalid_geometry_is_refused(tmp_path: Path) -> None:
+    from shapely.geometry import Polygon
+
+    bowtie = Polygon([(X0, Y0), (X0 + 1, Y0 + 1), (X0 + 1, Y0), (X0, Y0 + 1)])
+    hazards = survey_layers()["hazard_areas"]
+    hazards.loc[0, "geometry"] = bowtie
+    with pytest.raises(RamsError, match="1 invalid geometries"):
+        write_geopackage(tmp_path / "bad.gpkg", {"hazard_areas": hazards}, {})
+
+
+def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    path = write_geopackage(tmp_path / "survey.gpkg", survey_layers(), {"run": "first"})
+    before = path.read_bytes()
+    layers = survey_layers()
+    # Outside the contract, so it passes the checks and fails inside GDAL after the contract
+    # layers are already in the temporary file.
+    layers["zz_broken"] = gpd.GeoDataFrame(
+        {"value": pd.Series([1 + 2j], dtype="complex128")}, geometry=[Point(X0, Y0)], crs=CRS
+    )
+    with pytest.raises(RamsError, match="writing layer 'zz_broken' failed") as err:
+        write_geopackage(path, layers, {"run": "second"})
+    assert "\n" not in str(err.value)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["survey.gpkg"]
+
+
+def test_rewrite_replaces_the_file(tmp_path: Path) -> None:
+    path = write_geopackage(tmp_path / "survey.gpkg", survey_layers(), {"run": "first"})
+    write_geopackage(path, {"positions": empty_layer("positions", CRS)}, {"run": "second"})
+    assert pyogrio.read_info(path, layer="positions")["features"] == 0
+    assert "hazard_areas" not in pyogrio.list_layers(path)[:, 0]
+    assert [p.name for p in tmp_path.iterdir()] == ["survey.gpkg"]
+
+
+def _system_python_has(module: str) -> bool:
+    if not Path(SYSTEM_PYTHON).exists():
+        return False
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", f"import {module}"], capture_output=True)
+    return probe.returncode == 0
+
+
+def test_gdal_conformance_validator_accepts_the_output(survey_gpkg: Path) -> None:
+    if not _system_python_has("osgeo_utils.samples.validate_gpkg"):
+        pytest.skip("GDAL's GeoPackage validator (Debian python3-gdal) is not installed")
+    result = subprocess.run(
+        [SYSTEM_PYTHON, "-m", "osgeo_utils.samples.validate_gpkg", "--extra", str(survey_gpkg)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "", result.stdout  # --extra warnings are printed, not fatal
+
+
+# Runs in Debian's python3 (the project's Python has no QGIS bindings): loads every layer,
+# reports validity, feature count, renderer and the colour QGIS draws each feature with.
+_QGIS_PROBE = """
+import json, os, sys
+from qgis.core import (
+    QgsApplication, QgsExpressionContextUtils, QgsRenderContext, QgsVectorLayer,
+)
+app = QgsApplication([], False)
+app.initQgis()
+report = {}
+for name in sys.argv[2:]:
+    layer = QgsVectorLayer(f"{sys.argv[1]}|layername={name}", name, "ogr")
+    renderer = layer.renderer()
+    context = QgsRenderContext()
+    scopes = QgsExpressionContextUtils.globalProjectLayerScopes(layer)
+    context.expressionContext().appendScopes(scopes)
+    renderer.startRender(context, layer.fields())
+    colours = []
+    for feature in layer.getFeatures():
+        context.expressionContext().setFeature(feature)
+        symbol = renderer.symbolForFeature(feature, context)
+        colours.append(symbol.color().name(1) if symbol else None)  # 1: QColor.HexArgb
+    renderer.stopRender(context)
+    symbols = renderer.symbols(context)  # keep the list alive while reading its layers
+    report[name] = {
+        "valid": layer.isValid(),
+        "count": layer.featureCount(),
+        "renderer": renderer.type(),
+        "colours": colours,
+        "symbol": dict(symbols[0].symbolLayer(0).properties()),
+    }
+print(json.dumps(report), flush=True)
+os._exit(0)  # QGIS 3.22's teardown can crash after the work is done; skip it
+
+"""
+
+
+def _qgis_report(gpkg: Path, layers: list[str]) -> dict[str, dict]:
+    if not (Path(QGIS_PROCESS).exists() and _system_python_has("qgis.core")):
+        pytest.skip("QGIS (Debian qgis, python3-qgis) is not installed")
+    result = subprocess.run(
+        [SYSTEM_PYTHON, "-c", _QGIS_PROBE, str(gpkg), *layers],
+        capture_output=True,
+        text=True,
+        env=QGIS_ENV,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_qgis_opens_every_layer_with_the_embedded_styles(survey_gpkg: Path) -> None:
+    report = _qgis_report(survey_gpkg, list(SCHEMA))
+    for name in SCHEMA:
+        assert report[name]["valid"], name
+        assert report[name]["count"] == len(survey_layers()[name]), name
+    hazards = report["hazard_areas"]
+    assert hazards["renderer"] == "categorizedSymbol"
+    # #AARRGGBB: SHA orange, semi-transparent fill (CMR) and hatch lines (FORTIFICATION)
+    assert hazards["colours"] == ["#66f4a718", "#fff4a718"]
+    assert hazards["symbol"]["outline_style"] == "solid"
+    assert report["submunitions"]["renderer"] == "singleSymbol"
+    assert report["submunitions"]["colours"][0] == "#ffdc143c"
+    assert report["trenches"]["symbol"]["line_color"].startswith("139,69,19")
+    assert report["strike_footprints"]["symbol"]["outline_style"] == "dash"
+    assert report["coverage"]["symbol"]["style"] == "no"
+    assert report["not_assessable"]["symbol"]["style"] == "b_diagonal"
+    assert report["positions"]["colours"][0].endswith("800080")
+
+
+def test_qgis_finds_no_invalid_geometries(survey_gpkg: Path) -> None:
+    if not Path(QGIS_PROCESS).exists():
+        pytest.skip("QGIS (Debian qgis) is not installed")
+    # One qgis_process per layer, one after another: concurrent runs share (and crash on) the
+    # QGIS profile. Empty layers are covered by the load test above.
+    for name, frame in survey_layers().items():
+        if frame.empty:
+            continue
+        run = subprocess.run(
+            [QGIS_PROCESS, "--json", "run", "qgis:checkvalidity",
+             f"--INPUT_LAYER={survey_gpkg}|layername={name}", "--METHOD=2",
+             "--VALID_OUTPUT=TEMPORARY_OUTPUT", "--INVALID_OUTPUT=TEMPORARY_OUTPUT",
+             "--ERROR_OUTPUT=TEMPORARY_OUTPUT"],
+            capture_output=True, text=True, env=QGIS_ENV, timeout=120,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        results = json.loads(run.stdout)["results"]
+        assert results["INVALID_COUNT"] == 0 and results["ERROR_COUNT"] == 0, name
+        assert results["VALID_COUNT"] == len(frame), name
