@@ -14,7 +14,7 @@ import sys
 from rams import __version__
 from rams.errors import RamsError
 
-COMMANDS = ("info",)
+COMMANDS = ("info", "synth", "train", "evaluate", "survey", "hazards")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,98 @@
+"""The survey's reduce: regions' features into one set, each feature owned once.
+
+Regions clip their features to their own cores; here pieces that meet at a core border are
+joined (trench lines, position polygons), points seen from both sides are suppressed, and
+per-region coverage and not-assessable outlines are dissolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from pipelines.survey_config import DetectionSettings
+from pipelines.survey_region import FEATURE_LAYERS, RegionResult
+from rams.export import empty_layer
+from rams.vectorize import join_lines, merge_polygons, suppress_points
+
+
+def _concat(results: Sequence[RegionResult], name: str, crs) -> gpd.GeoDataFrame:
+    frames = [r.layers[name] for r in results if not r.layers[name].empty]
+    if not frames:
+        return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=crs)
+
+
+def _dissolved(frame: gpd.GeoDataFrame) -> shapely.Geometry:
+    return shapely.make_valid(shapely.union_all(frame.geometry.to_numpy()))
+
+
+def reduce_regions(
+    results: Sequence[RegionResult], crs, det: DetectionSettings, flight_id: str
+) -> dict[str, gpd.GeoDataFrame]:
+    """The survey's detection layers (contract fields, flight CRS) from all regions' results."""
+    parts = {name: _concat(results, name, crs) for name in FEATURE_LAYERS}
+    layers: dict[str, gpd.GeoDataFrame] = {}
+
+    points = parts["submunitions"]
+    points = (
+        suppress_points(points, det.nms_radius_m)
+        if not points.empty
+        else empty_layer("submunitions", crs)
+    )
+    points = points.reset_index(drop=True)
+    points["flight_id"] = flight_id
+    points["chip"] = [f"{flight_id}/submunition-{i + 1:05d}" for i in range(len(points))]
+    points["munition_class"] = "submunition"
+    points["evidence"] = "indirect"
+    layers["submunitions"] = points
+
+    lines = parts["trenches"]
+    if not lines.empty:
+        lines = join_lines(lines)
+        lines = lines[lines["length_m"] >= det.trench_min_length_m]
+    else:
+        lines = empty_layer("trenches", crs)
+    lines = lines.reset_index(drop=True)
+    lines["flight_id"] = flight_id
+    layers["trenches"] = lines
+
+    polys = parts["positions"]
+    if not polys.empty:
+        polys = merge_polygons(polys)
+        polys = polys[polys["area_m2"] >= det.position_min_area_m2]
+    else:
+        polys = empty_layer("positions", crs)
+    polys = polys.reset_index(drop=True)
+    polys["flight_id"] = flight_id
+    layers["positions"] = polys
+
+    covered = (
+        _dissolved(parts["coverage"]) if not parts["coverage"].empty else shapely.MultiPolygon()
+    )
+    layers["coverage"] = gpd.GeoDataFrame(
+        {"area_m2": [covered.area], "flight_id": [flight_id]}, geometry=[covered], crs=crs
+    )
+    blind = parts["not_assessable"]
+    rows = []
+    if not blind.empty:
+        for reason, group in blind.groupby("reason", sort=True):
+            geom = _dissolved(group)
+            if not geom.is_empty:
+                rows.append(
+                    {
+                        "reason": reason,
+                        "area_m2": geom.area,
+                        "flight_id": flight_id,
+                        "geometry": geom,
+                    }
+                )
+    layers["not_assessable"] = (
+        gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+        if rows
+        else empty_layer("not_assessable", crs)
+    )
+    return layers

@@ -1,0 +1,284 @@
+"""`rams survey FLIGHT.tif -o OUT.gpkg`: from a flight to a GIS-ready GeoPackage and a report.
+
+One dask task per region (read once → detector → core-cropped maps → features), then a reduce
+that gives every feature to one owner and joins what crosses region borders, then hazard
+areas, the atomic GeoPackage and the HTML report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from contextlib import ExitStack
+from functools import partial
+from pathlib import Path
+
+import rams
+from pipelines.progress import Progress
+from pipelines.reduce import reduce_regions
+from pipelines.survey_config import SurveySettings
+from pipelines.survey_region import RegionJob, detector_for, survey_region
+from rams.config import load_config
+from rams.errors import RamsError
+from rams.export import write_geopackage
+from rams.flight import Flight, open_flight, resampled
+from rams.hazards import hazard_areas, load_rules, strike_footprints
+from rams.hazards.rules import rules_to_dict
+from rams.parallel import default_workers, map_regions
+from rams.tiling import TileGrid
+
+log = logging.getLogger("rams.survey")
+DEFAULT_MODEL = "rams-det-v1"
+CONFIGS = Path(rams.__file__).resolve().parents[1] / "configs"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("survey", help="survey a flight: detections, hazard areas, report")
+    p.add_argument("flight", help="orthomosaic GeoTIFF / COG")
+    p.add_argument("-o", "--out", required=True, help="output GeoPackage")
+    p.add_argument(
+        "--model", default=DEFAULT_MODEL, help="model name under models/ or a model folder"
+    )
+    p.add_argument("--config", help="survey settings YAML (see configs/survey.yaml)")
+    p.add_argument("--report", help="HTML report path (default: OUT with .html)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler", help="address of a dask.distributed scheduler (tcp://HOST:PORT)"
+    )
+    where.add_argument("--workers", type=int, help="run on a local cluster of N worker processes")
+    p.add_argument("--threads", type=int, help="threads of the local threaded scheduler")
+    p.add_argument("--keep-run", action="store_true", help="keep the run folder of region results")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_config(SurveySettings, args.config)
+    out = Path(args.out)
+    report = Path(args.report) if args.report else out.with_suffix(".html")
+    survey(
+        args.flight,
+        out,
+        model=args.model,
+        settings=settings,
+        report=report,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        threads=args.threads,
+        keep_run=args.keep_run,
+    )
+    return 0
+
+
+def processing_flight(flight: Flight, gsd_range_m: tuple[float, float]) -> Flight:
+    """The flight as the detector should see it: resampled to the nearest GSD it was trained on."""
+    lo, hi = gsd_range_m
+    if flight.gsd_m < lo * 0.999:
+        return resampled(flight, lo)
+    if flight.gsd_m > hi * 1.001:
+        return resampled(flight, hi)
+    return flight
+
+
+def hazard_rules_path(name: str) -> Path:
+    """A rules profile by name (configs/hazards/NAME.yaml) or path."""
+    path = Path(name)
+    return path if path.suffix in (".yaml", ".yml") else CONFIGS / "hazards" / f"{name}.yaml"
+
+
+def run_key(flight: Flight, settings: SurveySettings, model_sha: str, grid: TileGrid) -> str:
+    """Hash of everything that determines the regions' results (the resumable run's name)."""
+    stat = os.stat(flight.path)
+    doc = {
+        "flight": [os.path.abspath(flight.path), stat.st_size, stat.st_mtime_ns],
+        "gsd_m": flight.gsd_m,
+        "settings": dataclasses.asdict(settings),
+        "model": model_sha,
+        "grid": dataclasses.asdict(grid),
+        "rams": rams.__version__,
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _cluster(stack: ExitStack, scheduler: str | None, workers: int | None):
+    if scheduler is None and workers is None:
+        return None
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        client = stack.enter_context(Client(scheduler))
+    else:
+        cluster = stack.enter_context(
+            LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            )
+        )
+        client = stack.enter_context(Client(cluster))
+    log.info("dask dashboard: %s", client.dashboard_link)
+    return client
+
+
+def survey(
+    flight_path: str | os.PathLike,
+    out: Path,
+    *,
+    model: str = DEFAULT_MODEL,
+    settings: SurveySettings | None = None,
+    report: Path | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    threads: int | None = None,
+    keep_run: bool = False,
+) -> dict:
+    """Survey one flight into ``out`` (GeoPackage) and ``report`` (HTML); returns the summary."""
+    started = time.perf_counter()
+    settings = settings or SurveySettings()
+    if out.suffix.lower() != ".gpkg":
+        raise RamsError(out, "output must be a GeoPackage (.gpkg)")
+    rules = load_rules(hazard_rules_path(settings.hazard_rules))
+    native = open_flight(flight_path)
+    from rams.detector.card import resolve_model_dir
+
+    model_dir = str(resolve_model_dir(model))
+    card = detector_for(model_dir).card
+    flight = processing_flight(native, tuple(card["gsd_range_m"]))
+    if flight is not native:
+        log.info(
+            "flight GSD %.1f cm is outside the model's %s m: processing resampled at %.1f cm",
+            native.gsd_m * 100,
+            card["gsd_range_m"],
+            flight.gsd_m * 100,
+        )
+    tiling = settings.tiling
+    grid = TileGrid(
+        flight.width,
+        flight.height,
+        tile_px=tiling.tile_px or int(card["tile_px"]),
+        overlap_px=tiling.overlap_px if tiling.overlap_px is not None else int(card["overlap_px"]),
+        region_px=tiling.region_px,
+        block_shape=flight.block_shape,
+    )
+    regions = grid.regions
+    run_dir = (
+        out.parent
+        / ".rams-runs"
+        / f"{native.flight_id}-{run_key(flight, settings, card['sha256'], grid)}"
+    )
+    with ExitStack() as stack:
+        client = _cluster(stack, scheduler, workers)
+        n_threads = threads or default_workers()
+        job = RegionJob(
+            flight=flight,
+            model_dir=model_dir,
+            settings=settings,
+            run_dir=str(run_dir),
+            torch_threads=1 if client is not None else max(1, default_workers() // n_threads),
+        )
+        progress = Progress(len(regions), sum(r.pixels for r in regions))
+        log.info(
+            "surveying %s: %d x %d px at %.1f cm, %d regions, %d tiles",
+            native.path,
+            flight.width,
+            flight.height,
+            flight.gsd_m * 100,
+            len(regions),
+            sum(len(r.tiles) for r in regions),
+        )
+        results = map_regions(
+            partial(survey_region, job),
+            regions,
+            workers=n_threads,
+            client=client,
+            on_done=progress.update,
+        )
+        progress.close()
+    resumed = sum(r.resumed for r in results)
+    if resumed:
+        log.info("resumed %d of %d regions from %s", resumed, len(regions), run_dir)
+    t_reduce = time.perf_counter()
+    flight_id = native.flight_id
+    layers = reduce_regions(results, flight.crs, settings.detection, flight_id)
+    survey_date = dt.date.fromtimestamp(os.stat(native.path).st_mtime).isoformat()
+    footprints = strike_footprints(layers["submunitions"], rules.cmr)
+    footprints["flight_id"] = flight_id
+    layers["strike_footprints"] = footprints
+    layers["hazard_areas"] = hazard_areas(
+        layers["submunitions"],
+        layers["trenches"],
+        layers["positions"],
+        layers["not_assessable"],
+        rules,
+        flight_id=flight_id,
+        survey_date=survey_date,
+        model=card["name"],
+    )
+    seconds = time.perf_counter() - started
+    mpix = native.width * native.height / 1e6
+    stage = {
+        k: round(sum(r.seconds.get(k, 0.0) for r in results), 2)
+        for k in ("read", "inference", "vectorise")
+    }
+    summary = {
+        "flight_id": flight_id,
+        "flight": str(native.path),
+        "model": card["name"],
+        "model_sha256": card["sha256"],
+        "gsd_m": round(native.gsd_m, 4),
+        "processing_gsd_m": round(flight.gsd_m, 4),
+        "resampled": flight is not native,
+        "regions": len(regions),
+        "regions_resumed": resumed,
+        "seconds": round(seconds, 1),
+        "mpix_per_s": round(mpix / seconds, 2),
+        "km2_per_h": round(
+            native.width * native.height * native.gsd_m**2 / 1e6 / seconds * 3600, 3
+        ),
+        "task_seconds": stage,
+        "reduce_seconds": round(time.perf_counter() - t_reduce, 2),
+        "hazard_rules": rules.name,
+        "survey_date": survey_date,
+        "rams_version": rams.__version__,
+    }
+    metadata = {
+        "flight_id": flight_id,
+        "flight_path": str(native.path),
+        "crs": flight.crs.to_string(),
+        "model": card["name"],
+        "model_sha256": card["sha256"],
+        "gsd_m": str(native.gsd_m),
+        "processing_gsd_m": str(flight.gsd_m),
+        "configuration": json.dumps(dataclasses.asdict(settings), sort_keys=True),
+        "hazard_rules": json.dumps(rules_to_dict(rules), sort_keys=True),
+        "run_seconds": f"{seconds:.1f}",
+        "rams_version": rams.__version__,
+        "created_by": "rams survey",
+    }
+    if report is not None:
+        from rams.report import chip_anchor
+
+        count = len(layers["submunitions"])
+        layers["submunitions"]["chip"] = [f"{report.name}{chip_anchor('submunitions', i + 1)}" for i in range(count)]
+    write_geopackage(out, layers, metadata)
+    if report is not None:
+        from rams.report import write_report
+
+        write_report(report, native if flight is native else flight, layers, summary)
+    if not keep_run:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if run_dir.parent.exists() and not any(run_dir.parent.iterdir()):
+            run_dir.parent.rmdir()
+    log.info(
+        "wrote %s in %.1f s (%.2f MPix/s, %.2f km2/h): %s",
+        out,
+        seconds,
+        summary["mpix_per_s"],
+        summary["km2_per_h"],
+        ", ".join(f"{len(v)} {k}" for k, v in layers.items()),
+    )
+    return summary

@@ -1,0 +1,40 @@
+"""Survey settings, loaded from YAML (configs/survey.yaml) and validated on load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rams.config import bounded
+
+
+@dataclass(frozen=True)
+class TilingSettings:
+    """How the flight is cut for the detector (pixels at the processing GSD)."""
+
+    tile_px: int | None = bounded(None, 64, 4096, doc="tile side; default from the model card")
+    overlap_px: int | None = bounded(None, 0, 1024, doc="overlap; must exceed the largest object")
+    region_px: int = bounded(4096, 512, 32768, doc="region side, one dask task each")
+    batch_size: int = bounded(8, 1, 256, doc="tiles per detector call")
+
+
+@dataclass(frozen=True)
+class DetectionSettings:
+    """Turning probability maps into features (thresholds 0-1, distances in metres)."""
+
+    submunition_threshold: float = bounded(0.5, 0.01, 1.0)
+    nms_radius_m: float = bounded(0.25, 0.01, 5.0)
+    trench_threshold: float = bounded(0.5, 0.01, 1.0)
+    trench_min_length_m: float = bounded(2.0, 0.0, 1000.0)
+    position_threshold: float = bounded(0.5, 0.01, 1.0)
+    position_min_area_m2: float = bounded(2.0, 0.0, 10000.0)
+    simplify_m: float = bounded(0.05, 0.0, 5.0)
+    mask_simplify_m: float = bounded(0.25, 0.0, 10.0, doc="coverage / not-assessable outlines")
+
+
+@dataclass(frozen=True)
+class SurveySettings:
+    """Everything that changes a survey's result (its hash keys the resumable run folder)."""
+
+    tiling: TilingSettings = field(default_factory=TilingSettings)
+    detection: DetectionSettings = field(default_factory=DetectionSettings)
+    hazard_rules: str = bounded("default", doc="name under configs/hazards/ or a YAML path")

@@ -1,0 +1,97 @@
+"""Model cards and weights: ``models/<name>/model.safetensors`` + ``card.yaml``.
+
+The card records what a model expects and what it was measured to do; the weights' sha256 in
+the card is checked on every load and a mismatch is refused. Weights are safetensors, never
+pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from safetensors.torch import load_file, save_file
+
+import rams
+from rams.errors import RamsError
+
+WEIGHTS_FILE = "model.safetensors"
+CARD_FILE = "card.yaml"
+REQUIRED_KEYS = ("name", "classes", "input_bands", "normalisation", "gsd_range_m", "tile_px",
+                 "overlap_px", "arch", "sha256", "rams_version")
+
+
+def models_dir() -> Path:
+    """Where named models live: ``$RAMS_MODELS_DIR`` or the ``models/`` folder next to the package."""
+    env = os.environ.get("RAMS_MODELS_DIR")
+    return Path(env) if env else Path(rams.__file__).resolve().parents[1] / "models"
+
+
+def resolve_model_dir(name_or_dir: str | os.PathLike[str]) -> Path:
+    """A model folder given either its path or its name under :func:`models_dir`."""
+    path = Path(name_or_dir)
+    if (path / CARD_FILE).is_file():
+        return path
+    named = models_dir() / str(name_or_dir)
+    if (named / CARD_FILE).is_file():
+        return named
+    raise RamsError(name_or_dir, f"no model here or under {models_dir()} (needs {CARD_FILE})")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_card(model_dir: Path) -> dict[str, Any]:
+    """The card of a model folder, checked for the keys every consumer relies on."""
+    path = model_dir / CARD_FILE
+    try:
+        card = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise RamsError(path, f"unreadable model card ({err})") from err
+    if not isinstance(card, dict):
+        raise RamsError(path, "model card is not a mapping")
+    missing = [k for k in REQUIRED_KEYS if k not in card]
+    if missing:
+        raise RamsError(path, f"model card lacks {', '.join(missing)}")
+    return card
+
+
+def load_weights(model_dir: Path, card: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The state dict of a model folder, after checking the file's sha256 against the card."""
+    path = model_dir / WEIGHTS_FILE
+    if not path.is_file():
+        raise RamsError(path, "weights file missing")
+    actual = sha256_file(path)
+    if actual != card["sha256"]:
+        raise RamsError(path, f"sha256 {actual[:12]}… does not match the model card "
+                              f"({str(card['sha256'])[:12]}…); refusing modified weights")
+    return load_file(str(path))
+
+
+def write_weights(path: Path, state: dict[str, torch.Tensor]) -> str:
+    """Write a state dict as safetensors atomically; returns the file's sha256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(tmp))
+    os.replace(tmp, path)
+    return sha256_file(path)
+
+
+def save_model(model_dir: Path, model: torch.nn.Module, card: dict[str, Any]) -> dict[str, Any]:
+    """Write weights + card (sha256 and rams_version filled in) into ``model_dir``; returns the card."""
+    model_dir = Path(model_dir)
+    card = dict(card, sha256=write_weights(model_dir / WEIGHTS_FILE, model.state_dict()),
+                rams_version=rams.__version__)
+    tmp = model_dir / (CARD_FILE + ".tmp")
+    tmp.write_text(yaml.safe_dump(card, sort_keys=False, allow_unicode=True))
+    os.replace(tmp, model_dir / CARD_FILE)
+    return card

@@ -1,0 +1,149 @@
+"""Training configuration (YAML, validated: unknown keys are errors) and its flight lists.
+
+Flights are given as (GeoTIFF, labels GeoPackage) pairs and/or as synthetic seeds that are
+generated on first use into ``cache_dir`` (each seed gets a GSD drawn from ``gsd_m`` when that is
+a [min, max] range, reproducibly from the seed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from rams.detector.augment import AugmentConfig
+from rams.errors import RamsError
+
+
+@dataclass(frozen=True)
+class SynthSpec:
+    seeds: tuple[int, ...] = ()
+    width_px: int = 2048
+    height_px: int = 2048
+    gsd_m: tuple[float, float] = (0.02, 0.04)
+    crs: str = "EPSG:32638"
+
+    def gsd_for(self, seed: int) -> float:
+        lo, hi = self.gsd_m
+        return lo if lo == hi else round(float(np.random.default_rng(seed).uniform(lo, hi)), 4)
+
+
+@dataclass(frozen=True)
+class FlightSet:
+    flights: tuple[tuple[str, str], ...] = ()  # (tif, labels gpkg)
+    synth: SynthSpec = SynthSpec()
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    name: str = "rams-det-v1"
+    description: str = ""
+    seed: int = 0
+    cache_dir: str = "runs/synth-cache"
+    train: FlightSet = FlightSet()
+    val: FlightSet = FlightSet()
+    chip_px: int = 256
+    batch_size: int = 8
+    epochs: int = 10
+    steps_per_epoch: int = 100
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 50
+    heatmap_weight: float = 1.0
+    scale_jitter_p: float = 0.5
+    sampling: dict[str, float] = field(default_factory=lambda: {
+        "submunition": 0.35, "position": 0.2, "trench": 0.15, "distractor": 0.1, "random": 0.2})
+    gsd_range_m: tuple[float, float] = (0.02, 0.04)
+    tile_px: int = 512
+    overlap_px: int = 64
+    arch: dict[str, Any] = field(default_factory=dict)
+    augment: AugmentConfig = AugmentConfig()
+    postprocess: dict[str, float] = field(default_factory=dict)
+    evaluation: dict[str, float] = field(default_factory=dict)
+    threads: int = 2
+
+
+def _check(d: Any, cls: type, where: str) -> dict[str, Any]:
+    if not isinstance(d, dict):
+        raise RamsError(where, f"expected a mapping, got {type(d).__name__}")
+    allowed = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise RamsError(where, f"unknown key(s) {', '.join(unknown)}; allowed: {sorted(allowed)}")
+    return d
+
+
+def _flight_set(d: Any, where: str) -> FlightSet:
+    d = _check(d or {}, FlightSet, where)
+    flights = []
+    for i, f in enumerate(d.get("flights") or []):
+        if not isinstance(f, dict) or set(f) != {"tif", "labels"}:
+            raise RamsError(where, f"flights[{i}] must be a mapping with keys tif and labels")
+        flights.append((str(f["tif"]), str(f["labels"])))
+    s = _check(d.get("synth") or {}, SynthSpec, f"{where}.synth")
+    gsd = s.get("gsd_m", SynthSpec.gsd_m)
+    gsd = (float(gsd), float(gsd)) if isinstance(gsd, int | float) else tuple(map(float, gsd))
+    synth = SynthSpec(**{**s, "seeds": tuple(int(x) for x in s.get("seeds", ())), "gsd_m": gsd})
+    return FlightSet(tuple(flights), synth)
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Parse and validate a training YAML; relative paths (flights, cache) are relative to it."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise RamsError(path, f"cannot read training config ({err})") from err
+    raw = _check(raw, TrainConfig, str(path))
+    kw = dict(raw)
+    for key in ("train", "val"):
+        fs = _flight_set(raw.get(key), f"{path}:{key}")
+        kw[key] = FlightSet(tuple((str(path.parent / t), str(path.parent / g))
+                                  for t, g in fs.flights), fs.synth)
+    kw["cache_dir"] = str(path.parent / raw.get("cache_dir", TrainConfig.cache_dir))
+    if "augment" in raw:
+        kw["augment"] = AugmentConfig(**_check(raw["augment"], AugmentConfig, f"{path}:augment"))
+    if "gsd_range_m" in raw:
+        kw["gsd_range_m"] = tuple(map(float, raw["gsd_range_m"]))
+    unknown_kinds = set(kw.get("sampling", {})) - {"submunition", "position", "trench",
+                                                   "distractor", "random"}
+    if unknown_kinds:
+        raise RamsError(path, f"unknown sampling kind(s) {sorted(unknown_kinds)}")
+    if not kw["train"].flights and not kw["train"].synth.seeds:
+        raise RamsError(path, "no training flights: give train.flights and/or train.synth.seeds")
+    overlap = set(kw["train"].synth.seeds) & set(kw["val"].synth.seeds)
+    if overlap:
+        raise RamsError(path, f"seeds {sorted(overlap)} are in both train and val")
+    return TrainConfig(**kw)
+
+
+def synth_paths(cache_dir: Path, spec: SynthSpec, seed: int) -> tuple[Path, Path]:
+    """Where a synthetic flight of ``seed`` is cached: (tif, labels gpkg)."""
+    stem = f"synth-s{seed}-{spec.width_px}x{spec.height_px}-g{spec.gsd_for(seed):.4f}"
+    return cache_dir / f"{stem}.tif", cache_dir / f"{stem}.labels.gpkg"
+
+
+def resolve_flights(fs: FlightSet, cache_dir: Path) -> list[tuple[str, str]]:
+    """All (tif, labels) pairs of a flight set, generating missing synthetic flights."""
+    pairs = list(fs.flights)
+    if fs.synth.seeds:
+        from rams.synth import generate_flight  # only needed when seeds are asked for
+
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for seed in fs.synth.seeds:
+            tif, gpkg = synth_paths(cache_dir, fs.synth, seed)
+            if not (tif.is_file() and gpkg.is_file()):
+                tif_out, gpkg_out = generate_flight(str(tif), fs.synth.width_px,
+                                                    fs.synth.height_px, fs.synth.gsd_for(seed),
+                                                    seed, crs=fs.synth.crs, bands="rgb")
+                tif, gpkg = Path(tif_out), Path(gpkg_out)
+            pairs.append((str(tif), str(gpkg)))
+    for tif, gpkg in pairs:
+        for p in (tif, gpkg):
+            if not Path(p).is_file():
+                raise RamsError(p, "training/validation file not found")
+    return pairs

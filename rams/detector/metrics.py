@@ -1,0 +1,142 @@
+"""Object-level detection metrics in metres (pure functions over GeoDataFrames).
+
+Each ``*_counts`` function returns raw counts/lengths, which add up across flights;
+:func:`summarise` turns summed counts into precision, recall and F1. By convention a ratio with
+nothing in it (0/0) is 1.0: no truth and no prediction is a perfect score.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from scipy.spatial import cKDTree
+
+
+def _xy(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    if len(gdf) == 0:
+        return np.empty((0, 2))
+    return shapely.get_coordinates(gdf.geometry.centroid.to_numpy()).reshape(-1, 2)
+
+
+def match_points(pred_xy: np.ndarray, pred_conf: np.ndarray, true_xy: np.ndarray,
+                 radius_m: float) -> np.ndarray:
+    """Greedy one-to-one matching, most confident prediction first, to the nearest free truth.
+
+    Returns, for each prediction, the index of its matched truth point or -1.
+    """
+    match = np.full(len(pred_xy), -1, int)
+    if len(pred_xy) == 0 or len(true_xy) == 0:
+        return match
+    tree = cKDTree(true_xy)
+    taken = np.zeros(len(true_xy), bool)
+    for i in np.argsort(-np.asarray(pred_conf), kind="stable"):
+        cand = tree.query_ball_point(pred_xy[i], radius_m)
+        cand = [j for j in cand if not taken[j]]
+        if cand:
+            j = min(cand, key=lambda k: float(np.hypot(*(true_xy[k] - pred_xy[i]))))
+            taken[j] = True
+            match[i] = j
+    return match
+
+
+def submunition_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, radius_m: float = 0.3,
+                       area_ha: float = 0.0, distractors: gpd.GeoDataFrame | None = None,
+                       min_visible_fraction: float = 0.0) -> dict[str, float]:
+    """tp/fp/fn for predicted points (``confidence`` column) against true centres.
+
+    True items with ``visible_fraction`` below ``min_visible_fraction`` (hidden under vegetation)
+    are ignored: finding one is not a false positive, missing one is not a false negative.
+    A false positive inside a distractor outline (+ ``radius_m``) also counts as ``distractor_fp``.
+    """
+    pred_xy = _xy(pred)
+    conf = pred["confidence"].to_numpy(float) if len(pred) else np.empty(0)
+    true_xy = _xy(truth)
+    ignored = np.zeros(len(truth), bool)
+    if min_visible_fraction > 0 and "visible_fraction" in truth and len(truth):
+        ignored = truth["visible_fraction"].to_numpy(float) < min_visible_fraction
+    match = match_points(pred_xy, conf, true_xy, radius_m)
+    hit = match >= 0
+    tp = int(np.sum(hit & ~ignored[np.maximum(match, 0)])) if len(match) else 0
+    fp_mask = ~hit
+    n_distractor = 0
+    if distractors is not None and len(distractors) and fp_mask.any():
+        zone = shapely.union_all(distractors.geometry.buffer(radius_m).to_numpy())
+        pts = shapely.points(pred_xy[fp_mask])
+        n_distractor = int(np.sum(shapely.contains(zone, pts) | shapely.touches(zone, pts)))
+    fp = int(fp_mask.sum())
+    fn = int(np.sum(~ignored)) - tp
+    return {"tp": tp, "fp": fp, "fn": fn, "distractor_fp": n_distractor, "area_ha": area_ha,
+            "ignored_truth": int(ignored.sum())}
+
+
+def position_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame,
+                    iou_threshold: float = 0.5) -> dict[str, float]:
+    """tp/fp/fn for polygons matched one-to-one by IoU >= ``iou_threshold`` (greedy by IoU)."""
+    p, t = pred.geometry.to_numpy(), truth.geometry.to_numpy()
+    pairs = []
+    if len(p) and len(t):
+        tree = shapely.STRtree(t)
+        ip, it = tree.query(p, predicate="intersects")
+        for i, j in zip(ip, it, strict=True):
+            inter = shapely.area(shapely.intersection(p[i], t[j]))
+            union = shapely.area(shapely.union(p[i], t[j]))
+            iou = inter / union if union > 0 else 0.0
+            if iou >= iou_threshold:
+                pairs.append((iou, int(i), int(j)))
+    used_p, used_t = set(), set()
+    for _, i, j in sorted(pairs, reverse=True):
+        if i not in used_p and j not in used_t:
+            used_p.add(i)
+            used_t.add(j)
+    tp = len(used_p)
+    return {"tp": tp, "fp": len(p) - tp, "fn": len(t) - tp}
+
+
+def trench_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame,
+                  tolerance_m: float = 1.0) -> dict[str, float]:
+    """Lengths (m) of true centre lines within ``tolerance_m`` of a predicted line and vice versa."""
+    def within(lines: gpd.GeoDataFrame, other: gpd.GeoDataFrame) -> tuple[float, float]:
+        total = float(lines.geometry.length.sum()) if len(lines) else 0.0
+        if total == 0 or len(other) == 0:
+            return total, 0.0
+        zone = shapely.union_all(other.geometry.buffer(tolerance_m).to_numpy())
+        return total, float(shapely.length(shapely.intersection(
+            shapely.union_all(lines.geometry.to_numpy()), zone)))
+
+    true_len, true_hit = within(truth, pred)
+    pred_len, pred_hit = within(pred, truth)
+    return {"true_length_m": true_len, "true_length_matched_m": true_hit,
+            "pred_length_m": pred_len, "pred_length_matched_m": pred_hit}
+
+
+def _ratio(num: float, den: float) -> float:
+    return 1.0 if den == 0 else float(num) / float(den)
+
+
+def _f1(p: float, r: float) -> float:
+    return 0.0 if p + r == 0 else 2 * p * r / (p + r)
+
+
+def summarise(counts: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Add precision / recall / F1 (and false positives per hectare) to summed counts."""
+    out = {}
+    for cls, c in counts.items():
+        c = dict(c)
+        if cls == "trench":
+            c["precision"] = _ratio(c["pred_length_matched_m"], c["pred_length_m"])
+            c["recall"] = _ratio(c["true_length_matched_m"], c["true_length_m"])
+        else:
+            c["precision"] = _ratio(c["tp"], c["tp"] + c["fp"])
+            c["recall"] = _ratio(c["tp"], c["tp"] + c["fn"])
+        if cls == "submunition":
+            c["fp_per_ha"] = c["fp"] / c["area_ha"] if c.get("area_ha") else 0.0
+        c["f1"] = _f1(c["precision"], c["recall"])
+        out[cls] = c
+    return out
+
+
+def add_counts(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]]
+               ) -> dict[str, dict[str, float]]:
+    """Element-wise sum of two count dicts (per class, per key)."""
+    return {cls: {k: a.get(cls, {}).get(k, 0) + v for k, v in b[cls].items()} for cls in b}

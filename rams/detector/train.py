@@ -1,0 +1,217 @@
+"""Training loop: class-balanced chips, augmentation, per-epoch object-level validation,
+best checkpoint as a model folder, resumable from the last epoch.
+
+Output folder layout: ``last.safetensors`` (weights), ``last_optim.safetensors`` (optimiser
+moments), ``state.json`` (epoch, history, optimiser hyper-parameters) and ``model/`` (best
+epoch so far: weights + card, loadable with :meth:`Detector.load`). An epoch's randomness is
+derived from (seed, epoch), so a resumed run continues exactly as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+
+from rams.detector.augment import augment_batch
+from rams.detector.card import save_model, write_weights
+from rams.detector.config import TrainConfig, resolve_flights
+from rams.detector.data import LabelledFlight, load_labelled_flight, sample_batch
+from rams.detector.metrics import add_counts, summarise
+from rams.detector.model import CLASSES, RamsNet, build_model
+from rams.detector.whole_flight import (
+    DEFAULT_POSTPROCESS,
+    predict_flight,
+    score_detections,
+    vectorise,
+)
+
+log = logging.getLogger("rams.train")
+PEAK_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
+
+
+def detection_loss(logits: torch.Tensor, target: torch.Tensor, heatmap_weight: float = 1.0
+                   ) -> tuple[torch.Tensor, dict[str, float]]:
+    """BCE + soft dice for the two masks, penalty-reduced focal loss (CenterNet) for the heatmap.
+
+    Heatmap positives are the pixels where the target is exactly 1 (object centres); the focal
+    loss is normalised by their count.
+    """
+    ml, mt = logits[:, :2], target[:, :2]
+    bce = F.binary_cross_entropy_with_logits(ml, mt)
+    p = torch.sigmoid(ml)
+    inter = (p * mt).sum(dim=(2, 3))
+    dice = (1 - (2 * inter + 1) / (p.sum(dim=(2, 3)) + mt.sum(dim=(2, 3)) + 1)).mean()
+    hl, ht = logits[:, 2], target[:, 2]
+    ph = torch.sigmoid(hl)
+    pos = ht >= 0.999
+    pos_loss = -(F.logsigmoid(hl) * (1 - ph) ** 2)[pos].sum()
+    neg_loss = -(F.logsigmoid(-hl) * ph**2 * (1 - ht) ** 4)[~pos].sum()
+    focal = (pos_loss + neg_loss) / max(int(pos.sum()), 1)
+    total = bce + dice + heatmap_weight * focal
+    return total, {"bce": bce.item(), "dice": dice.item(), "focal": focal.item()}
+
+
+def model_predict_fn(model: RamsNet):  # noqa: ANN201 - returns a PredictFn
+    """A ``PredictFn`` over a (training) model in eval mode."""
+    def predict(batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return torch.sigmoid(model(torch.from_numpy(batch))).numpy()
+    return predict
+
+
+def validate(model: RamsNet, flights: list[LabelledFlight], cfg: TrainConfig
+             ) -> tuple[dict[str, dict[str, float]], float]:
+    """Summed object-level metrics over validation flights at the best heatmap threshold.
+
+    Returns (summary, best peak threshold); the threshold maximises submunition F1 on these
+    validation flights (never on test flights).
+    """
+    model.eval()
+    predict = model_predict_fn(model)
+    pp = {**DEFAULT_POSTPROCESS, **cfg.postprocess}
+    per_thr: dict[float, dict[str, dict[str, float]]] = {}
+    for fl in flights:
+        prob = predict_flight(predict, fl.image, cfg.tile_px, cfg.overlap_px)
+        det = vectorise(prob, fl.transform, fl.crs, {**pp, "peak_threshold": min(PEAK_THRESHOLDS)})
+        area_ha = fl.shape[0] * fl.shape[1] * fl.gsd_m**2 / 1e4
+        for thr in PEAK_THRESHOLDS:
+            d = dict(det, submunitions=det["submunitions"][det["submunitions"].confidence >= thr])
+            c = score_detections(d, fl.labels, area_ha, cfg.evaluation)
+            per_thr[thr] = add_counts(per_thr[thr], c) if thr in per_thr else c
+    summaries = {thr: summarise(c) for thr, c in per_thr.items()}
+    best = max(PEAK_THRESHOLDS, key=lambda t: (summaries[t]["submunition"]["f1"], -abs(t - 0.3)))
+    return summaries[best], best
+
+
+def _score(summary: dict[str, dict[str, float]]) -> float:
+    return float(np.mean([summary[c]["f1"] for c in CLASSES]))
+
+
+def _save_optimizer(out: Path, opt: torch.optim.Optimizer) -> list[dict[str, Any]]:
+    sd = opt.state_dict()
+    tensors = {f"{i}.{k}": v for i, st in sd["state"].items() for k, v in st.items()}
+    write_weights(out / "last_optim.safetensors", tensors)
+    return sd["param_groups"]
+
+
+def _load_optimizer(out: Path, opt: torch.optim.Optimizer, groups: list[dict[str, Any]]) -> None:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, v in load_file(str(out / "last_optim.safetensors")).items():
+        i, k = key.split(".", 1)
+        state.setdefault(int(i), {})[k] = v
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def make_card(cfg: TrainConfig, train_pairs: list[tuple[str, str]], val_summary: dict,
+              peak_threshold: float, epoch: int) -> dict[str, Any]:
+    """The model card of a checkpoint (sha256 and rams_version are filled in when saved)."""
+    model = build_model(cfg.arch)
+    return {
+        "name": cfg.name,
+        "classes": list(CLASSES),
+        "input_bands": ["red", "green", "blue"],
+        "input_dtype": "uint8",
+        "normalisation": {"mean": model.mean.flatten().tolist(),
+                          "std": model.std.flatten().tolist(), "inside_model": True},
+        "gsd_range_m": list(cfg.gsd_range_m),
+        "tile_px": cfg.tile_px,
+        "overlap_px": cfg.overlap_px,
+        "arch": {"type": "RamsNet", "in_channels": model.in_channels,
+                 "widths": list(model.widths), "mean": model.mean.flatten().tolist(),
+                 "std": model.std.flatten().tolist()},
+        "postprocess": {**DEFAULT_POSTPROCESS, **cfg.postprocess, "peak_threshold": peak_threshold},
+        "training": {
+            "description": cfg.description,
+            "seed": cfg.seed,
+            "train_synth_seeds": list(cfg.train.synth.seeds),
+            "val_synth_seeds": list(cfg.val.synth.seeds),
+            "synth_gsd_m": list(cfg.train.synth.gsd_m),
+            "train_flights": [Path(t).name for t, _ in train_pairs],
+            "epoch": epoch,
+            "config": json.loads(json.dumps(dataclasses.asdict(cfg), default=list)),
+        },
+        "metrics": {"validation": val_summary},
+    }
+
+
+def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
+    """Train per ``cfg`` into ``out``; returns the best model folder (``out/model``)."""
+    torch.set_num_threads(cfg.threads)
+    out.mkdir(parents=True, exist_ok=True)
+    cache = Path(cfg.cache_dir)
+    train_pairs = resolve_flights(cfg.train, cache)
+    val_pairs = resolve_flights(cfg.val, cache)
+    log.info("loading %d training and %d validation flights", len(train_pairs), len(val_pairs))
+    train_flights = [load_labelled_flight(t, g) for t, g in train_pairs]
+    val_flights = [load_labelled_flight(t, g) for t, g in val_pairs]
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.arch)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total = cfg.epochs * cfg.steps_per_epoch
+
+    def lr_factor(step: int) -> float:
+        if step < cfg.warmup_steps:
+            return (step + 1) / cfg.warmup_steps
+        return 0.5 * (1 + math.cos(math.pi * min(step / max(total, 1), 1.0))) * 0.98 + 0.02
+
+    state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": -1, "history": []}
+    state_path = out / "state.json"
+    if resume and state_path.is_file():
+        state = json.loads(state_path.read_text())
+        model.load_state_dict(load_file(str(out / "last.safetensors")))
+        _load_optimizer(out, opt, state["param_groups"])
+        log.info("resumed after epoch %d (best %.4f at epoch %d)", state["epoch"],
+                 state["best_score"], state["best_epoch"])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor,
+                                              last_epoch=state["epoch"] * cfg.steps_per_epoch - 1)
+
+    for epoch in range(state["epoch"], cfg.epochs):
+        rng = np.random.default_rng([cfg.seed, epoch])
+        gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+        model.train()
+        t0, losses = time.perf_counter(), []
+        for step in range(cfg.steps_per_epoch):
+            img, tgt = sample_batch(train_flights, rng, cfg.batch_size, cfg.chip_px, cfg.sampling,
+                                    cfg.gsd_range_m, cfg.scale_jitter_p)
+            x, y = augment_batch(img, tgt, gen, cfg.augment)
+            loss, parts = detection_loss(model(x), y, cfg.heatmap_weight)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(float(loss))
+            if (step + 1) % 25 == 0:
+                log.info("epoch %d step %d/%d loss %.4f (%s) %.2fs/step", epoch + 1, step + 1,
+                         cfg.steps_per_epoch, np.mean(losses[-25:]),
+                         " ".join(f"{k} {v:.3f}" for k, v in parts.items()),
+                         (time.perf_counter() - t0) / (step + 1))
+        summary, thr = validate(model, val_flights, cfg) if val_flights else ({}, 0.3)
+        score = _score(summary) if summary else -float(np.mean(losses))
+        log.info("epoch %d: train loss %.4f, val score %.4f (thr %.2f) %s", epoch + 1,
+                 np.mean(losses), score, thr,
+                 " ".join(f"{c} P {s['precision']:.3f} R {s['recall']:.3f} F1 {s['f1']:.3f}"
+                          for c, s in summary.items()))
+        state["history"].append({"epoch": epoch + 1, "train_loss": float(np.mean(losses)),
+                                 "val_score": score, "peak_threshold": thr, "val": summary})
+        if score > state["best_score"]:
+            state.update(best_score=score, best_epoch=epoch + 1)
+            save_model(out / "model", model, make_card(cfg, train_pairs, summary, thr, epoch + 1))
+            log.info("new best model saved to %s", out / "model")
+        write_weights(out / "last.safetensors", model.state_dict())
+        state["param_groups"] = _save_optimizer(out, opt)
+        state["epoch"] = epoch + 1
+        tmp = state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=1))
+        tmp.replace(state_path)
+    return out / "model"

@@ -1,0 +1,155 @@
+"""Simple whole-flight prediction and vectorisation, used by `rams evaluate` and validation.
+
+A plain sliding window (core-cropped tiles) over an in-memory RGB array and straightforward
+vectorisers (heatmap peaks, mask polygons, mask skeleton lines). The survey pipeline has its own
+region-parallel equivalents; these stay deliberately small so evaluation does not depend on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from affine import Affine
+from rasterio.features import shapes
+from scipy import ndimage
+from skimage.feature import peak_local_max
+from skimage.morphology import remove_small_objects, skeletonize
+
+from rams.detector.metrics import position_counts, submunition_counts, trench_counts
+
+PredictFn = Callable[[np.ndarray], np.ndarray]  # uint8 (N,C,H,W) -> float32 (N,3,H,W)
+
+DEFAULT_POSTPROCESS: dict[str, float] = {
+    "peak_threshold": 0.3,  # heatmap probability a submunition peak must exceed
+    "peak_min_distance_m": 0.15,
+    "mask_threshold": 0.5,
+    "min_position_area_m2": 1.0,
+    "min_trench_area_m2": 0.5,
+}
+
+
+def _starts(size: int, tile: int, step: int) -> list[int]:
+    if size <= tile:
+        return [0]
+    starts = list(range(0, size - tile, step))
+    return starts + [size - tile]
+
+
+def predict_flight(predict: PredictFn, image: np.ndarray, tile_px: int = 512,
+                   overlap_px: int = 64, batch_size: int = 8) -> np.ndarray:
+    """Probabilities (3, H, W) float16 for a uint8 image (C, H, W) by core-cropped tiles.
+
+    Each tile writes only its core (the tile less overlap/2 px per inner side), so there is no
+    averaging and no seam. Rasters smaller than a tile are zero-padded.
+    """
+    c, h, w = image.shape
+    half = overlap_px // 2
+    ph, pw = max(tile_px - h, 0), max(tile_px - w, 0)
+    padded = np.pad(image, ((0, 0), (0, ph), (0, pw))) if ph or pw else image
+    out = np.zeros((3, h, w), np.float16)
+    origins = [(r, q) for r in _starts(h, tile_px, tile_px - overlap_px)
+               for q in _starts(w, tile_px, tile_px - overlap_px)]
+    for k in range(0, len(origins), batch_size):
+        chunk = origins[k:k + batch_size]
+        batch = np.stack([padded[:, r:r + tile_px, q:q + tile_px] for r, q in chunk])
+        prob = predict(batch)
+        for (r, q), p in zip(chunk, prob, strict=True):
+            r0 = r + half if r > 0 else r
+            q0 = q + half if q > 0 else q
+            r1 = min(r + tile_px - half if r + tile_px < h else h, h)
+            q1 = min(q + tile_px - half if q + tile_px < w else w, w)
+            out[:, r0:r1, q0:q1] = p[:, r0 - r:r1 - r, q0 - q:q1 - q]
+    return out
+
+
+def _px_to_map(transform: Affine, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    xs, ys = transform @ (cols + 0.5, rows + 0.5)
+    return np.stack([np.asarray(xs, float), np.asarray(ys, float)], axis=1).reshape(-1, 2)
+
+
+def peaks_to_points(heat: np.ndarray, transform: Affine, crs: Any, threshold: float,
+                    min_distance_m: float) -> gpd.GeoDataFrame:
+    """Local maxima of the submunition heatmap above ``threshold`` as points with ``confidence``."""
+    gsd = abs(transform.a)
+    rc = peak_local_max(heat.astype(np.float32), min_distance=max(1, round(min_distance_m / gsd)),
+                        threshold_abs=threshold, exclude_border=False)
+    conf = heat[rc[:, 0], rc[:, 1]].astype(float) if len(rc) else np.empty(0)
+    xy = _px_to_map(transform, rc[:, 0], rc[:, 1]) if len(rc) else np.empty((0, 2))
+    return gpd.GeoDataFrame({"confidence": conf}, geometry=shapely.points(xy), crs=crs)
+
+
+def mask_to_polygons(prob: np.ndarray, transform: Affine, crs: Any, threshold: float,
+                     min_area_m2: float) -> gpd.GeoDataFrame:
+    """Connected regions of ``prob > threshold`` as polygons with mean-probability ``confidence``."""
+    gsd = abs(transform.a)
+    mask = prob > threshold
+    mask = remove_small_objects(mask, max_size=max(int(min_area_m2 / gsd**2) - 1, 0))
+    lab, n = ndimage.label(mask)
+    if n == 0:
+        return gpd.GeoDataFrame({"confidence": []}, geometry=[], crs=crs)
+    mean = ndimage.mean(prob.astype(np.float32), lab, index=np.arange(1, n + 1))
+    geoms, conf = [], []
+    for geom, value in shapes(lab.astype(np.int32), mask=lab > 0, transform=transform):
+        geoms.append(shapely.geometry.shape(geom))
+        conf.append(float(mean[int(value) - 1]))
+    return gpd.GeoDataFrame({"confidence": conf}, geometry=geoms, crs=crs)
+
+
+def mask_to_centrelines(prob: np.ndarray, transform: Affine, crs: Any, threshold: float,
+                        min_area_m2: float) -> gpd.GeoDataFrame:
+    """Skeleton of ``prob > threshold`` as merged, simplified centre lines (one row per part)."""
+    gsd = abs(transform.a)
+    mask = remove_small_objects(prob > threshold, max_size=max(int(min_area_m2 / gsd**2) - 1, 0))
+    sk = skeletonize(mask)
+    segs = []
+    # link each skeleton pixel to its right/down neighbours, diagonals only without a corner
+    right = sk[:, :-1] & sk[:, 1:]
+    down = sk[:-1, :] & sk[1:, :]
+    diag = sk[:-1, :-1] & sk[1:, 1:] & ~sk[:-1, 1:] & ~sk[1:, :-1]
+    anti = sk[:-1, 1:] & sk[1:, :-1] & ~sk[:-1, :-1] & ~sk[1:, 1:]
+    for m, (dr, dc), (r_off, c_off) in ((right, (0, 1), (0, 0)), (down, (1, 0), (0, 0)),
+                                        (diag, (1, 1), (0, 0)), (anti, (1, -1), (0, 1))):
+        r, c = np.nonzero(m)
+        r, c = r + r_off, c + c_off
+        a, b = _px_to_map(transform, r, c), _px_to_map(transform, r + dr, c + dc)
+        segs.append(np.stack([a, b], axis=1))
+    seg = np.concatenate(segs) if segs else np.empty((0, 2, 2))
+    if len(seg) == 0:
+        return gpd.GeoDataFrame({"length_m": []}, geometry=[], crs=crs)
+    merged = shapely.line_merge(shapely.union_all(shapely.linestrings(seg)))
+    parts = [shapely.simplify(g, gsd) for g in shapely.get_parts(merged)]
+    parts = [g for g in parts if g.length >= 2 * gsd]
+    return gpd.GeoDataFrame({"length_m": [g.length for g in parts]}, geometry=parts, crs=crs)
+
+
+def vectorise(prob: np.ndarray, transform: Affine, crs: Any,
+              postprocess: dict[str, float] | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """Detections from probability maps (3, H, W): submunition points, positions, trench lines."""
+    pp = {**DEFAULT_POSTPROCESS, **(postprocess or {})}
+    return {
+        "submunitions": peaks_to_points(prob[2], transform, crs, pp["peak_threshold"],
+                                        pp["peak_min_distance_m"]),
+        "positions": mask_to_polygons(prob[1], transform, crs, pp["mask_threshold"],
+                                      pp["min_position_area_m2"]),
+        "trenches": mask_to_centrelines(prob[0], transform, crs, pp["mask_threshold"],
+                                        pp["min_trench_area_m2"]),
+    }
+
+
+def score_detections(det: dict[str, gpd.GeoDataFrame], labels: dict[str, gpd.GeoDataFrame],
+                     area_ha: float, params: dict[str, float] | None = None
+                     ) -> dict[str, dict[str, float]]:
+    """Raw per-class counts of detections against a flight's labels (see ``metrics``)."""
+    p = {"match_radius_m": 0.3, "iou_threshold": 0.5, "trench_tolerance_m": 1.0,
+         "min_visible_fraction": 0.0, **(params or {})}
+    return {
+        "submunition": submunition_counts(det["submunitions"], labels["submunitions"],
+                                          p["match_radius_m"], area_ha, labels["distractors"],
+                                          p["min_visible_fraction"]),
+        "position": position_counts(det["positions"], labels["positions"], p["iou_threshold"]),
+        "trench": trench_counts(det["trenches"], labels["trenches"], p["trench_tolerance_m"]),
+    }

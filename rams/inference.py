@@ -1,0 +1,78 @@
+"""Running the detector over a region: batches in, one probability canvas out.
+
+Each tile contributes only its core to the canvas (no seams, no averaging, no duplicates);
+the region's halo, outside its core, is filled from the edge tiles' full windows so that
+vectorisation can follow an object across the core border and clip it there.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from rasterio.windows import Window
+
+from rams.reading import RegionPixels, batches, valid_tiles
+from rams.tiling import Region
+
+
+class Predictor(Protocol):
+    """Anything mapping uint8 batches (N, C, H, W) to probabilities (N, K, H, W)."""
+
+    def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+def _paste(
+    canvas: np.ndarray,
+    limit: Window,
+    prob: np.ndarray,
+    tile_win: Window,
+    part: Window,
+    origin: Window | None = None,
+) -> None:
+    """Copy ``part ∩ limit`` (raster px) of a tile's probabilities onto the canvas, whose
+    top-left pixel is ``origin`` (default ``limit``)."""
+    origin = origin or limit
+    part = part.intersection(limit)
+    r, c = int(part.row_off - origin.row_off), int(part.col_off - origin.col_off)
+    tr, tc = int(part.row_off - tile_win.row_off), int(part.col_off - tile_win.col_off)
+    h, w = int(part.height), int(part.width)
+    canvas[:, r : r + h, c : c + w] = prob[:, tr : tr + h, tc : tc + w]
+
+
+def _halo_strips(read: Window, core: Window) -> list[Window]:
+    """The parts of ``read`` outside ``core`` as four rectangles (raster px; may be empty)."""
+    top, left = int(core.row_off), int(core.col_off)
+    bottom, right = top + int(core.height), left + int(core.width)
+    r0, c0 = int(read.row_off), int(read.col_off)
+    r1, c1 = r0 + int(read.height), c0 + int(read.width)
+    return [
+        Window(c0, r0, c1 - c0, max(0, top - r0)),
+        Window(c0, bottom, c1 - c0, max(0, r1 - bottom)),
+        Window(c0, top, max(0, left - c0), bottom - top),
+        Window(right, top, max(0, c1 - right), bottom - top),
+    ]
+
+
+def predict_region(
+    detector: Predictor, pixels: RegionPixels, region: Region, batch_size: int = 8, classes: int = 3
+) -> np.ndarray:
+    """Probabilities (classes, H, W) float32 on ``pixels.window``; zero where no valid tile."""
+    canvas = np.zeros((classes, *pixels.valid.shape), dtype=np.float32)
+    strips = [s for s in _halo_strips(pixels.window, region.core) if s.width > 0 and s.height > 0]
+    for group, batch in batches(pixels, valid_tiles(pixels, region), batch_size):
+        for tile, prob in zip(group, detector.predict(batch), strict=True):
+            _paste(canvas, pixels.window, prob, tile.window, tile.core)
+            for strip in strips:
+                if _overlaps(strip, tile.window):
+                    _paste(canvas, strip, prob, tile.window, tile.window, pixels.window)
+    return canvas
+
+
+def _overlaps(a: Window, b: Window) -> bool:
+    return (
+        a.col_off < b.col_off + b.width
+        and b.col_off < a.col_off + a.width
+        and a.row_off < b.row_off + b.height
+        and b.row_off < a.row_off + a.height
+    )

@@ -1,0 +1,355 @@
+"""The survey report: one self-contained HTML file (inline CSS, images as data URIs).
+
+Nothing in the page refers outside it, so it opens offline, from a USB stick in the field.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+
+from rams.flight import Flight
+from rams.report import mapview as mv
+from rams.report.chips import CHIP_LIMIT, Chip, position_chips, ranked, submunition_chips
+from rams.report.stats import M2_PER_HA, AreaShare, SurveyTally, tally
+from rams.report.style import CSS
+
+
+def write_report(
+    out_html: str | os.PathLike,
+    flight: Flight,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    summary: Mapping[str, object],
+    *,
+    chip_limit: int = CHIP_LIMIT,
+    map_max_px: int = mv.MAP_MAX_PX,
+) -> Path:
+    """Write the survey report for ``flight`` and its output ``layers`` to ``out_html``.
+
+    ``layers`` are the survey GeoPackage layers by name (any may be missing or empty; layers in
+    another CRS are reprojected to the flight's). ``summary`` is shown as a key/value table
+    (run time, throughput, model, configuration). At most ``chip_limit`` chips per layer are
+    shown, the most confident first. The file is written to a temporary name and renamed into
+    place, so an existing report is never half-overwritten. Returns the path written.
+    """
+    out = Path(out_html)
+    frames = {name: _in_crs(frame, flight) for name, frame in layers.items() if frame is not None}
+    view = mv.flight_view(flight, map_max_px)
+    map_png = _png(mv.render_map(view, frames))
+    figures = tally(frames, flight.width * flight.height * flight.gsd_m**2)
+    galleries = []
+    for layer, title, make in (
+        ("submunitions", "Submunition detections", submunition_chips),
+        ("positions", "Position detections", position_chips),
+    ):
+        frame = frames.get(layer)
+        rows = ranked(frame, chip_limit)
+        total = len(ranked(frame, len(frame))) if frame is not None else 0
+        chips = make(flight, frame, rows) if rows else []
+        galleries.append(_gallery(layer, title, chips, total))
+    page = _page(flight, summary, figures, map_png, view.size, galleries)
+    _write_atomic(out, page)
+    return out
+
+
+def chip_anchor(layer: str, number: int) -> str:
+    """The fragment (``#…``) of a detection's chip in the report; ``number`` is its 1-based row."""
+    return f"#{layer}-{number}"
+
+
+def _in_crs(frame: gpd.GeoDataFrame, flight: Flight) -> gpd.GeoDataFrame:
+    if frame.crs is not None and not frame.empty and frame.crs != flight.crs:
+        return frame.to_crs(flight.crs)
+    return frame
+
+
+def _png(image) -> bytes:
+    buffer = io.BytesIO()
+    # aerial texture barely compresses further; a lower level halves the encoding time
+    image.save(buffer, format="PNG", compress_level=3)
+    return buffer.getvalue()
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+def _esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _num(value: float, digits: int = 0) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def _area(area_m2: float) -> str:
+    return f"{_num(area_m2)} m² <span class=\"sub\">{_num(area_m2 / M2_PER_HA, 2)} ha</span>"
+
+
+def _percent(share: AreaShare | None) -> str:
+    return "—" if share is None or share.percent is None else f"{share.percent:.1f} %"
+
+
+def _value(value: object) -> str:
+    """A summary value as HTML: nested mappings as tables, floats to 4 significant digits."""
+    if isinstance(value, Mapping):
+        if not value:
+            return "—"
+        rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_value(v)}</td></tr>" for k, v in value.items())
+        return f'<table class="kv nested">{rows}</table>'
+    if isinstance(value, list | tuple):
+        return ", ".join(_value(v) for v in value) or "—"
+    if isinstance(value, bool) or value is None:
+        return _esc("—" if value is None else value)
+    if isinstance(value, float):
+        return _esc(f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}")
+    if isinstance(value, int):
+        return _esc(f"{value:,}")
+    return f'<span class="text">{_esc(value)}</span>'
+
+
+# --- page sections ----------------------------------------------------------------------------
+
+def _card(label: str, value: str, detail: str = "", tone: str = "") -> str:
+    return (
+        f'<div class="card {tone}"><div class="label">{label}</div>'
+        f'<div class="value">{value}</div><div class="detail">{detail}</div></div>'
+    )
+
+
+def _cards(t: SurveyTally, summary: Mapping[str, object]) -> str:
+    hazard_n = sum(n for n, _ in t.hazard_areas.values())
+    hazard_m2 = sum(a for _, a in t.hazard_areas.values())
+    cards = [
+        _card("Suspected hazard areas", _num(hazard_n),
+              f"{_num(hazard_m2 / M2_PER_HA, 2)} ha", "hazard"),
+        _card("Submunitions", _num(t.submunitions), "point detections"),
+        _card("Trenches", _num(t.trenches), f"{_num(t.trench_length_m)} m total"),
+        _card("Positions", _num(t.positions), f"{_num(t.position_area_m2)} m² total"),
+        _card("Area covered",
+              "—" if t.coverage is None else f"{_num(t.coverage.area_m2 / M2_PER_HA, 2)} ha",
+              "—" if t.coverage is None else f"{_percent(t.coverage)} of the flight extent"),
+        _card("Not assessable", f"{_num(t.not_assessable.area_m2 / M2_PER_HA, 2)} ha",
+              f"{_percent(t.not_assessable)} of the area covered", "caution"),
+    ]
+    seconds = summary.get("seconds")
+    if isinstance(seconds, int | float):
+        rate = [f"{summary[k]:,.3g} {unit}" for k, unit in
+                (("mpix_per_s", "MPix/s"), ("km2_per_h", "km²/h"))
+                if isinstance(summary.get(k), int | float)]
+        cards.append(_card("Processing time", f"{seconds:,.1f} s", " · ".join(rate)))
+    return f'<section class="cards">{"".join(cards)}</section>'
+
+
+_LEGEND = (
+    ("hazard-cmr", "Suspected hazard area, CMR"),
+    ("hazard-fort", "Suspected hazard area, fortification"),
+    ("footprint", "Strike footprint"),
+    ("submunition", "Submunition"),
+    ("trench", "Trench"),
+    ("position", "Position"),
+    ("unassessable", "Not assessable"),
+    ("coverage", "Area covered (outline)"),
+    ("nodata", "No imagery"),
+)
+
+
+def _swatch(kind: str) -> str:
+    """A small inline SVG drawn with the same styles as the map."""
+    def rgb(c: tuple[int, int, int], a: float = 1.0) -> str:
+        return f"rgba({c[0]},{c[1]},{c[2]},{a})"
+
+    orange, grey = mv.HAZARD_ORANGE, mv.UNASSESSABLE_GREY
+    hatch = (
+        '<defs><pattern id="h-{id}" width="5" height="5" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate({deg})"><line x1="0" y1="0" x2="0" y2="5" stroke="{c}" '
+        'stroke-width="1.4"/></pattern></defs>'
+    )
+    body = {
+        "hazard-cmr": f'<rect x="2" y="2" width="24" height="16" fill="{rgb(orange, 0.4)}" '
+        f'stroke="{rgb(orange)}" stroke-width="2.5"/>',
+        "hazard-fort": hatch.format(id="fort", deg=-45, c=rgb(orange))
+        + f'<rect x="2" y="2" width="24" height="16" fill="url(#h-fort)" '
+        f'stroke="{rgb(orange)}" stroke-width="2.5"/>',
+        "footprint": f'<rect x="2" y="2" width="24" height="16" fill="none" '
+        f'stroke="{rgb(mv.FOOTPRINT_RED)}" stroke-width="2" stroke-dasharray="5 3"/>',
+        "submunition": f'<circle cx="14" cy="10" r="5.5" fill="{rgb(mv.SUBMUNITION_RED, 0.25)}" '
+        f'stroke="{rgb(mv.SUBMUNITION_RED)}" stroke-width="2"/>',
+        "trench": f'<polyline points="2,15 8,6 14,14 20,5 26,13" fill="none" '
+        f'stroke="{rgb(mv.TRENCH_BROWN)}" stroke-width="3" stroke-linejoin="round"/>',
+        "position": f'<rect x="2" y="2" width="24" height="16" rx="5" '
+        f'fill="{rgb(mv.POSITION_PURPLE, 0.25)}" stroke="{rgb(mv.POSITION_PURPLE)}" '
+        f'stroke-width="2"/>',
+        "unassessable": hatch.format(id="na", deg=45, c=rgb(grey, 0.9))
+        + f'<rect x="2" y="2" width="24" height="16" fill="{rgb(grey, 0.25)}"/>'
+        f'<rect x="2" y="2" width="24" height="16" fill="url(#h-na)" '
+        f'stroke="{rgb(grey)}" stroke-width="1"/>',
+        "coverage": f'<rect x="2" y="2" width="24" height="16" fill="none" '
+        f'stroke="{rgb(mv.COVERAGE_BLUE)}" stroke-width="2"/>',
+        "nodata": f'<rect x="2" y="2" width="24" height="16" fill="{rgb(mv.NODATA_GREY)}" '
+        f'stroke="#bbb" stroke-width="1"/>',
+    }[kind]
+    return f'<svg class="swatch" width="28" height="20" viewBox="0 0 28 20">{body}</svg>'
+
+
+def _map_section(flight: Flight, map_png: bytes, size: tuple[int, int]) -> str:
+    legend = "".join(f"<li>{_swatch(kind)}<span>{label}</span></li>" for kind, label in _LEGEND)
+    metres_per_px = flight.width * flight.gsd_m / size[0]
+    return f"""
+<section class="map-section">
+  <h2>Map</h2>
+  <div class="map-grid">
+    <figure class="map">
+      <img id="map" src="{_data_uri(map_png)}" width="{size[0]}" height="{size[1]}"
+           alt="Map of flight {_esc(flight.flight_id)} with the survey layers">
+      <figcaption>Flight imagery averaged to {metres_per_px:.2f} m per pixel, north up,
+      {_esc(flight.crs.to_string())}.</figcaption>
+    </figure>
+    <aside class="legend"><h3>Legend</h3><ul>{legend}</ul></aside>
+  </div>
+</section>"""
+
+
+def _tables(t: SurveyTally) -> str:
+    detections = [
+        ("Submunitions", _num(t.submunitions), "—"),
+        ("Trenches", _num(t.trenches), f"{_num(t.trench_length_m, 1)} m total length"),
+        ("Positions", _num(t.positions), _area(t.position_area_m2)),
+        ("Strike footprints", _num(t.strike_footprints), f"{_num(t.strike_items)} items"),
+    ]
+    rows = "".join(f"<tr><th>{a}</th><td class='n'>{b}</td><td>{c}</td></tr>"
+                   for a, b, c in detections)
+    hazard_rows = "".join(
+        f"<tr><th>{_esc(kind)}</th><td class='n'>{_num(n)}</td><td>{_area(m2)}</td></tr>"
+        for kind, (n, m2) in t.hazard_areas.items()
+    ) or "<tr><td colspan='3' class='none'>No suspected hazard areas.</td></tr>"
+
+    def ground_row(label: str, share: AreaShare | None, cls: str = "") -> str:
+        if share is None:
+            return f"<tr class='{cls}'><th>{label}</th><td>—</td><td class='n'>—</td></tr>"
+        return (f"<tr class='{cls}'><th>{label}</th><td>{_area(share.area_m2)}</td>"
+                f"<td class='n'>{_percent(share)}</td></tr>")
+
+    ground = [
+        ground_row("Flight extent", AreaShare(t.extent_m2, None)),
+        ground_row("Area covered <span class='sub'>(of extent)</span>", t.coverage),
+        ground_row("Assessable <span class='sub'>(of covered)</span>", t.assessable),
+        ground_row("Not assessable <span class='sub'>(of covered)</span>", t.not_assessable),
+        *(ground_row(f"{_esc(reason)}", share, "reason")
+          for reason, share in t.not_assessable_by_reason.items()),
+    ]
+    return f"""
+<section class="tables">
+  <div><h2>Detections</h2>
+    <table class="data"><thead><tr><th>Class</th><th class='n'>Count</th><th>Measure</th></tr>
+    </thead><tbody>{rows}</tbody></table></div>
+  <div><h2>Suspected hazard areas</h2>
+    <table class="data"><thead><tr><th>Type</th><th class='n'>Count</th><th>Area</th></tr>
+    </thead><tbody>{hazard_rows}</tbody></table></div>
+  <div><h2>Ground</h2>
+    <table class="data"><thead><tr><th></th><th>Area</th><th class='n'>Share</th></tr></thead>
+    <tbody>{"".join(ground)}</tbody></table></div>
+</section>"""
+
+
+def _gallery(layer: str, title: str, chips: list[Chip], total: int) -> str:
+    if total == 0:
+        return (f'<section class="gallery" id="{layer}"><h2>{title}</h2>'
+                f'<p class="note">No detections.</p></section>')
+    figures = []
+    for chip in chips:
+        conf = "—" if chip.confidence is None else f"{chip.confidence:.2f}"
+        figures.append(
+            f'<figure class="chip" id="{chip_anchor(layer, chip.number)[1:]}">'
+            f'<div class="frame"><img class="chip-img" src="{_data_uri(chip.png)}" '
+            f'width="{chip.width}" height="{chip.height}" alt="{layer} {chip.number}">'
+            f'<svg class="mark {layer}" viewBox="0 0 {chip.width} {chip.height}" '
+            f'preserveAspectRatio="none">{chip.mark_svg}</svg></div>'
+            f'<figcaption><b>#{chip.number}</b><span class="conf">{conf}</span>'
+            f'<span class="xy"><span>E {chip.x_m:.1f}</span><span>N {chip.y_m:.1f}</span></span>'
+            f"</figcaption>"
+            f'</figure>'
+        )
+    shown = (f"all {_num(total)}" if len(chips) == total
+             else f"the {_num(len(chips))} most confident of {_num(total)}")
+    return f"""
+<section class="gallery" id="{layer}">
+  <h2>{title}</h2>
+  <p class="note">Showing {shown}, most confident first. Number = row in the
+  <code>{layer}</code> layer; hover a chip to hide its marker.</p>
+  <div class="chips">{"".join(figures)}</div>
+</section>"""
+
+
+def _page(
+    flight: Flight,
+    summary: Mapping[str, object],
+    t: SurveyTally,
+    map_png: bytes,
+    map_size: tuple[int, int],
+    galleries: list[str],
+) -> str:
+    flight_id = _esc(summary.get("flight_id") or flight.flight_id)
+    facts = [
+        Path(flight.path).name,
+        f"{flight.width:,} × {flight.height:,} px",
+        f"GSD {flight.gsd_m * 100:.1f} cm",
+        flight.crs.to_string(),
+    ]
+    if summary.get("started"):
+        facts.append(f"run {summary['started']}")
+    processing = "".join(f"<tr><th>{_esc(k)}</th><td>{_value(v)}</td></tr>"
+                         for k, v in summary.items())
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Survey report · {flight_id}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<header>
+  <div class="brand">rams · Remote Aerial Minefield Survey</div>
+  <h1>Survey report <span>{flight_id}</span></h1>
+  <p class="facts">{" · ".join(_esc(f) for f in facts)}</p>
+</header>
+<main>
+<p class="notice"><b>Indirect evidence, unreviewed.</b> Every detection is a model output that a
+person has not yet checked, so every hazard area is <i>suspected</i> (SHA). Ground marked
+<i>not assessable</i> was imaged but could not be assessed: never read it as clear.</p>
+{_cards(t, summary)}
+{_map_section(flight, map_png, map_size)}
+{_tables(t)}
+<section class="processing"><h2>Processing</h2>
+<table class="kv">{processing or "<tr><td>No run summary.</td></tr>"}</table></section>
+{"".join(galleries)}
+</main>
+<footer>Generated by rams {_esc(summary.get("rams_version", ""))}. Areas in m² and hectares
+in {_esc(flight.crs.to_string())}; coordinates are eastings and northings in metres.</footer>
+</body>
+</html>
+"""

@@ -1,0 +1,16 @@
+"""Synthetic survey flights with exact ground truth: demo, test, training and benchmark data.
+
+``generate_flight`` writes a cloud-optimised RGB GeoTIFF (optionally a DSM sidecar) and
+``OUT.labels.gpkg``; ``DEMO`` fixes the arguments of the bundled demo flight.
+"""
+
+from rams.synth.flight import (
+    DEMO,
+    SynthPreset,
+    dsm_path,
+    generate_flight,
+    generate_scene,
+    labels_path,
+)
+
+__all__ = ["DEMO", "SynthPreset", "dsm_path", "generate_flight", "generate_scene", "labels_path"]

@@ -1,0 +1,21 @@
+"""Class maps to features in map coordinates, and the reduce that joins regions' features.
+
+Per region (pure functions over the region's arrays and its ``affine.Affine`` transform):
+``submunition_points``, ``trench_lines``, ``position_polygons``, ``mask_polygons``.
+Across regions: ``join_lines``, ``merge_polygons``, ``suppress_points``.
+"""
+
+from rams.vectorize.points import submunition_points
+from rams.vectorize.polygons import mask_polygons, position_polygons
+from rams.vectorize.reduce import join_lines, merge_polygons, suppress_points
+from rams.vectorize.trenches import trench_lines
+
+__all__ = [
+    "join_lines",
+    "mask_polygons",
+    "merge_polygons",
+    "position_polygons",
+    "submunition_points",
+    "suppress_points",
+    "trench_lines",
+]

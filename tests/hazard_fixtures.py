@@ -1,0 +1,63 @@
+"""Hand-built detection sets with known answers, in UTM 38N metres."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+from shapely.geometry import LineString, Point, Polygon
+
+CRS = "EPSG:32638"
+ORIGIN = np.array([400_000.0, 4_400_000.0])
+
+
+def strike(centre: tuple[float, float], n: int, major_m: float, minor_m: float,
+           azimuth_deg: float, seed: int) -> np.ndarray:
+    """``n`` item positions (m) scattered inside an ellipse around ``centre`` (relative)."""
+    rng = np.random.default_rng(seed)
+    r = np.sqrt(rng.uniform(0, 1, n))
+    t = rng.uniform(0, 2 * np.pi, n)
+    along, across = r * np.cos(t) * major_m / 2, r * np.sin(t) * minor_m / 2
+    az = np.radians(azimuth_deg)  # clockwise from north
+    x = along * np.sin(az) + across * np.cos(az)
+    y = along * np.cos(az) - across * np.sin(az)
+    return np.column_stack([x, y]) + ORIGIN + np.asarray(centre)
+
+
+def submunitions(xy: np.ndarray, confidence: float = 0.9) -> gpd.GeoDataFrame:
+    n = len(xy)
+    return gpd.GeoDataFrame(
+        {"confidence": np.full(n, confidence), "flight_id": "f1", "chip": "",
+         "munition_class": "submunition", "evidence": "indirect"},
+        geometry=[Point(p) for p in xy], crs=CRS,
+    )
+
+
+def trenches(lines: list[list[tuple[float, float]]], confidence: float = 0.9) -> gpd.GeoDataFrame:
+    geoms = [LineString(np.asarray(c) + ORIGIN) for c in lines]
+    return gpd.GeoDataFrame(
+        {"length_m": [g.length for g in geoms], "width_m": 1.0, "confidence": confidence,
+         "flight_id": "f1"},
+        geometry=geoms, crs=CRS,
+    )
+
+
+def polygons(rings: list[list[tuple[float, float]]], **fields: object) -> gpd.GeoDataFrame:
+    geoms = [Polygon(np.asarray(r) + ORIGIN) for r in rings]
+    columns = {key: [value] * len(geoms) for key, value in {**fields, "flight_id": "f1"}.items()}
+    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geoms, crs=CRS), crs=CRS)
+
+
+def square(x: float, y: float, size: float) -> list[tuple[float, float]]:
+    return [(x, y), (x + size, y), (x + size, y + size), (x, y + size)]
+
+
+def positions(rings: list[list[tuple[float, float]]], confidence: float = 0.9) -> gpd.GeoDataFrame:
+    frame = polygons(rings, confidence=confidence)
+    frame["area_m2"] = frame.geometry.area
+    return frame
+
+
+def not_assessable(rings: list[list[tuple[float, float]]]) -> gpd.GeoDataFrame:
+    frame = polygons(rings, reason="vegetation")
+    frame["area_m2"] = frame.geometry.area
+    return frame

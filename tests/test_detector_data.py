@@ -1,0 +1,69 @@
+"""Chip sampling, target rasterisation, augmentation, training config."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from detector_fixtures import make_flight
+
+from rams.detector.augment import AugmentConfig, augment_batch
+from rams.detector.config import load_config
+from rams.detector.data import load_labelled_flight, rasterise_targets, sample_batch
+from rams.errors import RamsError
+
+
+def test_targets_on_the_flight_grid(tmp_path) -> None:
+    fl = load_labelled_flight(*make_flight(tmp_path))
+    tgt = rasterise_targets(fl.labels, fl.transform, fl.shape)
+    assert tgt.shape == (3, 256, 320) and tgt.dtype == np.float32
+    # one exact peak per submunition, on the pixel holding its centre
+    peaks = np.argwhere(tgt[2] == 1.0)
+    assert sorted(map(tuple, peaks)) == sorted([(120, 160), (150, 180), (110, 200), (140, 230),
+                                                (110, 270), (220, 150)])
+    assert tgt[1, 180, 80] == 1 and tgt[1, 10, 10] == 0  # position centre / background
+    assert tgt[0, 40, 20] == 1  # first trench vertex
+
+
+def test_hidden_items_get_no_peak(tmp_path) -> None:
+    fl = load_labelled_flight(*make_flight(tmp_path))
+    fl.labels["submunitions"].loc[0, "visible_fraction"] = 0.0
+    tgt = rasterise_targets(fl.labels, fl.transform, fl.shape)
+    assert (tgt[2] == 1.0).sum() == 5
+
+
+def test_sample_batch_balanced_and_deterministic(tmp_path) -> None:
+    fl = load_labelled_flight(*make_flight(tmp_path))
+    args = ([fl], 6, 64, {"submunition": 1.0}, (0.02, 0.04), 1.0)
+    img, tgt = sample_batch(*args[:1], np.random.default_rng(3), *args[1:])
+    img2, tgt2 = sample_batch(*args[:1], np.random.default_rng(3), *args[1:])
+    assert img.dtype == torch.uint8 and img.shape == (6, 3, 64, 64) and tgt.shape == (6, 3, 64, 64)
+    assert torch.equal(img, img2) and torch.equal(tgt, tgt2)
+    # every chip is centred near a submunition, so each holds at least one peak
+    assert all((t[2] >= 0.999).any() for t in tgt)
+
+
+def test_augment_keeps_image_and_targets_aligned() -> None:
+    img = torch.zeros(4, 3, 32, 32, dtype=torch.uint8)
+    img[:, :, 5, 7] = 255
+    tgt = torch.zeros(4, 3, 32, 32)
+    tgt[:, :, 5, 7] = 1
+    cfg = AugmentConfig(brightness=0, contrast=0, colour=0, blur_p=0, noise_std=0)
+    x, y = augment_batch(img, tgt, torch.Generator().manual_seed(0), cfg)
+    assert x.dtype == torch.float32 and torch.equal(x / 255, y)
+    x, _ = augment_batch(img, tgt, torch.Generator().manual_seed(0), AugmentConfig())
+    assert x.min() >= 0 and x.max() <= 255 and torch.equal(x, x.round())
+
+
+def test_config_rejects_unknown_keys_and_seed_overlap(tmp_path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("train: {synth: {seeds: [1]}}\nlearning_rate: 1\n")
+    with pytest.raises(RamsError, match="learning_rate"):
+        load_config(path)
+    path.write_text("train: {synth: {seeds: [1, 2]}}\nval: {synth: {seeds: [2]}}\n")
+    with pytest.raises(RamsError, match="both train and val"):
+        load_config(path)
+    path.write_text("train: {flights: [{tif: a.tif, labels: a.gpkg}]}\nepochs: 3\n")
+    cfg = load_config(path)
+    assert cfg.epochs == 3 and cfg.train.flights == ((str(tmp_path / "a.tif"),
+                                                      str(tmp_path / "a.gpkg")),)

@@ -1,0 +1,75 @@
+"""Object-level metrics on hand-built cases with known answers."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import LineString, Point, box
+
+from rams.detector.metrics import (
+    add_counts,
+    match_points,
+    position_counts,
+    submunition_counts,
+    summarise,
+    trench_counts,
+)
+
+CRS = "EPSG:32638"
+
+
+def _pts(xy, **cols) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(cols, geometry=[Point(x, y) for x, y in xy], crs=CRS)
+
+
+def test_match_points_greedy_by_confidence() -> None:
+    import numpy as np
+    truth = np.array([[0.0, 0.0], [10.0, 0.0]])
+    pred = np.array([[0.2, 0.0], [0.1, 0.0], [10.5, 0.0]])
+    # the more confident second prediction takes the truth; the first becomes unmatched
+    assert match_points(pred, np.array([0.5, 0.9, 0.9]), truth, 0.3).tolist() == [-1, 0, -1]
+
+
+def test_submunition_counts() -> None:
+    truth = _pts([(0, 0), (5, 0), (10, 0), (20, 0)], visible_fraction=[1, 1, 1, 0.1])
+    pred = _pts([(0.1, 0.1), (5.25, 0), (30, 30), (40, 40), (20, 0)],
+                confidence=[0.9, 0.8, 0.7, 0.6, 0.5])
+    stone = gpd.GeoDataFrame(geometry=[Point(40, 40).buffer(0.1)], crs=CRS)
+    c = submunition_counts(pred, truth, 0.3, area_ha=2.0, distractors=stone,
+                           min_visible_fraction=0.5)
+    # (20,0) matches an ignored hidden item: neither tp nor fp; (10,0) is missed
+    assert (c["tp"], c["fp"], c["fn"], c["distractor_fp"], c["ignored_truth"]) == (2, 2, 1, 1, 1)
+    s = summarise({"submunition": c})["submunition"]
+    assert s["precision"] == pytest.approx(0.5)
+    assert s["recall"] == pytest.approx(2 / 3)
+    assert s["f1"] == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+    assert s["fp_per_ha"] == pytest.approx(1.0)
+
+
+def test_position_counts_iou() -> None:
+    truth = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10)], crs=CRS)
+    pred = gpd.GeoDataFrame(geometry=[box(1, 0, 11, 10),  # IoU 9/11 -> match
+                                      box(20, 0, 30, 4),  # IoU 0.4 -> no match
+                                      box(50, 50, 52, 52)], crs=CRS)
+    assert position_counts(pred, truth, 0.5) == {"tp": 1, "fp": 2, "fn": 1}
+
+
+def test_trench_counts_by_length() -> None:
+    truth = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (100, 0)])], crs=CRS)
+    pred = gpd.GeoDataFrame(geometry=[LineString([(50, 0.5), (150, 0.5)])], crs=CRS)
+    c = trench_counts(pred, truth, 1.0)
+    assert c["true_length_m"] == pytest.approx(100)
+    assert c["true_length_matched_m"] == pytest.approx(50, abs=1.01)  # 49-51 m within 1 m
+    assert c["pred_length_matched_m"] == pytest.approx(51, abs=0.2)
+    s = summarise({"trench": c})["trench"]
+    assert s["recall"] == pytest.approx(0.5, abs=0.011)
+    assert s["precision"] == pytest.approx(0.51, abs=0.002)
+
+
+def test_empty_is_perfect_and_counts_add() -> None:
+    empty = gpd.GeoDataFrame(geometry=[], crs=CRS)
+    c = {"position": position_counts(empty, empty), "trench": trench_counts(empty, empty)}
+    s = summarise(c)
+    assert s["position"]["f1"] == 1.0 and s["trench"]["f1"] == 1.0
+    total = add_counts(c, c)
+    assert total["position"] == {"tp": 0, "fp": 0, "fn": 0}

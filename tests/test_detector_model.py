@@ -1,0 +1,80 @@
+"""RamsNet forward contract, Detector load/predict and the sha256 check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rams.detector.card import WEIGHTS_FILE, read_card, save_model
+from rams.detector.detector import Detector
+from rams.detector.model import build_model, fuse_batchnorm
+from rams.errors import RamsError
+
+CARD = {"name": "t", "classes": ["trench", "position", "submunition"],
+        "input_bands": ["red", "green", "blue"], "normalisation": {}, "gsd_range_m": [0.02, 0.04],
+        "tile_px": 64, "overlap_px": 16, "arch": {"widths": [8, 8, 8, 8, 8]}}
+
+
+def _model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return build_model(CARD["arch"]).eval()
+
+
+def test_forward_shapes_and_dtypes() -> None:
+    x = torch.randint(0, 256, (2, 3, 64, 96), dtype=torch.uint8)
+    with torch.inference_mode():
+        y = _model()(x)
+    assert y.shape == (2, 3, 64, 96)
+    assert y.dtype == torch.float32
+
+
+def test_uint8_input_equals_float_normalised_outside() -> None:
+    model = _model()
+    x = torch.randint(0, 256, (1, 3, 64, 64), dtype=torch.uint8)
+    z = (x.float() - model.mean) / model.std
+    with torch.inference_mode():
+        assert torch.allclose(model(x), model.forward_normalised(z), atol=1e-5)
+        assert torch.allclose(model(x), model(x.float()), atol=1e-5)
+
+
+def test_fused_batchnorm_matches() -> None:
+    model = _model()
+    for m in model.modules():  # non-trivial running statistics
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    x = torch.randint(0, 256, (1, 3, 64, 64), dtype=torch.uint8)
+    with torch.inference_mode():
+        ref = model(x)
+        assert torch.allclose(fuse_batchnorm(model)(x), ref, atol=1e-4)
+
+
+def test_save_load_predict(tmp_path) -> None:
+    card = save_model(tmp_path / "m", _model(), CARD)
+    assert read_card(tmp_path / "m")["sha256"] == card["sha256"]
+    det = Detector.load(tmp_path / "m", device="cpu")
+    batch = np.random.default_rng(0).integers(0, 256, (3, 3, 50, 70), dtype=np.uint8)
+    prob = det.predict(batch)
+    assert prob.shape == (3, 3, 50, 70) and prob.dtype == np.float32
+    assert 0.0 <= prob.min() and prob.max() <= 1.0
+    with pytest.raises(RamsError):
+        det.predict(batch.astype(np.float32))
+
+
+def test_load_by_name_from_models_dir(tmp_path, monkeypatch) -> None:
+    save_model(tmp_path / "named", _model(), CARD)
+    monkeypatch.setenv("RAMS_MODELS_DIR", str(tmp_path))
+    assert Detector.load("named", device="cpu").card["name"] == "t"
+    with pytest.raises(RamsError, match="no model"):
+        Detector.load("absent")
+
+
+def test_load_refuses_tampered_weights(tmp_path) -> None:
+    save_model(tmp_path / "m", _model(), CARD)
+    path = tmp_path / "m" / WEIGHTS_FILE
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(RamsError, match="sha256"):
+        Detector.load(tmp_path / "m")

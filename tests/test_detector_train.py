@@ -1,0 +1,87 @@
+"""A tiny training run, resume, whole-flight prediction and `rams evaluate` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+from detector_fixtures import make_flight
+
+from pipelines.cli import main
+from rams.detector.augment import AugmentConfig, augment_batch
+from rams.detector.config import load_config
+from rams.detector.data import load_labelled_flight, sample_batch
+from rams.detector.model import build_model
+from rams.detector.train import detection_loss, train
+from rams.detector.whole_flight import predict_flight, vectorise
+
+
+def test_tiny_training_lowers_the_loss(tmp_path) -> None:
+    torch.manual_seed(0)
+    fl = load_labelled_flight(*make_flight(tmp_path))
+    img, tgt = sample_batch([fl], np.random.default_rng(0), 4, 64,
+                            {"submunition": 1, "position": 1, "trench": 1}, (0.03, 0.03), 0.0)
+    x, y = augment_batch(img, tgt, torch.Generator().manual_seed(0), AugmentConfig())
+    model = build_model({"widths": [8, 8, 16, 16, 16]})
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-3)
+    losses = []
+    for _ in range(25):
+        loss, _ = detection_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert np.mean(losses[-3:]) < 0.6 * np.mean(losses[:3])
+
+
+def test_predict_flight_core_crop_stitching() -> None:
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (3, 300, 200), dtype=np.uint8)
+
+    def per_pixel(batch: np.ndarray) -> np.ndarray:
+        return batch.astype(np.float32) / 255
+
+    out = predict_flight(per_pixel, image, tile_px=128, overlap_px=32, batch_size=3)
+    np.testing.assert_allclose(out, image / 255, atol=1e-3)
+    small = predict_flight(per_pixel, image[:, :50, :60], tile_px=128, overlap_px=32)
+    np.testing.assert_allclose(small, image[:, :50, :60] / 255, atol=1e-3)
+
+
+def test_vectorise_hand_made_maps(tmp_path) -> None:
+    fl = load_labelled_flight(*make_flight(tmp_path))
+    from rams.detector.data import rasterise_targets
+
+    prob = rasterise_targets(fl.labels, fl.transform, fl.shape)
+    det = vectorise(prob, fl.transform, fl.crs, {"peak_threshold": 0.5, "mask_threshold": 0.5})
+    assert len(det["submunitions"]) == 6
+    assert len(det["positions"]) == 1
+    assert abs(det["positions"].area.iloc[0] - fl.labels["positions"].area.iloc[0]) < 0.5
+    true_len = fl.labels["trenches"].length.sum()
+    assert abs(det["trenches"].length.sum() - true_len) < 0.15 * true_len
+
+
+def test_train_resume_and_evaluate_cli(tmp_path) -> None:
+    make_flight(tmp_path)
+    cfg_path = tmp_path / "t.yaml"
+    cfg_path.write_text(
+        "name: tiny\nseed: 1\ntrain: {flights: [{tif: hand.tif, labels: hand.labels.gpkg}]}\n"
+        "val: {flights: [{tif: hand.tif, labels: hand.labels.gpkg}]}\nchip_px: 64\n"
+        "batch_size: 2\nepochs: 1\nsteps_per_epoch: 2\nwarmup_steps: 1\ntile_px: 128\n"
+        "overlap_px: 32\narch: {widths: [8, 8, 8, 8, 8]}\n")
+    out = tmp_path / "run"
+    model_dir = train(load_config(cfg_path), out)
+    state = json.loads((out / "state.json").read_text())
+    assert state["epoch"] == 1 and (model_dir / "card.yaml").is_file()
+    cfg2 = tmp_path / "t2.yaml"
+    cfg2.write_text(cfg_path.read_text().replace("epochs: 1", "epochs: 2"))
+    train(load_config(cfg2), out, resume=True)
+    assert [h["epoch"] for h in json.loads((out / "state.json").read_text())["history"]] == [1, 2]
+
+    report = tmp_path / "report.json"
+    rc = main(["evaluate", "--model", str(model_dir), "--flight", str(tmp_path / "hand.tif"),
+               "--labels", str(tmp_path / "hand.labels.gpkg"), "--out", str(report)])
+    assert rc == 0
+    metrics = json.loads(report.read_text())["metrics"]
+    assert set(metrics) == {"submunition", "position", "trench"}
+    assert 0 <= metrics["submunition"]["precision"] <= 1

@@ -1,0 +1,93 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+from hazard_fixtures import not_assessable, positions, square, strike, submunitions, trenches
+
+from pipelines.cli import main
+
+AZERBAIJAN = Path(__file__).resolve().parents[1] / "configs" / "hazards" / "azerbaijan.yaml"
+
+
+def write_detections(path: Path, crs: str | None = None) -> Path:
+    xy = np.vstack([strike((0, 0), 40, 150, 60, 0, seed=1), strike((700, 0), 30, 120, 50, 45,
+                                                                    seed=2)])
+    layers = {
+        "submunitions": submunitions(xy),
+        "trenches": trenches([[(0, -300), (250, -300)]]),
+        "positions": positions([square(400, 400, 12)]),
+        "not_assessable": not_assessable([square(-40, -40, 80)]),
+    }
+    for name, frame in layers.items():
+        pyogrio.write_dataframe(frame.to_crs(crs) if crs else frame, path, layer=name)
+    meta = pd.DataFrame({"key": ["flight_id", "survey_date", "model"],
+                         "value": ["flight-007", "2025-05-01", "rams-unet-v1"]})
+    pyogrio.write_dataframe(meta, path, layer="metadata")
+    return path
+
+
+def test_hazards_writes_areas_footprints_and_detections(tmp_path, capsys):
+    src = write_detections(tmp_path / "detections.gpkg")
+    out = tmp_path / "hazards.gpkg"
+    assert main(["hazards", str(src), "-o", str(out)]) == 0
+    names = {name for name, _ in pyogrio.list_layers(out)}
+    assert {"hazard_areas", "strike_footprints", "submunitions", "trenches", "positions",
+            "not_assessable", "coverage", "metadata"} <= names
+    areas = pyogrio.read_dataframe(out, layer="hazard_areas")
+    assert areas["hazard_type"].tolist() == ["CMR", "CMR", "FORTIFICATION", "FORTIFICATION"]
+    assert set(areas["flight_id"]) == {"flight-007"}
+    assert set(areas["survey_date"]) == {"2025-05-01"}
+    assert set(areas["status"]) == {"SHA"} and set(areas["review_status"]) == {"unreviewed"}
+    assert areas["not_assessable_m2"].max() > 0
+    footprints = pyogrio.read_dataframe(out, layer="strike_footprints")
+    assert footprints["item_count"].tolist() == [40, 30]
+    assert len(pyogrio.read_dataframe(out, layer="submunitions")) == 70
+    meta = pyogrio.read_dataframe(out, layer="metadata").set_index("key")["value"]
+    assert meta["hazard_rules"] == "default" and meta["model"] == "rams-unet-v1"
+    assert meta["hazards_source"] == "detections.gpkg"
+
+
+def test_rerun_with_other_rules_keeps_ids_of_unchanged_evidence(tmp_path):
+    src = write_detections(tmp_path / "detections.gpkg")
+    a, b = tmp_path / "a.gpkg", tmp_path / "b.gpkg"
+    assert main(["hazards", str(src), "-o", str(a)]) == 0
+    assert main(["hazards", str(src), "-o", str(b), "--rules", str(AZERBAIJAN)]) == 0
+    first = pyogrio.read_dataframe(a, layer="hazard_areas")
+    second = pyogrio.read_dataframe(b, layer="hazard_areas")
+    assert first["hazard_id"].tolist() == second["hazard_id"].tolist()
+    assert set(second["buffer_m"]) == {50.0}
+    assert (second["area_m2"].to_numpy() > first["area_m2"].to_numpy()).all()
+
+
+def _fails(capsys, argv, *words):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rams hazards: error:") and "\n" not in err
+    for word in words:
+        assert word in err
+
+
+def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
+    out = str(tmp_path / "out.gpkg")
+    _fails(capsys, ["hazards", str(tmp_path / "absent.gpkg"), "-o", out], "no such file")
+    text = tmp_path / "notes.gpkg"
+    text.write_text("not a geopackage")
+    _fails(capsys, ["hazards", str(text), "-o", out], "notes.gpkg")
+    src = write_detections(tmp_path / "detections.gpkg")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("cmr:\n  fade_out_m: -10\n")
+    _fails(capsys, ["hazards", str(src), "-o", out, "--rules", str(rules)], "cmr.fade_out_m")
+    rules.write_text("cmr:\n  fadeout_m: 10\n")
+    _fails(capsys, ["hazards", str(src), "-o", out, "--rules", str(rules)], "cmr.fadeout_m")
+    _fails(capsys, ["hazards", str(src), "-o", str(src)], "overwrite")
+    _fails(capsys, ["hazards", str(src), "-o", out, "--survey-date", "May 2025"], "YYYY-MM-DD")
+    assert not Path(out).exists()
+
+
+@pytest.mark.parametrize("crs", ["EPSG:32637", "EPSG:4326"])
+def test_wrong_crs_is_refused(tmp_path, capsys, crs):
+    src = write_detections(tmp_path / "detections.gpkg", crs=crs)
+    argv = ["hazards", str(src), "-o", str(tmp_path / "out.gpkg"), "--rules", str(AZERBAIJAN)]
+    _fails(capsys, argv, "detections.gpkg")

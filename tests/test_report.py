@@ -1,0 +1,254 @@
+"""The survey report: a self-contained HTML page with map, figures and a chip per detection."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+import subprocess
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from PIL import Image
+from rasters import ORIGIN, UTM38N, textured, write_tif
+from shapely.geometry import LineString, Point, Polygon, box
+
+from rams.flight import open_flight
+from rams.report import chip_anchor, write_report
+from rams.report.chips import SUBMUNITION_CHIP_PX
+from rams.report.stats import tally
+
+W, H, GSD = 600, 400, 0.05  # a 30 m x 20 m flight
+X0, Y1 = ORIGIN  # top-left corner; the flight spans X0..X0+30, Y1-20..Y1
+CHROMIUM = "/usr/bin/chromium"
+SUMMARY = {
+    "flight_id": "f1",
+    "model": "rams-test",
+    "model_sha256": "ab" * 32,
+    "seconds": 12.5,
+    "mpix_per_s": 0.0192,
+    "km2_per_h": 0.173,
+    "regions": 1,
+    "config": {"tile_px": 512, "overlap_px": 64},
+}
+
+
+def _frame(geoms: list, **columns: object) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geoms, crs=UTM38N), crs=UTM38N)
+
+
+def _square(x: float, y: float, size: float) -> Polygon:
+    return box(X0 + x, Y1 - y - size, X0 + x + size, Y1 - y)
+
+
+@pytest.fixture()
+def flight(tmp_path):
+    return open_flight(write_tif(tmp_path / "f1.tif", textured(3, H, W), gsd_m=GSD))
+
+
+@pytest.fixture()
+def layers() -> dict[str, gpd.GeoDataFrame]:
+    """One or more features per layer; ``(x, y)`` are metres right of and below the corner."""
+    points = [(5, 5), (6, 5.5), (10, 12), (20, 8), (25, 15), (0.2, 0.2), (29.9, 19.9)]
+    ring = _square(14, 2, 6)
+    return {
+        "submunitions": _frame(
+            [Point(X0 + x, Y1 - y) for x, y in points],
+            confidence=[0.9, 0.55, 0.7, 0.99, 0.6, 0.8, 0.42],
+            flight_id="f1",
+        ),
+        "trenches": _frame(
+            [LineString([(X0 + 2, Y1 - 18), (X0 + 12, Y1 - 18)]),
+             LineString([(X0 + 2, Y1 - 10), (X0 + 2, Y1 - 14), (X0 + 5, Y1 - 14)])],
+            length_m=[10.0, 7.0], confidence=0.8,
+        ),
+        "positions": _frame(
+            [Polygon(ring.exterior, [_square(16, 4, 2).exterior]), _square(22, 14, 3)],
+            area_m2=[32.0, 9.0], confidence=[0.6, 0.95],
+        ),
+        "strike_footprints": _frame([Point(X0 + 7, Y1 - 7).buffer(4)], item_count=[12]),
+        "hazard_areas": _frame(
+            [Point(X0 + 7, Y1 - 7).buffer(6), _square(12, 0, 10)],
+            hazard_type=["CMR", "FORTIFICATION"], status="SHA",
+        ),
+        "coverage": _frame([box(X0, Y1 - 20, X0 + 30, Y1)], area_m2=[600.0]),
+        "not_assessable": _frame(
+            [_square(24, 0, 4), _square(25, 1, 4), _square(0, 16, 2)],
+            reason=["vegetation", "vegetation", "dark"],
+        ),
+    }
+
+
+def _chips(page: str) -> list[str]:
+    return re.findall(r'<figure class="chip" id="([a-z_]+-\d+)"', page)
+
+
+def _map(page: str) -> Image.Image:
+    data = re.search(r'<img id="map" src="data:image/png;base64,([^"]+)"', page).group(1)
+    return Image.open(io.BytesIO(base64.b64decode(data)))
+
+
+def test_report_is_one_self_contained_file(tmp_path, flight, layers):
+    out = write_report(tmp_path / "report.html", flight, layers, SUMMARY)
+
+    page = out.read_text(encoding="utf-8")
+    assert out == tmp_path / "report.html"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f1.tif", "report.html"]
+    assert "data:image/png;base64," in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page)
+    assert "<link" not in page and "<script" not in page and "@import" not in page
+    assert "url(http" not in page
+    for src in re.findall(r'src="([^"]+)"', page):
+        assert src.startswith("data:image/png;base64,")
+
+
+def test_report_counts_areas_and_run_summary(tmp_path, flight, layers):
+    page = write_report(tmp_path / "r.html", flight, layers, SUMMARY).read_text()
+
+    text = re.sub(r"<[^>]+>", " ", page)
+    text = re.sub(r"\s+", " ", text)
+    assert "Submunitions 7" in text
+    assert "Trenches 2 17.0 m total length" in text
+    assert "Positions 2" in text and "Strike footprints 1 12 items" in text
+    assert "FORTIFICATION 1 100 m²" in text
+    assert "Area covered (of extent) 600 m² 0.06 ha 100.0 %" in text
+    # two overlapping vegetation squares count once: 16 + 16 - 9 m²
+    assert "vegetation 23 m²" in text and "dark 4 m²" in text
+    assert "Not assessable (of covered) 27 m²" in text and "4.5 %" in text
+    assert "rams-test" in text and "12.5 s" in text and "0.0192 MPix/s" in text
+    assert "tile_px 512" in text
+
+
+def test_tally_measures_in_metres(layers):
+    t = tally(layers, extent_m2=600.0)
+
+    assert (t.submunitions, t.trenches, t.positions, t.strike_footprints) == (7, 2, 2, 1)
+    assert t.trench_length_m == pytest.approx(17.0)
+    assert t.position_area_m2 == pytest.approx(36 - 4 + 9)
+    assert t.hazard_areas["FORTIFICATION"] == (1, pytest.approx(100.0))
+    assert t.hazard_areas["CMR"][1] == pytest.approx(np.pi * 36, rel=0.01)
+    assert t.coverage.percent == pytest.approx(100.0)
+    assert t.not_assessable_by_reason["vegetation"].area_m2 == pytest.approx(23.0)
+    assert t.not_assessable.area_m2 == pytest.approx(27.0)
+    assert t.assessable.area_m2 == pytest.approx(600 - 27)
+
+
+def test_every_detection_has_a_chip_in_confidence_order(tmp_path, flight, layers):
+    page = write_report(tmp_path / "r.html", flight, layers, SUMMARY).read_text()
+
+    chips = _chips(page)
+    subs = [c for c in chips if c.startswith("submunitions")]
+    assert subs == ["submunitions-4", "submunitions-1", "submunitions-6", "submunitions-3",
+                    "submunitions-5", "submunitions-2", "submunitions-7"]
+    assert [c for c in chips if c.startswith("positions")] == ["positions-2", "positions-1"]
+    assert page.count('class="chip-img"') == len(chips) == 9
+    assert f'id="{chip_anchor("positions", 1)[1:]}"' in page
+    assert "Showing all 7" in page and "Showing all 2" in page
+
+
+def test_chips_are_capped_at_the_most_confident(tmp_path, flight, layers):
+    page = write_report(tmp_path / "r.html", flight, layers, SUMMARY, chip_limit=3).read_text()
+
+    chips = _chips(page)
+    assert chips[:3] == ["submunitions-4", "submunitions-1", "submunitions-6"]
+    assert len(chips) == 3 + 2
+    assert "the 3 most confident of 7" in page
+
+
+def test_chips_sizes_and_edge_padding(tmp_path, flight, layers):
+    page = write_report(tmp_path / "r.html", flight, layers, SUMMARY).read_text()
+
+    images = re.findall(r'<figure class="chip" id="([a-z_]+-\d+)".*?base64,([^"]+)"', page)
+    decoded = {key: Image.open(io.BytesIO(base64.b64decode(data))) for key, data in images}
+    assert all(decoded[f"submunitions-{i}"].size == (SUBMUNITION_CHIP_PX,) * 2 for i in range(1, 8))
+    corner = np.asarray(decoded["submunitions-6"].convert("RGB"))  # 0.2 m from the corner
+    assert (corner[:30, :30] == corner[0, 0]).all()  # outside the raster: flat grey padding
+    assert corner.std(axis=(0, 1)).max() > 10  # and imagery where the raster is
+    assert decoded["positions-1"].size[0] >= SUBMUNITION_CHIP_PX
+
+
+def test_map_image_has_every_layer_drawn(tmp_path, flight, layers):
+    bare = _map(write_report(tmp_path / "bare.html", flight, {}, {}).read_text())
+    drawn = _map(write_report(tmp_path / "r.html", flight, layers, SUMMARY).read_text())
+    small = _map(write_report(tmp_path / "s.html", flight, layers, {}, map_max_px=300)
+                 .read_text())
+
+    assert bare.format == drawn.format == "PNG"
+    assert drawn.size == (W, H) and small.size == (300, 200)
+    before, after = np.asarray(bare, dtype=int), np.asarray(drawn, dtype=int)
+    px = round(1 / GSD)
+
+    def changed(x_m: float, y_m: float) -> bool:
+        r, c = int(y_m * px), int(x_m * px)
+        near = np.s_[r - 1 : r + 2, c - 1 : c + 2]
+        return bool(np.abs(after[near] - before[near]).sum() > 0)
+
+    assert changed(20, 8)  # a submunition
+    assert changed(7, 18)  # a trench
+    assert changed(7, 7)  # inside the CMR area
+    assert changed(23.5, 15.5)  # a position
+    assert changed(25, 2)  # not-assessable ground
+    assert not changed(8, 15)  # bare ground
+
+
+def test_empty_and_missing_layers(tmp_path, flight):
+    layers = {"submunitions": gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=UTM38N))}
+    page = write_report(tmp_path / "r.html", flight, layers, {}).read_text()
+
+    assert _chips(page) == []
+    assert page.count("No detections.") == 2
+    assert "No suspected hazard areas." in page and "No run summary." in page
+
+
+def test_layers_in_another_crs_are_reprojected(tmp_path, flight, layers):
+    layers["submunitions"] = layers["submunitions"].to_crs("EPSG:4326")
+    page = write_report(tmp_path / "r.html", flight, layers, SUMMARY).read_text()
+
+    assert len([c for c in _chips(page) if c.startswith("submunitions")]) == 7
+    assert "E 600020.0" in page and "N 4399992.0" in page  # back in metres, to 0.1 m
+
+
+def test_sixteen_bit_flight_with_nodata(tmp_path, layers):
+    data = textured(3, H, W, dtype="uint16")
+    data[:, :, :100] = 0  # the first 5 m of the flight have no imagery
+    flight = open_flight(write_tif(tmp_path / "f16.tif", data, gsd_m=GSD, nodata=0))
+    points = {"submunitions": layers["submunitions"]}
+    page = write_report(tmp_path / "r.html", flight, points, SUMMARY).read_text()
+
+    rgb = np.asarray(_map(page).convert("RGB"))
+    assert (rgb[150:350, 20:80] == rgb[200, 50]).all()  # no imagery: one flat grey
+    assert rgb[:, 150:].std() > 10  # stretched to 8 bits, not black or saturated
+    assert len(_chips(page)) == 7
+
+
+def test_overwrites_atomically(tmp_path, flight, layers):
+    out = tmp_path / "r.html"
+    out.write_text("old report")
+    write_report(out, flight, layers, SUMMARY)
+
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f1.tif", "r.html"]
+    with pytest.raises(AttributeError):
+        write_report(out, flight, {"positions": "not a layer"}, SUMMARY)
+    assert out.read_text().startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Chromium")
+def test_renders_in_a_headless_browser(tmp_path, flight, layers):
+    out = write_report(tmp_path / "r.html", flight, layers, SUMMARY)
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
+         f"--screenshot={shot}", "--window-size=1280,1600", out.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )
+
+    rgb = np.asarray(Image.open(shot).convert("RGB"), dtype=int)
+    assert rgb.shape[:2] == (1600, 1280)
+    header, body = rgb[:60].mean(axis=(0, 1)), rgb[300:1200, 100:700]
+    assert header.max() < 80  # the dark title bar rendered
+    assert body.std() > 20  # and the map image in the page, not a blank page
