@@ -14,21 +14,34 @@ import sys
 from rams import __version__
 from rams.errors import RamsError
 
-COMMANDS = ("info", "synth", "train", "evaluate", "survey", "hazards")
+#: Sub-commands and their one-line help; a job module is imported only when its command runs
+#: (torch, dask and GDAL take seconds to import).
+COMMANDS = {
+    "info": "describe a flight raster (size, CRS, GSD, footprint, layout)",
+    "synth": "generate a synthetic survey flight with ground-truth labels",
+    "survey": "survey a flight: detections, hazard areas, GeoPackage and report",
+    "hazards": "recompute suspected hazard areas from a detections GeoPackage",
+    "train": "train the detector from labelled flights",
+    "evaluate": "evaluate a detector on a labelled flight",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rams", description="Remote Aerial Minefield Survey")
     parser.add_argument("--version", action="version", version=f"rams {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"pipelines.{name}").register(sub)
+    chosen = next((a for a in (sys.argv[1:] if argv is None else argv) if a in COMMANDS), None)
+    for name, summary in COMMANDS.items():
+        if name == chosen:
+            importlib.import_module(f"pipelines.{name}").register(sub)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -44,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     except RamsError as err:
         print(f"rams {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
     except KeyboardInterrupt:
         print(f"rams {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -190,7 +190,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
             loss.backward()
             opt.step()
             sched.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             if (step + 1) % 25 == 0:
                 log.info("epoch %d step %d/%d loss %.4f (%s) %.2fs/step", epoch + 1, step + 1,
                          cfg.steps_per_epoch, np.mean(losses[-25:]),
