@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 
+from rams.detector.card import record_metrics, resolve_model_dir
 from rams.detector.detector import Detector
 from rams.detector.evaluation import evaluate_flight, format_table
 
@@ -21,6 +23,15 @@ def run(args: argparse.Namespace) -> int:
         tmp = out.with_suffix(out.suffix + ".tmp")
         tmp.write_text(json.dumps(report, indent=1))
         tmp.replace(out)
+    if args.record:
+        parts = ["rams", "evaluate", "--model", args.model, "--flight", args.flight, "--labels",
+                 args.labels, "--radius-m", str(args.radius_m), "--min-visible-fraction",
+                 str(args.min_visible_fraction)]
+        if args.peak_threshold is not None:
+            parts += ["--peak-threshold", str(args.peak_threshold)]
+        command = " ".join(shlex.quote(p) for p in parts)
+        record_metrics(resolve_model_dir(args.model), args.record, Path(args.flight).name,
+                       report["metrics"], command)
     return 0
 
 
@@ -40,4 +51,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="ignore true submunitions less visible than this (0-1)",
     )
     p.add_argument("--peak-threshold", type=float, help="override the card's heatmap threshold")
+    p.add_argument("--record", metavar="SECTION",
+                   help="also write the metrics into the model card under metrics.SECTION")
     p.set_defaults(run=run)

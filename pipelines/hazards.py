@@ -19,7 +19,7 @@ from pyproj import CRS
 
 from rams.errors import RamsError
 from rams.export import empty_layer, write_geopackage
-from rams.hazards import HazardRules, hazard_areas, load_rules, strike_footprints
+from rams.hazards import HazardRules, hazard_layers, load_rules
 from rams.hazards.rules import rules_to_dict
 
 log = logging.getLogger(__name__)
@@ -103,21 +103,11 @@ def run(args: argparse.Namespace) -> int:
     survey_date = _survey_date(src, args.survey_date or metadata.get("survey_date", ""))
     model = args.model or metadata.get("model", "")
 
-    footprints = strike_footprints(frames["submunitions"], rules.cmr)
-    footprints["flight_id"] = flight_id
-    areas = hazard_areas(
-        frames["submunitions"],
-        frames["trenches"],
-        frames["positions"],
-        frames["not_assessable"],
-        rules,
-        flight_id=flight_id,
-        survey_date=survey_date,
-        model=model,
-    )
     layers = {name: frames[name] for name in INPUT_LAYERS}
-    layers["strike_footprints"] = footprints
-    layers["hazard_areas"] = areas
+    layers.update(
+        hazard_layers(frames, rules, flight_id=flight_id, survey_date=survey_date, model=model)
+    )
+    areas, footprints = layers["hazard_areas"], layers["strike_footprints"]
     metadata.pop("schema_version", None)  # the writer states the version it writes
     metadata.update(
         {

@@ -50,25 +50,19 @@ def reduce_regions(
     points["evidence"] = "indirect"
     layers["submunitions"] = points
 
-    lines = parts["trenches"]
-    if not lines.empty:
-        lines = join_lines(lines)
-        lines = lines[lines["length_m"] >= det.trench_min_length_m]
-    else:
-        lines = empty_layer("trenches", crs)
-    lines = lines.reset_index(drop=True)
-    lines["flight_id"] = flight_id
-    layers["trenches"] = lines
-
-    polys = parts["positions"]
-    if not polys.empty:
-        polys = merge_polygons(polys)
-        polys = polys[polys["area_m2"] >= det.position_min_area_m2]
-    else:
-        polys = empty_layer("positions", crs)
-    polys = polys.reset_index(drop=True)
-    polys["flight_id"] = flight_id
-    layers["positions"] = polys
+    for name, join, size, minimum in (
+        ("trenches", join_lines, "length_m", det.trench_min_length_m),
+        ("positions", merge_polygons, "area_m2", det.position_min_area_m2),
+    ):
+        frame = parts[name]
+        if frame.empty:
+            frame = empty_layer(name, crs)
+        else:
+            frame = join(frame)
+            frame = frame[frame[size] >= minimum]
+        frame = frame.reset_index(drop=True)
+        frame["flight_id"] = flight_id
+        layers[name] = frame
 
     covered = (
         _dissolved(parts["coverage"]) if not parts["coverage"].empty else shapely.MultiPolygon()

@@ -29,7 +29,7 @@ from rams.config import load_config
 from rams.errors import RamsError
 from rams.export import write_geopackage
 from rams.flight import Flight, open_flight, resampled
-from rams.hazards import hazard_areas, load_rules, strike_footprints
+from rams.hazards import hazard_layers, load_rules
 from rams.hazards.rules import rules_to_dict
 from rams.parallel import default_workers, map_regions
 from rams.tiling import TileGrid
@@ -201,29 +201,44 @@ def survey(
     resumed = sum(r.resumed for r in results)
     if resumed:
         log.info("resumed %d of %d regions from %s", resumed, len(regions), run_dir)
-    t_reduce = time.perf_counter()
+    clock = {"regions": time.perf_counter() - started}
     flight_id = native.flight_id
-    layers = reduce_regions(results, flight.crs, settings.detection, flight_id)
     survey_date = dt.date.fromtimestamp(os.stat(native.path).st_mtime).isoformat()
-    footprints = strike_footprints(layers["submunitions"], rules.cmr)
-    footprints["flight_id"] = flight_id
-    layers["strike_footprints"] = footprints
-    layers["hazard_areas"] = hazard_areas(
-        layers["submunitions"],
-        layers["trenches"],
-        layers["positions"],
-        layers["not_assessable"],
-        rules,
-        flight_id=flight_id,
-        survey_date=survey_date,
-        model=card["name"],
+    layers = reduce_regions(results, flight.crs, settings.detection, flight_id)
+    layers.update(
+        hazard_layers(
+            layers, rules, flight_id=flight_id, survey_date=survey_date, model=card["name"]
+        )
     )
+    clock["reduce_and_hazards"] = time.perf_counter() - started - clock["regions"]
+    if report is not None:
+        from rams.report import chip_anchor
+
+        layers["submunitions"]["chip"] = [
+            f"{report.name}{chip_anchor('submunitions', i + 1)}"
+            for i in range(len(layers["submunitions"]))
+        ]
     seconds = time.perf_counter() - started
-    mpix = native.width * native.height / 1e6
-    stage = {
-        k: round(sum(r.seconds.get(k, 0.0) for r in results), 2)
-        for k in ("read", "inference", "vectorise")
+    metadata = {
+        "flight_id": flight_id,
+        "flight_path": str(native.path),
+        "crs": flight.crs.to_string(),
+        "model": card["name"],
+        "model_sha256": card["sha256"],
+        "gsd_m": str(native.gsd_m),
+        "processing_gsd_m": str(flight.gsd_m),
+        "resampled_for_model": str(flight is not native).lower(),
+        "configuration": json.dumps(dataclasses.asdict(settings), sort_keys=True),
+        "hazard_rules": rules.name,
+        "hazard_rules_config": json.dumps(rules_to_dict(rules), sort_keys=True),
+        "survey_date": survey_date,
+        "run_seconds": f"{seconds:.1f}",
+        "rams_version": rams.__version__,
+        "created_by": "rams survey",
     }
+    write_geopackage(out, layers, metadata)
+    clock["export"] = time.perf_counter() - started - seconds
+    seconds = time.perf_counter() - started
     summary = {
         "flight_id": flight_id,
         "flight": str(native.path),
@@ -235,40 +250,23 @@ def survey(
         "regions": len(regions),
         "regions_resumed": resumed,
         "seconds": round(seconds, 1),
-        "mpix_per_s": round(mpix / seconds, 2),
+        "mpix_per_s": round(native.width * native.height / 1e6 / seconds, 2),
         "km2_per_h": round(
             native.width * native.height * native.gsd_m**2 / 1e6 / seconds * 3600, 3
         ),
-        "task_seconds": stage,
-        "reduce_seconds": round(time.perf_counter() - t_reduce, 2),
+        "wall_seconds": {k: round(v, 2) for k, v in clock.items()},
+        "task_seconds": {
+            k: round(sum(r.seconds.get(k, 0.0) for r in results), 2)
+            for k in ("read", "inference", "vectorise")
+        },
         "hazard_rules": rules.name,
         "survey_date": survey_date,
         "rams_version": rams.__version__,
     }
-    metadata = {
-        "flight_id": flight_id,
-        "flight_path": str(native.path),
-        "crs": flight.crs.to_string(),
-        "model": card["name"],
-        "model_sha256": card["sha256"],
-        "gsd_m": str(native.gsd_m),
-        "processing_gsd_m": str(flight.gsd_m),
-        "configuration": json.dumps(dataclasses.asdict(settings), sort_keys=True),
-        "hazard_rules": json.dumps(rules_to_dict(rules), sort_keys=True),
-        "run_seconds": f"{seconds:.1f}",
-        "rams_version": rams.__version__,
-        "created_by": "rams survey",
-    }
-    if report is not None:
-        from rams.report import chip_anchor
-
-        count = len(layers["submunitions"])
-        layers["submunitions"]["chip"] = [f"{report.name}{chip_anchor('submunitions', i + 1)}" for i in range(count)]
-    write_geopackage(out, layers, metadata)
     if report is not None:
         from rams.report import write_report
 
-        write_report(report, native if flight is native else flight, layers, summary)
+        write_report(report, flight, layers, summary)
     if not keep_run:
         shutil.rmtree(run_dir, ignore_errors=True)
         if run_dir.parent.exists() and not any(run_dir.parent.iterdir()):

@@ -26,7 +26,7 @@ REQUIRED_KEYS = ("name", "classes", "input_bands", "normalisation", "gsd_range_m
 
 
 def models_dir() -> Path:
-    """Where named models live: ``$RAMS_MODELS_DIR`` or the ``models/`` folder next to the package."""
+    """Where named models live: ``$RAMS_MODELS_DIR``, else ``models/`` next to the package."""
     env = os.environ.get("RAMS_MODELS_DIR")
     return Path(env) if env else Path(rams.__file__).resolve().parents[1] / "models"
 
@@ -87,7 +87,7 @@ def write_weights(path: Path, state: dict[str, torch.Tensor]) -> str:
 
 
 def save_model(model_dir: Path, model: torch.nn.Module, card: dict[str, Any]) -> dict[str, Any]:
-    """Write weights + card (sha256 and rams_version filled in) into ``model_dir``; returns the card."""
+    """Write weights + card (sha256, rams_version filled in) into ``model_dir``; return the card."""
     model_dir = Path(model_dir)
     card = dict(card, sha256=write_weights(model_dir / WEIGHTS_FILE, model.state_dict()),
                 rams_version=rams.__version__)
@@ -95,3 +95,20 @@ def save_model(model_dir: Path, model: torch.nn.Module, card: dict[str, Any]) ->
     tmp.write_text(yaml.safe_dump(card, sort_keys=False, allow_unicode=True))
     os.replace(tmp, model_dir / CARD_FILE)
     return card
+
+
+def record_metrics(model_dir: Path, section: str, flight: str, metrics: dict[str, Any],
+                   command: str) -> None:
+    """Record one flight's evaluation in the card under ``metrics[section][flight]``.
+
+    Only the card changes (the weights and their sha256 do not); ``command`` is kept beside the
+    numbers so anyone can reproduce them.
+    """
+    model_dir = Path(model_dir)
+    card = read_card(model_dir)
+    per_class = {cls: {k: round(float(v), 4) for k, v in m.items()} for cls, m in metrics.items()}
+    card.setdefault("metrics", {}).setdefault(section, {})[flight] = {
+        "command": command, **per_class}
+    tmp = model_dir / (CARD_FILE + ".tmp")
+    tmp.write_text(yaml.safe_dump(card, sort_keys=False, allow_unicode=True))
+    os.replace(tmp, model_dir / CARD_FILE)

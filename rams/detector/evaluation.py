@@ -9,11 +9,16 @@ from typing import Any
 from rams.detector.data import load_labelled_flight
 from rams.detector.detector import Detector
 from rams.detector.metrics import summarise
-from rams.detector.whole_flight import DEFAULT_POSTPROCESS, predict_flight, score_detections, vectorise
+from rams.detector.whole_flight import (
+    DEFAULT_POSTPROCESS,
+    predict_flight,
+    score_detections,
+    vectorise,
+)
 
 SWEEP_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 DEFAULT_MATCHING: dict[str, float] = {"match_radius_m": 0.3, "iou_threshold": 0.5,
-                                      "trench_tolerance_m": 1.0, "min_visible_fraction": 0.0}
+                                      "trench_tolerance_m": 1.0, "min_visible_fraction": 0.01}
 
 
 def evaluate_flight(detector: Detector, tif: str | Path, labels: str | Path,
@@ -64,5 +69,6 @@ def format_table(report: dict[str, Any]) -> str:
         if cls == "submunition":
             extra += (f", {m['fp_per_ha']:.2f} fp/ha, {m['distractor_fp']} on distractors, "
                       f"radius {report['matching']['match_radius_m']} m")
-        lines.append(f"{cls:<12} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f}  {extra}")
+        lines.append(f"{cls:<12} {m['precision']:>9.3f} {m['recall']:>7.3f} "
+                     f"{m['f1']:>6.3f}  {extra}")
     return "\n".join(lines)

@@ -72,7 +72,7 @@ def submunition_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, radius_m
 
 def position_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame,
                     iou_threshold: float = 0.5) -> dict[str, float]:
-    """tp/fp/fn for polygons matched one-to-one by IoU >= ``iou_threshold`` (greedy by IoU)."""
+    """tp/fp/fn of polygons matched one-to-one by IoU >= ``iou_threshold`` (greedy by IoU)."""
     p, t = pred.geometry.to_numpy(), truth.geometry.to_numpy()
     pairs = []
     if len(p) and len(t):
@@ -95,7 +95,7 @@ def position_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame,
 
 def trench_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame,
                   tolerance_m: float = 1.0) -> dict[str, float]:
-    """Lengths (m) of true centre lines within ``tolerance_m`` of a predicted line and vice versa."""
+    """Lengths (m) of true centre lines within ``tolerance_m`` of predicted lines and vice versa."""
     def within(lines: gpd.GeoDataFrame, other: gpd.GeoDataFrame) -> tuple[float, float]:
         total = float(lines.geometry.length.sum()) if len(lines) else 0.0
         if total == 0 or len(other) == 0:

@@ -30,7 +30,7 @@ def _conv_bn(c_in: int, c_out: int, k: int = 3, stride: int = 1, groups: int = 1
 
 
 class SeparableBlock(nn.Module):
-    """Depthwise 3x3 (optionally strided / dilated) then pointwise 1x1; residual when shapes match."""
+    """Depthwise 3x3 (maybe strided / dilated), pointwise 1x1; residual when shapes match."""
 
     def __init__(self, c_in: int, c_out: int, stride: int = 1, dilation: int = 1) -> None:
         super().__init__()
@@ -98,7 +98,7 @@ class RamsNet(nn.Module):
 
 
 def fuse_batchnorm(model: RamsNet) -> RamsNet:
-    """Fold every BatchNorm into the preceding convolution, in place (inference only, ~15% faster)."""
+    """Fold every BatchNorm into the convolution before it, in place (inference only)."""
     for module in model.modules():
         if isinstance(module, nn.Sequential) and len(module) >= 2 \
                 and isinstance(module[0], nn.Conv2d) and isinstance(module[1], nn.BatchNorm2d):

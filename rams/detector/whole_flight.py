@@ -84,7 +84,7 @@ def peaks_to_points(heat: np.ndarray, transform: Affine, crs: Any, threshold: fl
 
 def mask_to_polygons(prob: np.ndarray, transform: Affine, crs: Any, threshold: float,
                      min_area_m2: float) -> gpd.GeoDataFrame:
-    """Connected regions of ``prob > threshold`` as polygons with mean-probability ``confidence``."""
+    """Connected regions of ``prob > threshold`` as polygons; ``confidence`` = mean probability."""
     gsd = abs(transform.a)
     mask = prob > threshold
     mask = remove_small_objects(mask, max_size=max(int(min_area_m2 / gsd**2) - 1, 0))
@@ -145,7 +145,7 @@ def score_detections(det: dict[str, gpd.GeoDataFrame], labels: dict[str, gpd.Geo
                      ) -> dict[str, dict[str, float]]:
     """Raw per-class counts of detections against a flight's labels (see ``metrics``)."""
     p = {"match_radius_m": 0.3, "iou_threshold": 0.5, "trench_tolerance_m": 1.0,
-         "min_visible_fraction": 0.0, **(params or {})}
+         "min_visible_fraction": 0.01, **(params or {})}
     return {
         "submunition": submunition_counts(det["submunitions"], labels["submunitions"],
                                           p["match_radius_m"], area_ha, labels["distractors"],

@@ -8,6 +8,7 @@ from rams.hazards.areas import AREA_COLUMNS, hazard_areas
 from rams.hazards.footprints import FOOTPRINT_COLUMNS, strike_footprints
 from rams.hazards.metrics import hazard_metrics
 from rams.hazards.rules import CmrRules, FortificationRules, HazardRules, load_rules
+from rams.hazards.stage import hazard_layers
 
 __all__ = [
     "AREA_COLUMNS",
@@ -16,6 +17,7 @@ __all__ = [
     "FortificationRules",
     "HazardRules",
     "hazard_areas",
+    "hazard_layers",
     "hazard_metrics",
     "load_rules",
     "strike_footprints",

@@ -17,6 +17,7 @@ import shapely
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from rams import geometry
 from rams.hazards.footprints import evidence_items, strike_footprints
 from rams.hazards.ids import evidence_id
 from rams.hazards.rules import HazardRules
@@ -35,16 +36,8 @@ def polygon_parts(geometries: Iterable[BaseGeometry]) -> list[Polygon]:
     geoms = [g for g in geometries if g is not None and not g.is_empty]
     if not geoms:
         return []
-    pending = [shapely.make_valid(shapely.union_all(shapely.make_valid(np.asarray(geoms))))]
-    parts: list[Polygon] = []
-    while pending:
-        geom = pending.pop()
-        if isinstance(geom, Polygon):
-            if geom.area > _MIN_PART_M2:
-                parts.append(geom)
-        elif hasattr(geom, "geoms"):
-            pending.extend(geom.geoms)
-    return parts
+    union = shapely.union_all(shapely.make_valid(np.asarray(geoms)))
+    return [p for p in geometry.polygon_parts(union) if p.area > _MIN_PART_M2]
 
 
 def _evidence_in_parts(parts: list[Polygon], evidence: gpd.GeoSeries) -> list[np.ndarray]:

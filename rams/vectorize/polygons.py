@@ -9,25 +9,13 @@ from affine import Affine
 from rasterio import features
 from rasterio.transform import array_bounds
 from scipy import ndimage
-from shapely import GeometryCollection, MultiPolygon, Polygon
+from shapely import MultiPolygon
 from skimage.morphology import remove_small_holes, remove_small_objects
 
+from rams.geometry import polygon_parts
 from rams.vectorize.geo import cell_factor, coarsen, feature_frame, gsd_of
 
 POSITION_COLUMNS = ("area_m2", "confidence")
-
-
-def polygon_parts(geom: shapely.Geometry) -> list[Polygon]:
-    """The non-empty polygons of ``geom``, repaired first if invalid."""
-    if not shapely.is_valid(geom):
-        geom = shapely.make_valid(geom)
-    parts: list[Polygon] = []
-    for part in shapely.get_parts(geom):
-        if isinstance(part, Polygon) and not part.is_empty:
-            parts.append(part)
-        elif isinstance(part, MultiPolygon | GeometryCollection):
-            parts.extend(polygon_parts(part))
-    return parts
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:

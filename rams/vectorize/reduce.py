@@ -16,9 +16,9 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from shapely.strtree import STRtree
 
+from rams.geometry import polygon_parts
 from rams.vectorize.geo import sort_features
 from rams.vectorize.points import greedy_nms
-from rams.vectorize.polygons import polygon_parts
 
 
 def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:

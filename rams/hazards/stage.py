@@ -1,0 +1,34 @@
+"""The hazard stage of a survey: detection layers in, the two hazard layers out."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+
+from rams.hazards.areas import hazard_areas
+from rams.hazards.footprints import strike_footprints
+from rams.hazards.rules import HazardRules
+
+
+def hazard_layers(
+    detections: dict[str, gpd.GeoDataFrame],
+    rules: HazardRules,
+    *,
+    flight_id: str,
+    survey_date: str,
+    model: str,
+) -> dict[str, gpd.GeoDataFrame]:
+    """``strike_footprints`` and ``hazard_areas`` from the ``submunitions``, ``trenches``,
+    ``positions`` and ``not_assessable`` layers (projected CRS, metres)."""
+    footprints = strike_footprints(detections["submunitions"], rules.cmr)
+    footprints["flight_id"] = flight_id
+    areas = hazard_areas(
+        detections["submunitions"],
+        detections["trenches"],
+        detections["positions"],
+        detections["not_assessable"],
+        rules,
+        flight_id=flight_id,
+        survey_date=survey_date,
+        model=model,
+    )
+    return {"strike_footprints": footprints, "hazard_areas": areas}
