@@ -13,6 +13,15 @@ from rams.detector.data import load_labelled_flight, rasterise_targets, sample_b
 from rams.errors import RamsError
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Small tensors: one thread avoids OpenMP spin-waits on a busy 2-core machine (~30x)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def test_targets_on_the_flight_grid(tmp_path) -> None:
     fl = load_labelled_flight(*make_flight(tmp_path))
     tgt = rasterise_targets(fl.labels, fl.transform, fl.shape)

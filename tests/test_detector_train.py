@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 from detector_fixtures import make_flight
 
@@ -15,6 +16,15 @@ from rams.detector.data import load_labelled_flight, sample_batch
 from rams.detector.model import build_model
 from rams.detector.train import detection_loss, train
 from rams.detector.whole_flight import predict_flight, vectorise
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Small tensors: one thread avoids OpenMP spin-waits on a busy 2-core machine (~30x)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 def test_tiny_training_lowers_the_loss(tmp_path) -> None:
@@ -68,7 +78,7 @@ def test_train_resume_and_evaluate_cli(tmp_path) -> None:
         "name: tiny\nseed: 1\ntrain: {flights: [{tif: hand.tif, labels: hand.labels.gpkg}]}\n"
         "val: {flights: [{tif: hand.tif, labels: hand.labels.gpkg}]}\nchip_px: 64\n"
         "batch_size: 2\nepochs: 1\nsteps_per_epoch: 2\nwarmup_steps: 1\ntile_px: 128\n"
-        "overlap_px: 32\narch: {widths: [8, 8, 8, 8, 8]}\n")
+        "overlap_px: 32\narch: {widths: [8, 8, 8, 8, 8]}\nthreads: 1\n")
     out = tmp_path / "run"
     model_dir = train(load_config(cfg_path), out)
     state = json.loads((out / "state.json").read_text())

@@ -96,7 +96,9 @@ def join_lines(lines: gpd.GeoDataFrame, tolerance_m: float = 0.3) -> gpd.GeoData
     for group in np.unique(piece_group):
         members = np.flatnonzero(piece_group == group)
         merged = shapely.line_merge(shapely.multilinestrings([pieces[i] for i in members]))
-        parts = list(shapely.get_parts(merged))
+        parts = [p for p in shapely.get_parts(merged) if p.length > 0]
+        if not parts:  # pieces shorter than the tolerance collapse onto one node
+            continue
         mids = shapely.line_interpolate_point(
             np.asarray([pieces[i] for i in members], dtype=object), 0.5, normalized=True
         )
