@@ -17,13 +17,14 @@ import os
 import shutil
 import time
 from contextlib import ExitStack
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 import rams
 from pipelines.progress import Progress
 from pipelines.reduce import reduce_regions
-from pipelines.survey_config import SurveySettings
+from pipelines.survey_config import SurveySettings, calibrated
 from pipelines.survey_region import RegionJob, detector_for, survey_region
 from rams.config import load_config
 from rams.errors import RamsError
@@ -43,15 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("survey", help="survey a flight: detections, hazard areas, report")
     p.add_argument("flight", help="orthomosaic GeoTIFF / COG")
     p.add_argument("-o", "--out", required=True, help="output GeoPackage")
-    p.add_argument(
-        "--model", default=DEFAULT_MODEL, help="model name under models/ or a model folder"
-    )
+    p.add_argument("--model", default=DEFAULT_MODEL, help="model name under models/ or a model folder")
     p.add_argument("--config", help="survey settings YAML (see configs/survey.yaml)")
     p.add_argument("--report", help="HTML report path (default: OUT with .html)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument(
-        "--scheduler", help="address of a dask.distributed scheduler (tcp://HOST:PORT)"
-    )
+    where.add_argument("--scheduler", help="address of a dask.distributed scheduler (tcp://HOST:PORT)")
     where.add_argument("--workers", type=int, help="run on a local cluster of N worker processes")
     p.add_argument("--threads", type=int, help="threads of the local threaded scheduler")
     p.add_argument("--keep-run", action="store_true", help="keep the run folder of region results")
@@ -115,9 +112,7 @@ def _cluster(stack: ExitStack, scheduler: str | None, workers: int | None):
         client = stack.enter_context(Client(scheduler))
     else:
         cluster = stack.enter_context(
-            LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-            )
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
         )
         client = stack.enter_context(Client(cluster))
     log.info("dask dashboard: %s", client.dashboard_link)
@@ -155,6 +150,7 @@ def survey(
             card["gsd_range_m"],
             flight.gsd_m * 100,
         )
+    settings = replace(settings, detection=calibrated(settings.detection, card))
     tiling = settings.tiling
     grid = TileGrid(
         flight.width,
@@ -165,11 +161,7 @@ def survey(
         block_shape=flight.block_shape,
     )
     regions = grid.regions
-    run_dir = (
-        out.parent
-        / ".rams-runs"
-        / f"{native.flight_id}-{run_key(flight, settings, card['sha256'], grid)}"
-    )
+    run_dir = out.parent / ".rams-runs" / f"{native.flight_id}-{run_key(flight, settings, card['sha256'], grid)}"
     with ExitStack() as stack:
         client = _cluster(stack, scheduler, workers)
         n_threads = threads or default_workers()
@@ -205,18 +197,13 @@ def survey(
     flight_id = native.flight_id
     survey_date = dt.date.fromtimestamp(os.stat(native.path).st_mtime).isoformat()
     layers = reduce_regions(results, flight.crs, settings.detection, flight_id)
-    layers.update(
-        hazard_layers(
-            layers, rules, flight_id=flight_id, survey_date=survey_date, model=card["name"]
-        )
-    )
+    layers.update(hazard_layers(layers, rules, flight_id=flight_id, survey_date=survey_date, model=card["name"]))
     clock["reduce_and_hazards"] = time.perf_counter() - started - clock["regions"]
     if report is not None:
         from rams.report import chip_anchor
 
         layers["submunitions"]["chip"] = [
-            f"{report.name}{chip_anchor('submunitions', i + 1)}"
-            for i in range(len(layers["submunitions"]))
+            f"{report.name}{chip_anchor('submunitions', i + 1)}" for i in range(len(layers["submunitions"]))
         ]
     seconds = time.perf_counter() - started
     metadata = {
@@ -251,13 +238,10 @@ def survey(
         "regions_resumed": resumed,
         "seconds": round(seconds, 1),
         "mpix_per_s": round(native.width * native.height / 1e6 / seconds, 2),
-        "km2_per_h": round(
-            native.width * native.height * native.gsd_m**2 / 1e6 / seconds * 3600, 3
-        ),
+        "km2_per_h": round(native.width * native.height * native.gsd_m**2 / 1e6 / seconds * 3600, 3),
         "wall_seconds": {k: round(v, 2) for k, v in clock.items()},
         "task_seconds": {
-            k: round(sum(r.seconds.get(k, 0.0) for r in results), 2)
-            for k in ("read", "inference", "vectorise")
+            k: round(sum(r.seconds.get(k, 0.0) for r in results), 2) for k in ("read", "inference", "vectorise")
         },
         "hazard_rules": rules.name,
         "survey_date": survey_date,

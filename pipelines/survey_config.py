@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rams.config import bounded
 
@@ -21,14 +21,27 @@ class TilingSettings:
 class DetectionSettings:
     """Turning probability maps into features (thresholds 0-1, distances in metres)."""
 
-    submunition_threshold: float = bounded(0.5, 0.01, 1.0)
+    submunition_threshold: float | None = bounded(None, 0.01, 1.0, doc="default: the model card's")
     nms_radius_m: float = bounded(0.25, 0.01, 5.0)
-    trench_threshold: float = bounded(0.5, 0.01, 1.0)
+    trench_threshold: float | None = bounded(None, 0.01, 1.0, doc="default: the model card's")
     trench_min_length_m: float = bounded(2.0, 0.0, 1000.0)
-    position_threshold: float = bounded(0.5, 0.01, 1.0)
+    position_threshold: float | None = bounded(None, 0.01, 1.0, doc="default: the model card's")
     position_min_area_m2: float = bounded(2.0, 0.0, 10000.0)
     simplify_m: float = bounded(0.05, 0.0, 5.0)
     mask_simplify_m: float = bounded(0.25, 0.0, 10.0, doc="coverage / not-assessable outlines")
+
+
+def calibrated(det: DetectionSettings, card: dict) -> DetectionSettings:
+    """Thresholds left unset take the values the model was calibrated with on validation
+    flights (card ``postprocess``), else 0.5."""
+    pp = card.get("postprocess", {})
+    mask = float(pp.get("mask_threshold", 0.5))
+    return replace(
+        det,
+        submunition_threshold=det.submunition_threshold or float(pp.get("peak_threshold", 0.5)),
+        trench_threshold=det.trench_threshold or mask,
+        position_threshold=det.position_threshold or mask,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,43 @@
+import pytest
+
+from pipelines.survey_config import SurveySettings, calibrated
+from rams.config import load_config
+from rams.errors import RamsError
+
+
+def _load(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return load_config(SurveySettings, path)
+
+
+def test_defaults_and_nested_values(tmp_path):
+    s = _load(tmp_path, "tiling: {region_px: 2048}\ndetection: {nms_radius_m: 0.3}\n")
+    assert s.tiling.region_px == 2048 and s.detection.nms_radius_m == 0.3
+    assert s.tiling.batch_size == SurveySettings().tiling.batch_size
+    assert load_config(SurveySettings, None) == SurveySettings()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("tilling: {}\n", "unknown key 'tilling'"),
+        ("tiling: {regin_px: 1}\n", "unknown key 'tiling.regin_px'"),
+        ("tiling: {region_px: 10}\n", "tiling.region_px must be within"),
+        ("tiling: {batch_size: 2.5}\n", "tiling.batch_size must be an integer"),
+        ("detection: {nms_radius_m: yes}\n", "detection.nms_radius_m must be a number"),
+        ("detection: [1, 2]\n", "detection must be a mapping"),
+        ("tiling: {region_px: [\n", "not valid YAML"),
+    ],
+)
+def test_errors_name_the_file_and_key(tmp_path, text, message):
+    with pytest.raises(RamsError) as err:
+        _load(tmp_path, text)
+    assert message in str(err.value) and "c.yaml" in str(err.value)
+
+
+def test_unset_thresholds_come_from_the_model_card():
+    card = {"postprocess": {"peak_threshold": 0.3, "mask_threshold": 0.45}}
+    det = calibrated(SurveySettings().detection, card)
+    assert (det.submunition_threshold, det.trench_threshold, det.position_threshold) == (0.3, 0.45, 0.45)
+    assert calibrated(SurveySettings().detection, {}).submunition_threshold == 0.5
