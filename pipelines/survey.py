@@ -37,6 +37,8 @@ from rams.tiling import TileGrid
 
 log = logging.getLogger("rams.survey")
 DEFAULT_MODEL = "rams-det-v1"
+#: The largest object the detector must see whole in one tile (m): submunitions are <= ~30 cm.
+LARGEST_WHOLE_OBJECT_M = 0.4
 CONFIGS = Path(rams.__file__).resolve().parents[1] / "configs"
 
 
@@ -160,6 +162,12 @@ def survey(
         region_px=tiling.region_px,
         block_shape=flight.block_shape,
     )
+    if grid.overlap_px * flight.gsd_m < LARGEST_WHOLE_OBJECT_M:
+        raise RamsError(
+            "tiling.overlap_px",
+            f"tile overlap {grid.overlap_px} px is {grid.overlap_px * flight.gsd_m:.2f} m at this GSD: "
+            f"it must exceed {LARGEST_WHOLE_OBJECT_M} m so every submunition is seen whole by one tile",
+        )
     regions = grid.regions
     run_dir = out.parent / ".rams-runs" / f"{native.flight_id}-{run_key(flight, settings, card['sha256'], grid)}"
     with ExitStack() as stack:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import dask
+import dask.threaded
 from dask.callbacks import Callback
 
 T = TypeVar("T")
@@ -70,5 +71,6 @@ def map_regions(
             future.release()
         return results
     progress = _OnDone(set(keys), on_done) if on_done is not None else contextlib.nullcontext()
-    with dask.config.set(scheduler="threads", num_workers=workers or default_workers()), progress:
-        return list(dask.compute(*tasks))
+    with progress:
+        # a callable scheduler: naming "threads" makes dask import distributed to look for a client
+        return list(dask.compute(*tasks, scheduler=dask.threaded.get, num_workers=workers or default_workers()))
