@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
+from gis_clients import assert_gdal_validates, assert_qgis_finds_no_invalid_geometries, qgis_report
 from shapely.geometry import LineString, MultiPolygon, Point, box
 
 from rams.errors import RamsError
@@ -18,16 +16,6 @@ from rams.export import SCHEMA, SCHEMA_VERSION, empty_layer, write_geopackage
 
 CRS = "EPSG:32638"  # UTM 38N, metres
 X0, Y0 = 500_000.0, 4_400_000.0
-SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-gdal and QGIS bindings
-QGIS_PROCESS = "/usr/bin/qgis_process.bin"
-# Debian's programs must not find the project's Python first on PATH: QGIS' embedded
-# interpreter would load that one's standard library and crash.
-QGIS_ENV = {
-    "PATH": "/usr/bin:/bin",
-    "HOME": os.environ.get("HOME", "/tmp"),
-    "LANG": "C.UTF-8",
-    "QT_QPA_PLATFORM": "offscreen",
-}
 
 
 def survey_layers() -> dict[str, gpd.GeoDataFrame]:
@@ -71,9 +59,7 @@ def survey_layers() -> dict[str, gpd.GeoDataFrame]:
         {"area_m2": [10_000.0, 200.0], "flight_id": ["f1", "f1"]},
         geometry=[
             box(X0 - 30, Y0 - 30, X0 + 70, Y0 + 70),
-            MultiPolygon(
-                [box(X0 + 100, Y0, X0 + 110, Y0 + 10), box(X0 + 120, Y0, X0 + 130, Y0 + 10)]
-            ),
+            MultiPolygon([box(X0 + 100, Y0, X0 + 110, Y0 + 10), box(X0 + 120, Y0, X0 + 130, Y0 + 10)]),
         ],
         crs=CRS,
     )
@@ -135,18 +121,14 @@ def test_polygon_layer_with_a_multipart_area_is_promoted() -> None:
 
 def test_mixed_polygon_layer_is_written_as_multipolygon(tmp_path: Path) -> None:
     hazards = survey_layers()["hazard_areas"]
-    hazards.loc[1, "geometry"] = MultiPolygon(
-        [box(X0, Y0, X0 + 1, Y0 + 1), box(X0 + 3, Y0, X0 + 4, Y0 + 1)]
-    )
+    hazards.loc[1, "geometry"] = MultiPolygon([box(X0, Y0, X0 + 1, Y0 + 1), box(X0 + 3, Y0, X0 + 4, Y0 + 1)])
     path = write_geopackage(tmp_path / "m.gpkg", {"hazard_areas": hazards}, {})
     assert pyogrio.read_info(path, layer="hazard_areas")["geometry_type"] == "MultiPolygon"
     assert set(pyogrio.read_dataframe(path, layer="hazard_areas").geom_type) == {"MultiPolygon"}
 
 
 def test_unknown_layers_are_written_as_given(tmp_path: Path) -> None:
-    extra = gpd.GeoDataFrame(
-        {"label": ["a"]}, geometry=[LineString([(X0, Y0), (X0 + 1, Y0 + 1)])], crs=CRS
-    )
+    extra = gpd.GeoDataFrame({"label": ["a"]}, geometry=[LineString([(X0, Y0), (X0 + 1, Y0 + 1)])], crs=CRS)
     path = write_geopackage(tmp_path / "u.gpkg", {"debug_lines": extra}, {"schema_version": "9"})
     assert pyogrio.read_info(path, layer="debug_lines")["fields"].tolist() == ["label"]
     assert pyogrio.read_dataframe(path, layer="metadata")["value"].tolist() == ["9"]
@@ -163,9 +145,7 @@ def test_unknown_layers_are_written_as_given(tmp_path: Path) -> None:
             lambda f: f.set_geometry(
                 [
                     box(X0, Y0, X0 + 1, Y0 + 1),
-                    LineString([(0, 0), (1, 1), (1, 0), (0, 1)])
-                    .buffer(0)
-                    .union(box(X0, Y0, X0 + 1, Y0 + 1)),
+                    LineString([(0, 0), (1, 1), (1, 0), (0, 1)]).buffer(0).union(box(X0, Y0, X0 + 1, Y0 + 1)),
                 ],
                 crs=CRS,
             ).iloc[:1],
@@ -218,78 +198,12 @@ def test_rewrite_replaces_the_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["survey.gpkg"]
 
 
-def _system_python_has(module: str) -> bool:
-    if not Path(SYSTEM_PYTHON).exists():
-        return False
-    probe = subprocess.run([SYSTEM_PYTHON, "-c", f"import {module}"], capture_output=True)
-    return probe.returncode == 0
-
-
 def test_gdal_conformance_validator_accepts_the_output(survey_gpkg: Path) -> None:
-    if not _system_python_has("osgeo_utils.samples.validate_gpkg"):
-        pytest.skip("GDAL's GeoPackage validator (Debian python3-gdal) is not installed")
-    result = subprocess.run(
-        [SYSTEM_PYTHON, "-m", "osgeo_utils.samples.validate_gpkg", "--extra", str(survey_gpkg)],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip() == "", result.stdout  # --extra warnings are printed, not fatal
-
-
-# Runs in Debian's python3 (the project's Python has no QGIS bindings): loads every layer,
-# reports validity, feature count, renderer and the colour QGIS draws each feature with.
-_QGIS_PROBE = """
-import json, os, sys
-from qgis.core import (
-    QgsApplication, QgsExpressionContextUtils, QgsRenderContext, QgsVectorLayer,
-)
-app = QgsApplication([], False)
-app.initQgis()
-report = {}
-for name in sys.argv[2:]:
-    layer = QgsVectorLayer(f"{sys.argv[1]}|layername={name}", name, "ogr")
-    renderer = layer.renderer()
-    context = QgsRenderContext()
-    scopes = QgsExpressionContextUtils.globalProjectLayerScopes(layer)
-    context.expressionContext().appendScopes(scopes)
-    renderer.startRender(context, layer.fields())
-    colours = []
-    for feature in layer.getFeatures():
-        context.expressionContext().setFeature(feature)
-        symbol = renderer.symbolForFeature(feature, context)
-        colours.append(symbol.color().name(1) if symbol else None)  # 1: QColor.HexArgb
-    renderer.stopRender(context)
-    symbols = renderer.symbols(context)  # keep the list alive while reading its layers
-    report[name] = {
-        "valid": layer.isValid(),
-        "count": layer.featureCount(),
-        "renderer": renderer.type(),
-        "colours": colours,
-        "symbol": dict(symbols[0].symbolLayer(0).properties()),
-    }
-print(json.dumps(report), flush=True)
-os._exit(0)  # QGIS 3.22's teardown can crash after the work is done; skip it
-
-"""
-
-
-def _qgis_report(gpkg: Path, layers: list[str]) -> dict[str, dict]:
-    if not (Path(QGIS_PROCESS).exists() and _system_python_has("qgis.core")):
-        pytest.skip("QGIS (Debian qgis, python3-qgis) is not installed")
-    result = subprocess.run(
-        [SYSTEM_PYTHON, "-c", _QGIS_PROBE, str(gpkg), *layers],
-        capture_output=True,
-        text=True,
-        env=QGIS_ENV,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    assert_gdal_validates(survey_gpkg)
 
 
 def test_qgis_opens_every_layer_with_the_embedded_styles(survey_gpkg: Path) -> None:
-    report = _qgis_report(survey_gpkg, list(SCHEMA))
+    report = qgis_report(survey_gpkg, list(SCHEMA))
     for name in SCHEMA:
         assert report[name]["valid"], name
         assert report[name]["count"] == len(survey_layers()[name]), name
@@ -308,21 +222,4 @@ def test_qgis_opens_every_layer_with_the_embedded_styles(survey_gpkg: Path) -> N
 
 
 def test_qgis_finds_no_invalid_geometries(survey_gpkg: Path) -> None:
-    if not Path(QGIS_PROCESS).exists():
-        pytest.skip("QGIS (Debian qgis) is not installed")
-    # One qgis_process per layer, one after another: concurrent runs share (and crash on) the
-    # QGIS profile. Empty layers are covered by the load test above.
-    for name, frame in survey_layers().items():
-        if frame.empty:
-            continue
-        run = subprocess.run(
-            [QGIS_PROCESS, "--json", "run", "qgis:checkvalidity",
-             f"--INPUT_LAYER={survey_gpkg}|layername={name}", "--METHOD=2",
-             "--VALID_OUTPUT=TEMPORARY_OUTPUT", "--INVALID_OUTPUT=TEMPORARY_OUTPUT",
-             "--ERROR_OUTPUT=TEMPORARY_OUTPUT"],
-            capture_output=True, text=True, env=QGIS_ENV, timeout=120,
-        )  # fmt: skip
-        assert run.returncode == 0, run.stderr
-        results = json.loads(run.stdout)["results"]
-        assert results["INVALID_COUNT"] == 0 and results["ERROR_COUNT"] == 0, name
-        assert results["VALID_COUNT"] == len(frame), name
+    assert_qgis_finds_no_invalid_geometries(survey_gpkg, {k: len(v) for k, v in survey_layers().items()})

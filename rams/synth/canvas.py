@@ -68,6 +68,19 @@ class Canvas:
             return None
         return Patch(slice(r0, r1), slice(c0, c1), self.xs[c0:c1], self.ys[r0:r1])
 
+    def shrink(self, p: Patch, mask: np.ndarray) -> tuple[Patch, tuple[slice, slice]] | None:
+        """The sub-patch of ``p`` bounding the true pixels of ``mask`` (h, w), and the slices
+        that cut arrays over ``p`` down to it; None if ``mask`` is empty. Textures are functions
+        of map position, so painting the sub-patch gives the same pixels for less work."""
+        rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+        if not len(rows):
+            return None
+        r, c = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+        r0, c0 = p.rows.start or 0, p.cols.start or 0
+        sub = Patch(slice(r0 + r.start, r0 + r.stop), slice(c0 + c.start, c0 + c.stop),
+                    p.xs[c], p.ys[r])
+        return sub, (r, c)
+
     def full(self) -> Patch:
         return Patch(slice(None), slice(None), self.xs, self.ys)
 

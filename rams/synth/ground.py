@@ -77,6 +77,11 @@ def paint_paths(cv: Canvas) -> None:
         if p is None:
             continue
         d, s, _, _ = polyline_distance(p, path.xy, path.width_m + 1)
+        cut = cv.shrink(p, np.isfinite(d))  # out of reach nothing changes: skip those pixels
+        if cut is None:
+            continue
+        p, win = cut
+        d, s = d[win], s[win]
         if path.kind == "road":
             edge = d + 0.35 * cv.noise(p, 1.2, 2, 30)
             inside = smoothstep(path.width_m / 2 + 0.3, path.width_m / 2 - 0.3, edge)

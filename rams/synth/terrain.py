@@ -43,6 +43,13 @@ def paint_trenches(cv: Canvas) -> None:
         d, s, nx, ny = polyline_distance(p, t.xy, half + t.berm_width_m + 0.5)
         if not (d < half + t.berm_width_m + 0.3).any():
             continue
+        db, _, _, _ = polyline_distance(p, t.berm_xy, t.berm_width_m)
+        # beyond reach of both lines every term below is zero: paint only their bounding box
+        cut = cv.shrink(p, np.isfinite(d) | np.isfinite(db))
+        if cut is None:
+            continue
+        p, win = cut
+        d, s, nx, ny, db = d[win], s[win], nx[win], ny[win], db[win]
         depth = np.full(d.shape, t.depth_m, np.float32)
         if t.condition == "collapsed":
             depth *= 0.3 + 0.7 * smoothstep(-0.2, 0.3, cv.noise(p, 4, 2, 50 + i))
@@ -60,7 +67,6 @@ def paint_trenches(cv: Canvas) -> None:
         cv.shade[p.rows, p.cols] *= 1 - 0.6 * shadow
         cv.z[p.rows, p.cols] -= depth * wall
         # berm: spoil heaped along one side (distance to its offset crest line), sun-lit slopes
-        db, _, _, _ = polyline_distance(p, t.berm_xy, t.berm_width_m)
         wob = 1 + 0.3 * cv.noise(p, 1.5, 2, 53)
         berm = np.clip(1 - (2 * db / (t.berm_width_m * wob)) ** 2, 0, 1) * (d > half)
         cv.z[p.rows, p.cols] += t.berm_height_m * berm * wob
