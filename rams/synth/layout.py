@@ -241,14 +241,22 @@ def make_scene(seed: int, bounds: tuple[float, float, float, float], gsd_m: floa
 
 def _hide_items_under_canopy(scene: Scene) -> None:
     """Items under tree clumps and scrub cannot be seen: visible_fraction 0."""
-    hidden = []
-    for it in scene.items:
-        vf = it.visible_fraction
-        for v in scene.vegetation:
-            dx, dy = it.x - v.x, it.y - v.y
-            if np.hypot(dx, dy) < v.radius_at(np.array(np.arctan2(dy, dx))):
-                vf = 0.0
-                break
-        hidden.append(it if vf == it.visible_fraction else
-                      Item(**{**it.__dict__, "visible_fraction": vf}))
-    scene.items[:] = hidden
+    if not scene.items or not scene.vegetation:
+        return
+    xy = np.array([(it.x, it.y) for it in scene.items])
+    hidden = np.zeros(len(xy), bool)
+    order = np.argsort(xy[:, 0], kind="stable")
+    xs_sorted = xy[order, 0]
+    for v in scene.vegetation:
+        # only the items within the blob's largest radius, found by bisection along x
+        reach = v.radius_m * (1 + sum(abs(a) for a, _ in v.harmonics))
+        lo, hi = np.searchsorted(xs_sorted, [v.x - reach, v.x + reach], side="left")
+        near = order[lo:hi]
+        near = near[np.abs(xy[near, 1] - v.y) <= reach]
+        if not len(near):
+            continue
+        dx, dy = xy[near, 0] - v.x, xy[near, 1] - v.y
+        hidden[near[np.hypot(dx, dy) < v.radius_at(np.arctan2(dy, dx))]] = True
+    scene.items[:] = [Item(**{**it.__dict__, "visible_fraction": 0.0})
+                      if h and it.visible_fraction != 0.0 else it
+                      for it, h in zip(scene.items, hidden, strict=True)]

@@ -38,43 +38,16 @@ def _axis(coords_m: np.ndarray, cell_m: float) -> tuple[np.ndarray, np.ndarray, 
     return i0 - lo, w, lo
 
 
-_RUN_ROWS = 48  # pixel rows interpolated at a time: temporaries stay in cache
-
-
-def _lattice_rows(
-    xs_m: np.ndarray, ys_m: np.ndarray, cell_m: float, salt: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lattice rows interpolated along x (Ly, W), and each pixel row's lattice row and weight."""
+def value_noise(xs_m: np.ndarray, ys_m: np.ndarray, cell_m: float, salt: int) -> np.ndarray:
+    """Value noise in [-1, 1] on the grid ``xs_m`` (columns) x ``ys_m`` (rows), float32 (H, W)."""
     ci, wx, xlo = _axis(xs_m, cell_m)
     ri, wy, ylo = _axis(ys_m, cell_m)
     lx = np.arange(xlo, xlo + int(ci.max()) + 2)
     ly = np.arange(ylo, ylo + int(ri.max()) + 2)
     lat = hash01(lx[None, :], ly[:, None], salt) * 2.0 - 1.0
-    return lat[:, ci] * (1 - wx) + lat[:, ci + 1] * wx, ri, wy
-
-
-def _add_octave(out: np.ndarray, rows: np.ndarray, ri: np.ndarray, wy: np.ndarray) -> None:
-    """out += rows interpolated along y. Coarse lattices go run by run of pixel rows sharing a
-    lattice row (no per-pixel gathers, cache-sized temporaries); fine ones gather. Both do the
-    same arithmetic per pixel, so the values do not depend on the path or the patch."""
-    if len(rows) > len(ri) // 8:
-        out += rows[ri] * (1 - wy)[:, None] + rows[ri + 1] * wy[:, None]
-        return
-    starts = np.flatnonzero(np.diff(ri, prepend=-1))
-    ends = np.append(starts[1:], len(ri))
-    for s0, e0 in zip(starts, ends, strict=True):
-        j = ri[s0]
-        for s in range(s0, e0, _RUN_ROWS):
-            e = min(s + _RUN_ROWS, e0)
-            w = wy[s:e, None]
-            out[s:e] += rows[j] * (1 - w) + rows[j + 1] * w
-
-
-def value_noise(xs_m: np.ndarray, ys_m: np.ndarray, cell_m: float, salt: int) -> np.ndarray:
-    """Value noise in [-1, 1] on the grid ``xs_m`` (columns) x ``ys_m`` (rows), float32 (H, W)."""
-    out = np.zeros((len(ys_m), len(xs_m)), np.float32)
-    _add_octave(out, *_lattice_rows(xs_m, ys_m, cell_m, salt))
-    return out
+    # separable: along x for every lattice row first, then along y
+    rows = lat[:, ci] * (1 - wx) + lat[:, ci + 1] * wx
+    return rows[ri] * (1 - wy)[:, None] + rows[ri + 1] * wy[:, None]
 
 
 def fbm(
@@ -93,9 +66,7 @@ def fbm(
         cell = cell_m / 2**k
         if cell < min_cell_m and k > 0:
             break
-        rows, ri, wy = _lattice_rows(xs_m, ys_m, cell, salt * 131 + k)
-        _add_octave(out, rows * np.float32(amp), ri, wy)
+        out += np.float32(amp) * value_noise(xs_m, ys_m, cell, salt * 131 + k)
         total += amp
         amp *= gain
-    out /= np.float32(total)
-    return out
+    return out / np.float32(total)
