@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,7 +26,8 @@ def areas_of(sub=None, tr=None, pos=None, na=None, rules=RULES):
         tr if tr is not None else trenches([]),
         pos if pos is not None else positions([]),
         na if na is not None else not_assessable([]),
-        rules, **META,
+        rules,
+        **META,
     )
 
 
@@ -72,11 +75,9 @@ def test_overlapping_cmr_and_fortification_stay_separate():
 
 def test_same_type_overlaps_merge_and_disjoint_parts_split():
     # two clusters too far apart to be one strike, whose fade-out margins overlap
-    xy = np.vstack([strike((0, 0), 30, 60, 30, 90, seed=5),
-                    strike((95, 0), 30, 60, 30, 90, seed=6)])
+    xy = np.vstack([strike((0, 0), 30, 60, 30, 90, seed=5), strike((95, 0), 30, 60, 30, 90, seed=6)])
     assert len(strike_footprints(submunitions(xy), RULES.cmr)) == 2
-    tr = trenches([[(0, -400), (100, -400)], [(100, -400), (100, -500)],
-                   [(800, -400), (900, -400)]])
+    tr = trenches([[(0, -400), (100, -400)], [(100, -400), (100, -500)], [(800, -400), (900, -400)]])
     pos = positions([square(95, -545, 10)])  # merges with the second trench's buffer
     areas = areas_of(submunitions(xy), tr, pos)
     assert areas["hazard_type"].tolist() == ["CMR", "FORTIFICATION", "FORTIFICATION"]
@@ -99,26 +100,25 @@ def test_not_assessable_is_reported_never_cut_away():
 
 
 def test_ids_stable_across_runs_and_input_order():
-    xy = np.vstack([strike((0, 0), 40, 150, 60, 0, seed=8),
-                    strike((600, 0), 40, 150, 60, 45, seed=9)])
+    xy = np.vstack([strike((0, 0), 40, 150, 60, 0, seed=8), strike((600, 0), 40, 150, 60, 45, seed=9)])
     tr = trenches([[(0, -400), (300, -400)], [(0, 400), (0, 700)]])
     pos = positions([square(500, 500, 12)])
     first = areas_of(submunitions(xy), tr, pos)
     again = areas_of(submunitions(xy), tr, pos)
     rng = np.random.default_rng(1)
-    shuffled = areas_of(submunitions(xy[rng.permutation(len(xy))]),
-                        tr.iloc[::-1].reset_index(drop=True), pos)
-    pd.testing.assert_frame_equal(first.drop(columns="geometry"),
-                                  again.drop(columns="geometry"))
+    shuffled = areas_of(submunitions(xy[rng.permutation(len(xy))]), tr.iloc[::-1].reset_index(drop=True), pos)
+    pd.testing.assert_frame_equal(first.drop(columns="geometry"), again.drop(columns="geometry"))
     assert first["hazard_id"].tolist() == shuffled["hazard_id"].tolist()
     assert first["hazard_id"].is_unique
-    other_flight = hazard_areas(submunitions(xy), tr, pos, not_assessable([]), RULES,
-                                flight_id="f2", survey_date="", model="")
+    other_flight = hazard_areas(
+        submunitions(xy), tr, pos, not_assessable([]), RULES, flight_id="f2", survey_date="", model=""
+    )
     assert set(other_flight["hazard_id"]).isdisjoint(first["hazard_id"])
 
 
 def test_no_evidence_no_areas():
-    areas = areas_of(submunitions(strike((0, 0), 20, 50, 20, 0, seed=10), confidence=0.1))
+    strict = dataclasses.replace(RULES, cmr=dataclasses.replace(RULES.cmr, min_confidence=0.5))
+    areas = areas_of(submunitions(strike((0, 0), 20, 50, 20, 0, seed=10), confidence=0.1), rules=strict)
     assert areas.empty
     assert list(areas.columns) == [*AREA_COLUMNS, "geometry"]
     assert areas.crs == "EPSG:32638"

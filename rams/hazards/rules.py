@@ -38,8 +38,9 @@ class CmrRules:
     """Margin added around every footprint, as clearance continues to fade-out."""
     isolated_item_radius_m: float = 5.0
     """Radius around an item that belongs to no cluster, before the fade-out margin."""
-    min_confidence: float = 0.5
-    """Submunition detections below this confidence (0-1) are not evidence."""
+    min_confidence: float = 0.0
+    """Submunition detections below this confidence (0-1) are not evidence; 0 takes every
+    reported detection (the survey already applied the model's calibrated threshold)."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class FortificationRules:
     """Buffer around a trench centre line (defensive lines are often mined in front)."""
     position_buffer_m: float = 25.0
     """Buffer around a position's outer edge."""
-    min_confidence: float = 0.5
+    min_confidence: float = 0.0
     """Trench and position detections below this confidence (0-1) are not evidence."""
 
 
