@@ -49,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
     )
     if not args.verbose:
-        logging.getLogger("rasterio").setLevel(
-            logging.WARNING
-        )  # GDAL's errors reach us as RamsError
+        # GDAL's errors reach the user as RamsError; pyogrio logs every layer it writes
+        for name in ("rasterio", "pyogrio", "distributed"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         return int(args.run(args) or 0)
     except RamsError as err:
