@@ -47,8 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--min-visible-fraction",
         type=float,
-        default=0.0,
-        help="ignore true submunitions less visible than this (0-1)",
+        default=0.01,
+        help="ignore true submunitions less visible than this (0-1); the default ignores only "
+        "items under vegetation (visible_fraction 0), ground reported as not assessable",
     )
     p.add_argument("--peak-threshold", type=float, help="override the card's heatmap threshold")
     p.add_argument("--record", metavar="SECTION",

@@ -16,6 +16,7 @@ import numpy as np
 import yaml
 
 from rams.detector.augment import AugmentConfig
+from rams.detector.data import SAMPLE_KINDS
 from rams.errors import RamsError
 
 
@@ -65,6 +66,7 @@ class TrainConfig:
     postprocess: dict[str, float] = field(default_factory=dict)
     evaluation: dict[str, float] = field(default_factory=dict)
     threads: int = 2
+    init_from: str | None = None  # model name or folder to fine-tune from (e.g. rams-det-v1)
 
 
 def _check(d: Any, cls: type, where: str) -> dict[str, Any]:
@@ -105,12 +107,13 @@ def load_config(path: str | Path) -> TrainConfig:
         kw[key] = FlightSet(tuple((str(path.parent / t), str(path.parent / g))
                                   for t, g in fs.flights), fs.synth)
     kw["cache_dir"] = str(path.parent / raw.get("cache_dir", TrainConfig.cache_dir))
+    if raw.get("init_from") and (path.parent / str(raw["init_from"])).is_dir():
+        kw["init_from"] = str(path.parent / str(raw["init_from"]))  # a folder beside the config
     if "augment" in raw:
         kw["augment"] = AugmentConfig(**_check(raw["augment"], AugmentConfig, f"{path}:augment"))
     if "gsd_range_m" in raw:
         kw["gsd_range_m"] = tuple(map(float, raw["gsd_range_m"]))
-    unknown_kinds = set(kw.get("sampling", {})) - {"submunition", "position", "trench",
-                                                   "distractor", "random"}
+    unknown_kinds = set(kw.get("sampling", {})) - set(SAMPLE_KINDS)
     if unknown_kinds:
         raise RamsError(path, f"unknown sampling kind(s) {sorted(unknown_kinds)}")
     if not kw["train"].flights and not kw["train"].synth.seeds:

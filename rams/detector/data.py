@@ -26,7 +26,7 @@ from rams.errors import RamsError
 
 LABEL_LAYERS = ("submunitions", "trenches", "trench_polygons", "positions", "vegetation",
                 "distractors")
-SAMPLE_KINDS = ("submunition", "position", "trench", "distractor", "random")
+SAMPLE_KINDS = ("submunition", "position", "trench", "distractor", "vegetation", "random")
 MIN_SIGMA_PX = 1.5
 
 
@@ -71,7 +71,8 @@ def load_labelled_flight(tif: str | Path, gpkg: str | Path) -> LabelledFlight:
     inv = ~transform
     anchors = {}
     for kind, layer in (("submunition", "submunitions"), ("position", "positions"),
-                        ("trench", "trenches"), ("distractor", "distractors")):
+                        ("trench", "trenches"), ("distractor", "distractors"),
+                        ("vegetation", "vegetation")):
         geoms = labels[layer].geometry
         if layer == "trenches":  # points every ~2 m along the centre lines
             pts = [line.interpolate(d) for line in geoms

@@ -42,7 +42,7 @@ class Detector:
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities (N, 3, H, W) float32 for a uint8 batch (N, C, H, W).
 
-        Sides that are not multiples of 32 px are padded by reflection and cropped back.
+        Sides that are not multiples of 32 px are padded (edge pixels repeated) and cropped back.
         """
         if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[1] != self.in_channels:
             raise RamsError("detector", f"expected uint8 (N,{self.in_channels},H,W), "
@@ -51,7 +51,7 @@ class Detector:
         ph, pw = (-h) % DOWNSAMPLE_PX, (-w) % DOWNSAMPLE_PX
         x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
         if ph or pw:
-            x = torch.nn.functional.pad(x.float(), (0, pw, 0, ph), mode="reflect")
+            x = torch.nn.functional.pad(x.float(), (0, pw, 0, ph), mode="replicate")
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.float16,
                                                     enabled=self.device.type == "cuda"):
             prob = torch.sigmoid(self.model(x).float())

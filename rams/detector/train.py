@@ -23,7 +23,13 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from rams.detector.augment import augment_batch
-from rams.detector.card import save_model, write_weights
+from rams.detector.card import (
+    load_weights,
+    read_card,
+    resolve_model_dir,
+    save_model,
+    write_weights,
+)
 from rams.detector.config import TrainConfig, resolve_flights
 from rams.detector.data import LabelledFlight, load_labelled_flight, sample_batch
 from rams.detector.metrics import add_counts, summarise
@@ -41,7 +47,7 @@ PEAK_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
 
 def detection_loss(logits: torch.Tensor, target: torch.Tensor, heatmap_weight: float = 1.0
                    ) -> tuple[torch.Tensor, dict[str, float]]:
-    """BCE + soft dice for the two masks, penalty-reduced focal loss (CenterNet) for the heatmap.
+    """BCE + batch soft dice for the two masks, penalty-reduced focal loss (CenterNet) for heatmaps.
 
     Heatmap positives are the pixels where the target is exactly 1 (object centres); the focal
     loss is normalised by their count.
@@ -49,8 +55,10 @@ def detection_loss(logits: torch.Tensor, target: torch.Tensor, heatmap_weight: f
     ml, mt = logits[:, :2], target[:, :2]
     bce = F.binary_cross_entropy_with_logits(ml, mt)
     p = torch.sigmoid(ml)
-    inter = (p * mt).sum(dim=(2, 3))
-    dice = (1 - (2 * inter + 1) / (p.sum(dim=(2, 3)) + mt.sum(dim=(2, 3)) + 1)).mean()
+    # dice over the whole batch per class: per-chip dice on the many chips without the class
+    # would push every prediction towards zero
+    inter = (p * mt).sum(dim=(0, 2, 3))
+    dice = (1 - (2 * inter + 1) / (p.sum(dim=(0, 2, 3)) + mt.sum(dim=(0, 2, 3)) + 1)).mean()
     hl, ht = logits[:, 2], target[:, 2]
     ph = torch.sigmoid(hl)
     pos = ht >= 0.999
@@ -63,9 +71,11 @@ def detection_loss(logits: torch.Tensor, target: torch.Tensor, heatmap_weight: f
 
 def model_predict_fn(model: RamsNet):  # noqa: ANN201 - returns a PredictFn
     """A ``PredictFn`` over a (training) model in eval mode."""
+    device = next(model.parameters()).device
+
     def predict(batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return torch.sigmoid(model(torch.from_numpy(batch))).numpy()
+            return torch.sigmoid(model(torch.from_numpy(batch).to(device))).cpu().numpy()
     return predict
 
 
@@ -106,16 +116,16 @@ def _save_optimizer(out: Path, opt: torch.optim.Optimizer) -> list[dict[str, Any
 
 def _load_optimizer(out: Path, opt: torch.optim.Optimizer, groups: list[dict[str, Any]]) -> None:
     state: dict[int, dict[str, torch.Tensor]] = {}
+    # loaded on the CPU: load_state_dict moves the moments to the parameters' device itself
     for key, v in load_file(str(out / "last_optim.safetensors")).items():
         i, k = key.split(".", 1)
         state.setdefault(int(i), {})[k] = v
     opt.load_state_dict({"state": state, "param_groups": groups})
 
 
-def make_card(cfg: TrainConfig, train_pairs: list[tuple[str, str]], val_summary: dict,
-              peak_threshold: float, epoch: int) -> dict[str, Any]:
+def make_card(cfg: TrainConfig, model: RamsNet, train_pairs: list[tuple[str, str]],
+              val_summary: dict, peak_threshold: float, epoch: int) -> dict[str, Any]:
     """The model card of a checkpoint (sha256 and rams_version are filled in when saved)."""
-    model = build_model(cfg.arch)
     return {
         "name": cfg.name,
         "classes": list(CLASSES),
@@ -133,6 +143,7 @@ def make_card(cfg: TrainConfig, train_pairs: list[tuple[str, str]], val_summary:
         "training": {
             "description": cfg.description,
             "seed": cfg.seed,
+            "init_from": cfg.init_from,
             "train_synth_seeds": list(cfg.train.synth.seeds),
             "val_synth_seeds": list(cfg.val.synth.seeds),
             "synth_gsd_m": list(cfg.train.synth.gsd_m),
@@ -145,7 +156,10 @@ def make_card(cfg: TrainConfig, train_pairs: list[tuple[str, str]], val_summary:
 
 
 def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
-    """Train per ``cfg`` into ``out``; returns the best model folder (``out/model``)."""
+    """Train per ``cfg`` into ``out`` (on CUDA when present); returns the best model folder.
+
+    Chips are sampled and augmented on the CPU; the network runs on the GPU when there is one.
+    """
     torch.set_num_threads(cfg.threads)
     out.mkdir(parents=True, exist_ok=True)
     cache = Path(cfg.cache_dir)
@@ -156,7 +170,15 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     val_flights = [load_labelled_flight(t, g) for t, g in val_pairs]
 
     torch.manual_seed(cfg.seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = build_model(cfg.arch)
+    if cfg.init_from:  # fine-tuning: start from a verified model (its card's architecture wins)
+        init_dir = resolve_model_dir(cfg.init_from)
+        init_card = read_card(init_dir)
+        model = build_model(init_card["arch"])
+        model.load_state_dict(load_weights(init_dir, init_card))
+        log.info("starting from %s (sha256 %s)", init_dir, init_card["sha256"][:12])
+    model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.steps_per_epoch
 
@@ -169,7 +191,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     state_path = out / "state.json"
     if resume and state_path.is_file():
         state = json.loads(state_path.read_text())
-        model.load_state_dict(load_file(str(out / "last.safetensors")))
+        model.load_state_dict(load_file(str(out / "last.safetensors"), device=str(device)))
         _load_optimizer(out, opt, state["param_groups"])
         log.info("resumed after epoch %d (best %.4f at epoch %d)", state["epoch"],
                  state["best_score"], state["best_epoch"])
@@ -185,7 +207,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
             img, tgt = sample_batch(train_flights, rng, cfg.batch_size, cfg.chip_px, cfg.sampling,
                                     cfg.gsd_range_m, cfg.scale_jitter_p)
             x, y = augment_batch(img, tgt, gen, cfg.augment)
-            loss, parts = detection_loss(model(x), y, cfg.heatmap_weight)
+            loss, parts = detection_loss(model(x.to(device)), y.to(device), cfg.heatmap_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -206,7 +228,8 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
                                  "val_score": score, "peak_threshold": thr, "val": summary})
         if score > state["best_score"]:
             state.update(best_score=score, best_epoch=epoch + 1)
-            save_model(out / "model", model, make_card(cfg, train_pairs, summary, thr, epoch + 1))
+            save_model(out / "model", model, make_card(cfg, model, train_pairs, summary, thr,
+                                                          epoch + 1))
             log.info("new best model saved to %s", out / "model")
         write_weights(out / "last.safetensors", model.state_dict())
         state["param_groups"] = _save_optimizer(out, opt)

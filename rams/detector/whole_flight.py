@@ -17,7 +17,7 @@ from affine import Affine
 from rasterio.features import shapes
 from scipy import ndimage
 from skimage.feature import peak_local_max
-from skimage.morphology import remove_small_objects, skeletonize
+from skimage.morphology import remove_small_holes, remove_small_objects, skeletonize
 
 from rams.detector.metrics import position_counts, submunition_counts, trench_counts
 
@@ -27,8 +27,8 @@ DEFAULT_POSTPROCESS: dict[str, float] = {
     "peak_threshold": 0.3,  # heatmap probability a submunition peak must exceed
     "peak_min_distance_m": 0.15,
     "mask_threshold": 0.5,
-    "min_position_area_m2": 1.0,
-    "min_trench_area_m2": 0.5,
+    "min_position_area_m2": 2.0,
+    "min_trench_area_m2": 1.0,
 }
 
 
@@ -86,9 +86,7 @@ def mask_to_polygons(prob: np.ndarray, transform: Affine, crs: Any, threshold: f
                      min_area_m2: float) -> gpd.GeoDataFrame:
     """Connected regions of ``prob > threshold`` as polygons; ``confidence`` = mean probability."""
     gsd = abs(transform.a)
-    mask = prob > threshold
-    mask = remove_small_objects(mask, max_size=max(int(min_area_m2 / gsd**2) - 1, 0))
-    lab, n = ndimage.label(mask)
+    lab, n = ndimage.label(_clean_mask(prob, threshold, gsd, min_area_m2, min_area_m2))
     if n == 0:
         return gpd.GeoDataFrame({"confidence": []}, geometry=[], crs=crs)
     mean = ndimage.mean(prob.astype(np.float32), lab, index=np.arange(1, n + 1))
@@ -99,12 +97,43 @@ def mask_to_polygons(prob: np.ndarray, transform: Affine, crs: Any, threshold: f
     return gpd.GeoDataFrame({"confidence": conf}, geometry=geoms, crs=crs)
 
 
+def _clean_mask(prob: np.ndarray, threshold: float, gsd_m: float, min_area_m2: float,
+                hole_m2: float) -> np.ndarray:
+    """``prob > threshold`` without specks smaller than ``min_area_m2`` or holes under ``hole_m2``."""
+    mask = remove_small_objects(prob > threshold, max_size=max(int(min_area_m2 / gsd_m**2) - 1, 0))
+    return remove_small_holes(mask, max_size=max(int(hole_m2 / gsd_m**2), 1))
+
+
+def _prune_spurs(lines: list[shapely.LineString], spur_m: float) -> list[shapely.LineString]:
+    """Drop short dead-end branches (skeleton spurs) hanging off junctions."""
+    ends = [tuple(np.round(c, 3)) for g in lines for c in (g.coords[0], g.coords[-1])]
+    degree: dict[tuple, int] = {}
+    for e in ends:
+        degree[e] = degree.get(e, 0) + 1
+    keep = []
+    for g in lines:
+        a, b = degree[tuple(np.round(g.coords[0], 3))], degree[tuple(np.round(g.coords[-1], 3))]
+        if g.length < spur_m and min(a, b) == 1 and max(a, b) >= 2:
+            continue
+        keep.append(g)
+    return keep
+
+
 def mask_to_centrelines(prob: np.ndarray, transform: Affine, crs: Any, threshold: float,
-                        min_area_m2: float) -> gpd.GeoDataFrame:
-    """Skeleton of ``prob > threshold`` as merged, simplified centre lines (one row per part)."""
+                        min_area_m2: float, cell_m: float = 0.2, spur_m: float = 1.0
+                        ) -> gpd.GeoDataFrame:
+    """Centre lines of ``prob > threshold``: skeleton on a ~``cell_m`` grid, spurs pruned.
+
+    Thinning a coarser grid (trenches are metres wide) avoids the hair of spurs a full-resolution
+    skeleton grows along ragged edges; its error (< ``cell_m``) is far below trench widths.
+    """
     gsd = abs(transform.a)
-    mask = remove_small_objects(prob > threshold, max_size=max(int(min_area_m2 / gsd**2) - 1, 0))
-    sk = skeletonize(mask)
+    k = max(1, int(round(cell_m / gsd)))
+    h, w = (prob.shape[0] // k) * k, (prob.shape[1] // k) * k
+    coarse = prob[:h, :w].astype(np.float32).reshape(h // k, k, w // k, k).mean(axis=(1, 3))
+    gsd_c = gsd * k
+    sk = skeletonize(_clean_mask(coarse, threshold, gsd_c, min_area_m2, 4 * min_area_m2))
+    transform_c = transform @ Affine.scale(k)
     segs = []
     # link each skeleton pixel to its right/down neighbours, diagonals only without a corner
     right = sk[:, :-1] & sk[:, 1:]
@@ -115,14 +144,17 @@ def mask_to_centrelines(prob: np.ndarray, transform: Affine, crs: Any, threshold
                                         (diag, (1, 1), (0, 0)), (anti, (1, -1), (0, 1))):
         r, c = np.nonzero(m)
         r, c = r + r_off, c + c_off
-        a, b = _px_to_map(transform, r, c), _px_to_map(transform, r + dr, c + dc)
+        a, b = _px_to_map(transform_c, r, c), _px_to_map(transform_c, r + dr, c + dc)
         segs.append(np.stack([a, b], axis=1))
-    seg = np.concatenate(segs) if segs else np.empty((0, 2, 2))
+    seg = np.concatenate(segs)
     if len(seg) == 0:
         return gpd.GeoDataFrame({"length_m": []}, geometry=[], crs=crs)
     merged = shapely.line_merge(shapely.union_all(shapely.linestrings(seg)))
-    parts = [shapely.simplify(g, gsd) for g in shapely.get_parts(merged)]
-    parts = [g for g in parts if g.length >= 2 * gsd]
+    parts = _prune_spurs(list(shapely.get_parts(merged)), spur_m)
+    if parts:
+        parts = list(shapely.get_parts(shapely.line_merge(shapely.union_all(parts))))
+    parts = [shapely.simplify(g, gsd_c) for g in parts]
+    parts = [g for g in parts if g.length >= spur_m]
     return gpd.GeoDataFrame({"length_m": [g.length for g in parts]}, geometry=parts, crs=crs)
 
 
