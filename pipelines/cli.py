@@ -59,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # output piped into `head` and the like
         return 0
+    except Exception as err:  # a bug, not bad input: still one line, the traceback on request
+        if args.verbose:
+            raise
+        print(
+            f"rams {args.command}: internal error: {type(err).__name__}: {err} (rerun with --verbose for details)",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print(f"rams {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -1,22 +1,99 @@
-"""`rams evaluate --model M --flight F.tif --labels F.labels.gpkg [--out report.json]`."""
+"""`rams evaluate --model M --flight F.tif --labels F.labels.gpkg [--out report.json]`.
+
+The flight is surveyed exactly as `rams survey` surveys it (same tiling, stitching,
+vectorisation, thresholds and hazard stage), then scored against its labels in metres:
+object-level detector metrics and hazard-level metrics (coverage, tightness, disaggregation).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import shlex
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 
+import pyogrio
+
+from pipelines.survey import hazard_rules_path, survey
+from pipelines.survey_config import SurveySettings
 from rams.detector.card import record_metrics, resolve_model_dir
-from rams.detector.detector import Detector
-from rams.detector.evaluation import evaluate_flight, format_table
+from rams.detector.data import read_labels
+from rams.detector.metrics import score_detections, summarise
+from rams.hazards import hazard_metrics, load_rules
+
+SCORED_LAYERS = ("submunitions", "trenches", "positions", "hazard_areas", "coverage")
+
+
+def evaluate(
+    flight: str | Path,
+    labels: str | Path,
+    *,
+    model: str,
+    rules: str = "default",
+    matching: dict[str, float] | None = None,
+    submunition_threshold: float | None = None,
+) -> dict:
+    """Survey ``flight`` with ``model`` and score the output against the ``labels`` GeoPackage."""
+    truth = read_labels(labels)
+    settings = SurveySettings(hazard_rules=rules)
+    if submunition_threshold is not None:
+        settings = replace(settings, detection=replace(settings.detection, submunition_threshold=submunition_threshold))
+    with tempfile.TemporaryDirectory(prefix="rams-evaluate-") as tmp:
+        out = Path(tmp) / "evaluate.gpkg"
+        summary = survey(flight, out, model=model, settings=settings, report=None)
+        found = {name: pyogrio.read_dataframe(out, layer=name) for name in SCORED_LAYERS}
+    area_ha = float(found["coverage"]["area_m2"].sum()) / 1e4
+    match = {"match_radius_m": 0.3, "iou_threshold": 0.5, "trench_tolerance_m": 1.0, **(matching or {})}
+    return {
+        "model": summary["model"],
+        "model_sha256": summary["model_sha256"],
+        "flight": Path(flight).name,
+        "labels": Path(labels).name,
+        "gsd_m": summary["gsd_m"],
+        "area_ha": area_ha,
+        "survey_seconds": summary["seconds"],
+        "matching": match,
+        "metrics": summarise(score_detections(found, truth, area_ha, match)),
+        "hazards": hazard_metrics(found["hazard_areas"], truth, load_rules(hazard_rules_path(rules))),
+    }
+
+
+def format_table(report: dict) -> str:
+    """Per-class precision / recall / F1, then the hazard-level metrics, as plain text."""
+    match = report["matching"]
+    lines = [
+        f"{report['flight']}  gsd {report['gsd_m']:.3f} m  area {report['area_ha']:.2f} ha  model {report['model']}",
+        f"{'class':<12} {'precision':>9} {'recall':>7} {'f1':>6}  details",
+    ]
+    for cls, m in report["metrics"].items():
+        if cls == "trench":
+            tolerance = match["trench_tolerance_m"]
+            extra = f"true {m['true_length_m']:.0f} m, found {m['pred_length_m']:.0f} m (within {tolerance} m)"
+        else:
+            extra = f"tp {m['tp']:.0f} fp {m['fp']:.0f} fn {m['fn']:.0f}"
+        if cls == "submunition":
+            extra += f", {m['fp_per_ha']:.2f} fp/ha, {m['distractor_fp']:.0f} on distractors"
+            extra += f", radius {match['match_radius_m']} m"
+        lines.append(f"{cls:<12} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f}  {extra}")
+    lines.append("hazard areas:")
+    for key, value in report["hazards"].items():
+        shown = "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
+        lines.append(f"  {key:<26} {shown}")
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    detector = Detector.load(args.model)
     matching = {"match_radius_m": args.radius_m, "min_visible_fraction": args.min_visible_fraction}
-    pp = {"peak_threshold": args.peak_threshold} if args.peak_threshold is not None else None
-    report = evaluate_flight(detector, args.flight, args.labels, matching, pp)
+    report = evaluate(
+        args.flight,
+        args.labels,
+        model=args.model,
+        rules=args.rules,
+        matching=matching,
+        submunition_threshold=args.peak_threshold,
+    )
     print(format_table(report))
     if args.out:
         out = Path(args.out)
@@ -24,34 +101,30 @@ def run(args: argparse.Namespace) -> int:
         tmp.write_text(json.dumps(report, indent=1))
         tmp.replace(out)
     if args.record:
-        parts = ["rams", "evaluate", "--model", args.model, "--flight", args.flight, "--labels",
-                 args.labels, "--radius-m", str(args.radius_m), "--min-visible-fraction",
-                 str(args.min_visible_fraction)]
+        parts = ["rams", "evaluate", "--model", args.model, "--flight", args.flight, "--labels", args.labels]
+        parts += ["--radius-m", str(args.radius_m), "--min-visible-fraction", str(args.min_visible_fraction)]
         if args.peak_threshold is not None:
             parts += ["--peak-threshold", str(args.peak_threshold)]
         command = " ".join(shlex.quote(p) for p in parts)
-        record_metrics(resolve_model_dir(args.model), args.record, Path(args.flight).name,
-                       report["metrics"], command)
+        record_metrics(resolve_model_dir(args.model), args.record, Path(args.flight).name, report["metrics"], command)
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "evaluate", help="object-level metrics of a model on a labelled flight", description=__doc__
+        "evaluate", help="object- and hazard-level metrics on a labelled flight", description=__doc__
     )
     p.add_argument("--model", default="rams-det-v1", help="model name under models/ or a folder")
-    p.add_argument("--flight", required=True, help="GeoTIFF (bands 1-3 uint8 RGB)")
+    p.add_argument("--flight", required=True, help="flight raster (as for rams survey)")
     p.add_argument("--labels", required=True, help="labels GeoPackage (rams synth layer names)")
     p.add_argument("--out", help="write the report as JSON here")
+    p.add_argument("--rules", default="default", help="hazard rules profile name or YAML path")
     p.add_argument("--radius-m", type=float, default=0.3, help="submunition match radius (m)")
+    p.add_argument("--min-visible-fraction", type=float, default=0.01,
+                   help="ignore true submunitions less visible than this (0-1); the default ignores only "
+                   "items under vegetation (visible_fraction 0), ground reported as not assessable")  # fmt: skip
+    p.add_argument("--peak-threshold", type=float, help="override the card's submunition threshold (0-1)")
     p.add_argument(
-        "--min-visible-fraction",
-        type=float,
-        default=0.01,
-        help="ignore true submunitions less visible than this (0-1); the default ignores only "
-        "items under vegetation (visible_fraction 0), ground reported as not assessable",
+        "--record", metavar="SECTION", help="also write the metrics into the model card under metrics.SECTION"
     )
-    p.add_argument("--peak-threshold", type=float, help="override the card's heatmap threshold")
-    p.add_argument("--record", metavar="SECTION",
-                   help="also write the metrics into the model card under metrics.SECTION")
     p.set_defaults(run=run)

@@ -7,7 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pyogrio
 import pytest
 import yaml
@@ -116,12 +115,3 @@ def test_bad_input_is_one_line_and_exit_2(flight, tmp_path, make, expect):
     assert expect in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o.gpkg").exists()
-
-
-def test_detections_are_where_the_truth_is(threaded, flight):
-    truth = pyogrio.read_dataframe(str(flight).replace(".tif", ".labels.gpkg"), layer="submunitions")
-    found = pyogrio.read_dataframe(threaded, layer="submunitions")
-    if len(truth) == 0:
-        pytest.skip("no submunitions in this scene")
-    d = np.array([found.distance(p).min() if len(found) else np.inf for p in truth.geometry])
-    assert (d < 0.3).mean() >= 0.5  # the shipped model finds most items on an unseen seed

@@ -140,3 +140,18 @@ def add_counts(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]]
                ) -> dict[str, dict[str, float]]:
     """Element-wise sum of two count dicts (per class, per key)."""
     return {cls: {k: a.get(cls, {}).get(k, 0) + v for k, v in b[cls].items()} for cls in b}
+
+
+def score_detections(det: dict[str, gpd.GeoDataFrame], labels: dict[str, gpd.GeoDataFrame],
+                     area_ha: float, params: dict[str, float] | None = None
+                     ) -> dict[str, dict[str, float]]:
+    """Raw per-class counts of detections against a flight's labels (see ``metrics``)."""
+    p = {"match_radius_m": 0.3, "iou_threshold": 0.5, "trench_tolerance_m": 1.0,
+         "min_visible_fraction": 0.01, **(params or {})}
+    return {
+        "submunition": submunition_counts(det["submunitions"], labels["submunitions"],
+                                          p["match_radius_m"], area_ha, labels["distractors"],
+                                          p["min_visible_fraction"]),
+        "position": position_counts(det["positions"], labels["positions"], p["iou_threshold"]),
+        "trench": trench_counts(det["trenches"], labels["trenches"], p["trench_tolerance_m"]),
+    }

@@ -32,14 +32,9 @@ from rams.detector.card import (
 )
 from rams.detector.config import TrainConfig, resolve_flights
 from rams.detector.data import LabelledFlight, load_labelled_flight, sample_batch
-from rams.detector.metrics import add_counts, summarise
+from rams.detector.metrics import add_counts, score_detections, summarise
 from rams.detector.model import CLASSES, RamsNet, build_model
-from rams.detector.whole_flight import (
-    DEFAULT_POSTPROCESS,
-    predict_flight,
-    score_detections,
-    vectorise,
-)
+from rams.detector.whole_flight import DEFAULT_POSTPROCESS, predict_flight, vectorise
 
 log = logging.getLogger("rams.train")
 PEAK_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)

@@ -19,8 +19,6 @@ from scipy import ndimage
 from skimage.feature import peak_local_max
 from skimage.morphology import remove_small_holes, remove_small_objects, skeletonize
 
-from rams.detector.metrics import position_counts, submunition_counts, trench_counts
-
 PredictFn = Callable[[np.ndarray], np.ndarray]  # uint8 (N,C,H,W) -> float32 (N,3,H,W)
 
 DEFAULT_POSTPROCESS: dict[str, float] = {
@@ -169,19 +167,4 @@ def vectorise(prob: np.ndarray, transform: Affine, crs: Any,
                                       pp["min_position_area_m2"]),
         "trenches": mask_to_centrelines(prob[0], transform, crs, pp["mask_threshold"],
                                         pp["min_trench_area_m2"]),
-    }
-
-
-def score_detections(det: dict[str, gpd.GeoDataFrame], labels: dict[str, gpd.GeoDataFrame],
-                     area_ha: float, params: dict[str, float] | None = None
-                     ) -> dict[str, dict[str, float]]:
-    """Raw per-class counts of detections against a flight's labels (see ``metrics``)."""
-    p = {"match_radius_m": 0.3, "iou_threshold": 0.5, "trench_tolerance_m": 1.0,
-         "min_visible_fraction": 0.01, **(params or {})}
-    return {
-        "submunition": submunition_counts(det["submunitions"], labels["submunitions"],
-                                          p["match_radius_m"], area_ha, labels["distractors"],
-                                          p["min_visible_fraction"]),
-        "position": position_counts(det["positions"], labels["positions"], p["iou_threshold"]),
-        "trench": trench_counts(det["trenches"], labels["trenches"], p["trench_tolerance_m"]),
     }

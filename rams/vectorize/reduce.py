@@ -140,6 +140,8 @@ def merge_polygons(polys: gpd.GeoDataFrame, tolerance_m: float = 0.1) -> gpd.Geo
             half = tolerance_m / 2
             union = union.buffer(half, join_style="mitre").buffer(-half, join_style="mitre")
         parts = polygon_parts(union)
+        if not parts:  # slivers of zero area left by clipping at region borders
+            continue
         owner = _assign(parts, shapely.point_on_surface(geoms[members]))
         for k, part in enumerate(parts):
             own = members[owner == k]
