@@ -88,7 +88,7 @@ def run_rams(path: Path, workers: int) -> dict:
     grid = TileGrid(flight.width, flight.height, TILE, OVERLAP, block_shape=flight.block_shape)
 
     def region_task(region) -> int:
-        pixels = read_region(flight, region)
+        pixels = read_region(flight, region, reuse=True)
         n = 0
         for group, batch in batches(pixels, valid_tiles(pixels, region), 16):
             n += len(group)

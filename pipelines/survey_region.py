@@ -115,7 +115,7 @@ def survey_region(job: RegionJob, region: Region) -> RegionResult:
     flight, det = job.flight, job.settings.detection
     t0 = time.perf_counter()
     try:
-        pixels = read_region(flight, region)
+        pixels = read_region(flight, region, reuse=True)
     except (RasterioError, OSError) as err:
         raise RamsError(flight.path, f"cannot read region {region.index} ({_first_line(err)})") from None
     t1 = time.perf_counter()

@@ -16,6 +16,7 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
+from rasterio.env import set_gdal_config
 from rasterio.enums import ColorInterp, MaskFlags, Resampling
 from rasterio.errors import RasterioError
 from rasterio.vrt import WarpedVRT
@@ -182,12 +183,24 @@ def _choose_rgb(src, colour_bands: list[int]) -> tuple[int, int, int]:
     return (colour_bands[0], colour_bands[1], colour_bands[2])
 
 
+#: GDAL block cache (MB) unless the user sets GDAL_CACHEMAX: enough to keep the blocks that
+#: neighbouring regions share (a couple of block rows of a very wide flight), small enough
+#: that memory stays well under the flight's size.
+BLOCK_CACHE_MB = 256
+
+
+def _bound_block_cache() -> None:
+    if "GDAL_CACHEMAX" not in os.environ:
+        set_gdal_config("GDAL_CACHEMAX", BLOCK_CACHE_MB)
+
+
 def open_flight(path: str | os.PathLike) -> Flight:
     """Open and validate a flight raster; raise `RamsError` with a one-line reason if unusable.
 
     Geographic or rotated rasters are warped on the fly to their local UTM zone (north-up).
     Non-8-bit imagery gets one flight-wide percentile stretch from a decimated read.
     """
+    _bound_block_cache()
     p = Path(path)
     if not p.exists():
         raise RamsError(p, "no such file")

@@ -6,6 +6,7 @@ batches are contiguous (N, C, H, W) uint8 arrays. Tiles with no valid pixel are 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -33,16 +34,33 @@ class RegionPixels:
         return self.rgb[:, r : r + h, c : c + w], self.valid[r : r + h, c : c + w]
 
 
-def read_region(flight: Flight, region: Region) -> RegionPixels:
-    """Read ``region.read`` in one windowed read (padding with invalid zeros past the raster)."""
+_local = threading.local()
+
+
+def _thread_canvas(shape: tuple[int, ...]) -> np.ndarray:
+    """This thread's reusable uint8 canvas of ``shape``: on this kind of machine touching fresh
+    pages costs about as much as decoding them."""
+    canvas = getattr(_local, "canvas", None)
+    if canvas is None or canvas.shape != shape:
+        canvas = _local.canvas = np.empty(shape, dtype=np.uint8)
+    return canvas
+
+
+def read_region(flight: Flight, region: Region, *, reuse: bool = False) -> RegionPixels:
+    """Read ``region.read`` in one windowed read (padding with invalid zeros past the raster).
+
+    With ``reuse`` the pixels go into this thread's canvas, overwritten by its next reuse read:
+    for region tasks that are done with one region before they read the next.
+    """
     win = region.read
+    shape = (3, int(win.height), int(win.width))
     inside = win.intersection(Window(0, 0, flight.width, flight.height))
     if (inside.width, inside.height) == (win.width, win.height):
-        rgb = np.empty((3, int(win.height), int(win.width)), dtype=np.uint8)
+        rgb = _thread_canvas(shape) if reuse else np.empty(shape, dtype=np.uint8)
         rgb, valid = flight.read_rgb(win, out=rgb)
         return RegionPixels(win, rgb, valid)
-    rgb = np.zeros((3, int(win.height), int(win.width)), dtype=np.uint8)
-    valid = np.zeros((int(win.height), int(win.width)), dtype=bool)
+    rgb = np.zeros(shape, dtype=np.uint8)
+    valid = np.zeros(shape[1:], dtype=bool)
     pixels = RegionPixels(win, rgb, valid)
     part_rgb, part_valid = pixels.view(inside)
     _, part_valid[...] = flight.read_rgb(inside, out=part_rgb)
@@ -54,14 +72,19 @@ def valid_tiles(pixels: RegionPixels, region: Region) -> list[Tile]:
     return [tile for tile in region.tiles if pixels.view(tile.core)[1].any()]
 
 
-def batches(
-    pixels: RegionPixels, tiles: list[Tile], batch_size: int
-) -> Iterator[tuple[list[Tile], np.ndarray]]:
-    """Yield (tiles, batch) with batch a contiguous uint8 array (N, 3, tile_px, tile_px)."""
+def batches(pixels: RegionPixels, tiles: list[Tile], batch_size: int) -> Iterator[tuple[list[Tile], np.ndarray]]:
+    """Yield (tiles, batch), batch a contiguous uint8 array (N, 3, tile_px, tile_px).
+
+    One buffer serves every batch of the call (fresh pages cost more than the copy itself), so
+    a batch is valid until the next one is drawn: copy it to keep it.
+    """
+    if not tiles:
+        return
+    h, w = int(tiles[0].window.height), int(tiles[0].window.width)
+    buffer = np.empty((min(batch_size, len(tiles)), 3, h, w), dtype=np.uint8)
     for i in range(0, len(tiles), batch_size):
         group = tiles[i : i + batch_size]
-        h, w = int(group[0].window.height), int(group[0].window.width)
-        batch = np.empty((len(group), 3, h, w), dtype=np.uint8)
+        batch = buffer[: len(group)]
         for j, tile in enumerate(group):
             batch[j] = pixels.view(tile.window)[0]
         yield group, batch
