@@ -16,8 +16,8 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
-from rasterio.env import set_gdal_config
 from rasterio.enums import ColorInterp, MaskFlags, Resampling
+from rasterio.env import set_gdal_config
 from rasterio.errors import RasterioError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
