@@ -172,7 +172,8 @@ def survey(
     run_dir = out.parent / ".rams-runs" / f"{native.flight_id}-{run_key(flight, settings, card['sha256'], grid)}"
     with ExitStack() as stack:
         client = _cluster(stack, scheduler, workers)
-        n_threads = threads or default_workers()
+        # no more region threads than regions; cores left over go to torch inside each task
+        n_threads = max(1, min(threads or default_workers(), len(regions)))
         job = RegionJob(
             flight=flight,
             model_dir=model_dir,
