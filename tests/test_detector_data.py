@@ -13,23 +13,13 @@ from rams.detector.data import load_labelled_flight, rasterise_targets, sample_b
 from rams.errors import RamsError
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small tensors: one thread avoids OpenMP spin-waits on a busy 2-core machine (~30x)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_targets_on_the_flight_grid(tmp_path) -> None:
     fl = load_labelled_flight(*make_flight(tmp_path))
     tgt = rasterise_targets(fl.labels, fl.transform, fl.shape)
     assert tgt.shape == (3, 256, 320) and tgt.dtype == np.float32
     # one exact peak per submunition, on the pixel holding its centre
     peaks = np.argwhere(tgt[2] == 1.0)
-    assert sorted(map(tuple, peaks)) == sorted([(120, 160), (150, 180), (110, 200), (140, 230),
-                                                (110, 270), (220, 150)])
+    assert sorted(map(tuple, peaks)) == sorted([(120, 160), (150, 180), (110, 200), (140, 230), (110, 270), (220, 150)])
     assert tgt[1, 180, 80] == 1 and tgt[1, 10, 10] == 0  # position centre / background
     assert tgt[0, 40, 20] == 1  # first trench vertex
 
@@ -74,5 +64,4 @@ def test_config_rejects_unknown_keys_and_seed_overlap(tmp_path) -> None:
         load_config(path)
     path.write_text("train: {flights: [{tif: a.tif, labels: a.gpkg}]}\nepochs: 3\n")
     cfg = load_config(path)
-    assert cfg.epochs == 3 and cfg.train.flights == ((str(tmp_path / "a.tif"),
-                                                      str(tmp_path / "a.gpkg")),)
+    assert cfg.epochs == 3 and cfg.train.flights == ((str(tmp_path / "a.tif"), str(tmp_path / "a.gpkg")),)

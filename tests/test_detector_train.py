@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 import torch
 from detector_fixtures import make_flight
 
@@ -18,20 +17,12 @@ from rams.detector.train import detection_loss, train
 from rams.detector.whole_flight import predict_flight, vectorise
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small tensors: one thread avoids OpenMP spin-waits on a busy 2-core machine (~30x)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_tiny_training_lowers_the_loss(tmp_path) -> None:
     torch.manual_seed(0)
     fl = load_labelled_flight(*make_flight(tmp_path))
-    img, tgt = sample_batch([fl], np.random.default_rng(0), 4, 64,
-                            {"submunition": 1, "position": 1, "trench": 1}, (0.03, 0.03), 0.0)
+    img, tgt = sample_batch(
+        [fl], np.random.default_rng(0), 4, 64, {"submunition": 1, "position": 1, "trench": 1}, (0.03, 0.03), 0.0
+    )
     x, y = augment_batch(img, tgt, torch.Generator().manual_seed(0), AugmentConfig())
     model = build_model({"widths": [8, 8, 16, 16, 16]})
     opt = torch.optim.AdamW(model.parameters(), lr=5e-3)
@@ -78,7 +69,8 @@ def test_train_resume_and_evaluate_cli(tmp_path) -> None:
         "name: tiny\nseed: 1\ntrain: {flights: [{tif: hand.tif, labels: hand.labels.gpkg}]}\n"
         "val: {flights: [{tif: hand.tif, labels: hand.labels.gpkg}]}\nchip_px: 64\n"
         "batch_size: 2\nepochs: 1\nsteps_per_epoch: 2\nwarmup_steps: 1\ntile_px: 128\n"
-        "overlap_px: 32\narch: {widths: [8, 8, 8, 8, 8]}\nthreads: 1\n")
+        "overlap_px: 32\narch: {widths: [8, 8, 8, 8, 8]}\nthreads: 1\n"
+    )
     out = tmp_path / "run"
     model_dir = train(load_config(cfg_path), out)
     state = json.loads((out / "state.json").read_text())
@@ -89,8 +81,19 @@ def test_train_resume_and_evaluate_cli(tmp_path) -> None:
     assert [h["epoch"] for h in json.loads((out / "state.json").read_text())["history"]] == [1, 2]
 
     report = tmp_path / "report.json"
-    rc = main(["evaluate", "--model", str(model_dir), "--flight", str(tmp_path / "hand.tif"),
-               "--labels", str(tmp_path / "hand.labels.gpkg"), "--out", str(report)])
+    rc = main(
+        [
+            "evaluate",
+            "--model",
+            str(model_dir),
+            "--flight",
+            str(tmp_path / "hand.tif"),
+            "--labels",
+            str(tmp_path / "hand.labels.gpkg"),
+            "--out",
+            str(report),
+        ]
+    )
     assert rc == 0
     metrics = json.loads(report.read_text())["metrics"]
     assert set(metrics) == {"submunition", "position", "trench"}
