@@ -16,15 +16,6 @@ CARD = {"name": "t", "classes": ["trench", "position", "submunition"],
         "tile_px": 64, "overlap_px": 16, "arch": {"widths": [8, 8, 8, 8, 8]}}
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small tensors: one thread avoids OpenMP spin-waits on a busy 2-core machine (~30x)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 
 def _model() -> torch.nn.Module:
     torch.manual_seed(0)
