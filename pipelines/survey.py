@@ -27,12 +27,14 @@ from pipelines.reduce import reduce_regions
 from pipelines.survey_config import SurveySettings, calibrated
 from pipelines.survey_region import RegionJob, detector_for, survey_region
 from rams.config import load_config
+from rams.detector.card import resolve_model_dir
 from rams.errors import RamsError
 from rams.export import write_geopackage
 from rams.flight import Flight, open_flight, resampled
 from rams.hazards import hazard_layers, load_rules
 from rams.hazards.rules import rules_to_dict
 from rams.parallel import default_workers, map_regions
+from rams.report import chip_anchor, write_report
 from rams.tiling import TileGrid
 
 log = logging.getLogger("rams.survey")
@@ -140,8 +142,6 @@ def survey(
         raise RamsError(out, "output must be a GeoPackage (.gpkg)")
     rules = load_rules(hazard_rules_path(settings.hazard_rules))
     native = open_flight(flight_path)
-    from rams.detector.card import resolve_model_dir
-
     model_dir = str(resolve_model_dir(model))
     card = detector_for(model_dir).card
     flight = processing_flight(native, tuple(card["gsd_range_m"]))
@@ -209,8 +209,6 @@ def survey(
     layers.update(hazard_layers(layers, rules, flight_id=flight_id, survey_date=survey_date, model=card["name"]))
     clock["reduce_and_hazards"] = time.perf_counter() - started - clock["regions"]
     if report is not None:
-        from rams.report import chip_anchor
-
         layers["submunitions"]["chip"] = [
             f"{report.name}{chip_anchor('submunitions', i + 1)}" for i in range(len(layers["submunitions"]))
         ]
@@ -257,8 +255,6 @@ def survey(
         "rams_version": rams.__version__,
     }
     if report is not None:
-        from rams.report import write_report
-
         write_report(report, flight, layers, summary)
     if not keep_run:
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -22,7 +22,7 @@ from pipelines.survey_config import SurveySettings
 from rams.assess import not_assessable
 from rams.detector.detector import Detector
 from rams.errors import RamsError
-from rams.flight import Flight
+from rams.flight import Flight, gdal_message
 from rams.inference import predict_region
 from rams.reading import read_region
 from rams.tiling import Region
@@ -94,12 +94,6 @@ def _clipped(frame: gpd.GeoDataFrame, box: shapely.Geometry) -> gpd.GeoDataFrame
     return clipped[clipped.geometry.geom_type.isin(frame.geometry.geom_type.unique())]
 
 
-def _first_line(err: BaseException) -> str:
-    while err.__cause__ is not None:
-        err = err.__cause__
-    return str(err).splitlines()[0] if str(err) else type(err).__name__
-
-
 def survey_region(job: RegionJob, region: Region) -> RegionResult:
     """Survey one region, or load its saved result when a previous run finished it."""
     store = RunStore(job.run_dir, job.flight.crs)
@@ -117,7 +111,7 @@ def survey_region(job: RegionJob, region: Region) -> RegionResult:
     try:
         pixels = read_region(flight, region, reuse=True)
     except (RasterioError, OSError) as err:
-        raise RamsError(flight.path, f"cannot read region {region.index} ({_first_line(err)})") from None
+        raise RamsError(flight.path, f"cannot read region {region.index} ({gdal_message(err)})") from None
     t1 = time.perf_counter()
     detector = detector_for(job.model_dir)
     prob = predict_region(detector, pixels, region, job.settings.tiling.batch_size)

@@ -215,10 +215,15 @@ def open_flight(path: str | os.PathLike) -> Flight:
         raise RamsError(p, _reason(err)) from None
 
 
-def _reason(err: BaseException) -> str:
+def gdal_message(err: BaseException) -> str:
+    """The first line of GDAL's own message behind a rasterio exception."""
     while err.__cause__ is not None and "previous exception" in str(err):
         err = err.__cause__  # rasterio wraps GDAL's own message
-    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
+def _reason(err: BaseException) -> str:
+    text = gdal_message(err)
     if "not recognized as" in text or "not recognised as" in text:
         return "not a raster GDAL can read"
     return f"cannot read raster ({text})"

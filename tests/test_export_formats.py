@@ -8,49 +8,17 @@ import geopandas as gpd
 import pyogrio
 import pytest
 import shapely
-from shapely.geometry import Point, box
+from export_fixtures import CRS, X0, Y0, survey_layers
+from shapely.geometry import Point
 
 from rams.errors import RamsError
-from rams.export import SCHEMA, SHAPEFILE_FIELDS, empty_layer, export_layers, write_geopackage
-
-CRS = "EPSG:32638"  # UTM 38N, metres
-X0, Y0 = 500_000.0, 4_400_000.0
+from rams.export import SCHEMA, SHAPEFILE_FIELDS, export_layers, write_geopackage
 
 
 @pytest.fixture(scope="module")
 def survey_gpkg(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    layers = {name: empty_layer(name, CRS) for name in ("hazard_areas", "submunitions", "trenches")}
-    layers["hazard_areas"] = gpd.GeoDataFrame(
-        {
-            "hazard_id": ["f1-CMR-1", "f1-FORT-1"],
-            "hazard_type": ["CMR", "FORTIFICATION"],
-            "status": ["SHA", "SHA"],
-            "evidence_count": [3, 2],
-            "max_confidence": [0.91, 0.8],
-            "area_m2": [400.0, 600.0],
-            "buffer_m": [25.0, 50.0],
-            "not_assessable_m2": [0.0, 12.5],
-            "flight_id": ["f1", "f1"],
-            "survey_date": ["2026-05-01", "2026-05-01"],
-            "model": ["rams-unet-s", "rams-unet-s"],
-            "review_status": ["unreviewed", "unreviewed"],
-        },
-        geometry=[box(X0, Y0, X0 + 20, Y0 + 20), box(X0 + 10, Y0, X0 + 40, Y0 + 20)],
-        crs=CRS,
-    )
-    layers["submunitions"] = gpd.GeoDataFrame(
-        {
-            "confidence": [0.91, 0.7],
-            "flight_id": ["f1", "f1"],
-            "chip": ["chips/s1.png", "chips/s2.png"],
-            "munition_class": ["submunition"] * 2,
-            "evidence": ["indirect"] * 2,
-        },
-        geometry=[Point(X0 + 5, Y0 + 5), Point(X0 + 8, Y0 + 6)],
-        crs=CRS,
-    )
     path = tmp_path_factory.mktemp("formats") / "survey.gpkg"
-    return write_geopackage(path, layers, {"flight_id": "f1"})
+    return write_geopackage(path, survey_layers(), {"flight_id": "f1"})
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +29,7 @@ def exported(survey_gpkg: Path) -> list[Path]:
 def test_every_layer_gets_every_format_and_csv_is_hazard_areas_only(exported: list[Path]) -> None:
     names = sorted(f"{p.parent.name}/{p.name}" for p in exported)
     assert names == sorted(
-        [f"{ext}/survey_{layer}.{ext}" for layer in ("hazard_areas", "submunitions", "trenches")
+        [f"{ext}/survey_{layer}.{ext}" for layer in SCHEMA
          for ext in ("geojson", "shp", "kml")] + ["csv/survey_hazard_areas.csv"]
     )  # fmt: skip
     assert all(p.is_file() for p in exported)
