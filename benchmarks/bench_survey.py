@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, help="local cluster of N processes (default: threads)"
     )
-    parser.add_argument("--model", default="rams-det-v1")
+    parser.add_argument("--model", default="rams-det-v2")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -16,13 +16,16 @@ from pathlib import Path
 
 import pyogrio
 
-from pipelines.survey import hazard_rules_path, survey
+from pipelines.survey import DEFAULT_MODEL, hazard_rules_path, survey
 from pipelines.survey_config import SurveySettings
 from rams.detector.card import record_metrics, resolve_model_dir
 from rams.detector.data import read_labels
 from rams.detector.metrics import score_detections, summarise
 from rams.hazards import hazard_metrics, load_rules
 
+#: Submunitions are 5-40 px objects at the survey GSD; shorter items are below what RGB imagery at
+#: that GSD resolves (an 8 cm M77 is under 3 px at 3 cm) and are reported apart.
+MIN_LENGTH_PX = 5.0
 SCORED_LAYERS = ("submunitions", "trenches", "positions", "hazard_areas", "coverage")
 
 
@@ -46,6 +49,8 @@ def evaluate(
         found = {name: pyogrio.read_dataframe(out, layer=name) for name in SCORED_LAYERS}
     area_ha = float(found["coverage"]["area_m2"].sum()) / 1e4
     match = {"match_radius_m": 0.3, "iou_threshold": 0.5, "trench_tolerance_m": 1.0, **(matching or {})}
+    gsd = float(summary["gsd_m"])
+    every_size = score_detections(found, truth, area_ha, {**match, "min_length_px": 0.0}, gsd)
     return {
         "model": summary["model"],
         "model_sha256": summary["model_sha256"],
@@ -55,7 +60,8 @@ def evaluate(
         "area_ha": area_ha,
         "survey_seconds": summary["seconds"],
         "matching": match,
-        "metrics": summarise(score_detections(found, truth, area_ha, match)),
+        "metrics": summarise(score_detections(found, truth, area_ha, match, gsd)),
+        "submunition_every_size": summarise(every_size)["submunition"],
         "hazards": hazard_metrics(found["hazard_areas"], truth, load_rules(hazard_rules_path(rules))),
     }
 
@@ -76,7 +82,13 @@ def format_table(report: dict) -> str:
         if cls == "submunition":
             extra += f", {m['fp_per_ha']:.2f} fp/ha, {m['distractor_fp']:.0f} on distractors"
             extra += f", radius {match['match_radius_m']} m"
+            if match.get("min_length_px"):
+                extra += f", items >= {match['min_length_px']:g} px long"
         lines.append(f"{cls:<12} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f}  {extra}")
+    if "submunition_every_size" in report:
+        m = report["submunition_every_size"]
+        lines.append(f"{'(any size)':<12} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f}  "
+                     f"tp {m['tp']:.0f} fp {m['fp']:.0f} fn {m['fn']:.0f}, every submunition however small")
     lines.append("hazard areas:")
     for key, value in report["hazards"].items():
         shown = "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
@@ -85,7 +97,11 @@ def format_table(report: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    matching = {"match_radius_m": args.radius_m, "min_visible_fraction": args.min_visible_fraction}
+    matching = {
+        "match_radius_m": args.radius_m,
+        "min_visible_fraction": args.min_visible_fraction,
+        "min_length_px": args.min_length_px,
+    }
     report = evaluate(
         args.flight,
         args.labels,
@@ -103,10 +119,12 @@ def run(args: argparse.Namespace) -> int:
     if args.record:
         parts = ["rams", "evaluate", "--model", args.model, "--flight", args.flight, "--labels", args.labels]
         parts += ["--radius-m", str(args.radius_m), "--min-visible-fraction", str(args.min_visible_fraction)]
+        parts += ["--min-length-px", str(args.min_length_px)]
         if args.peak_threshold is not None:
             parts += ["--peak-threshold", str(args.peak_threshold)]
         command = " ".join(shlex.quote(p) for p in parts)
-        record_metrics(resolve_model_dir(args.model), args.record, Path(args.flight).name, report["metrics"], command)
+        metrics = {**report["metrics"], "submunition_every_size": report["submunition_every_size"]}
+        record_metrics(resolve_model_dir(args.model), args.record, Path(args.flight).name, metrics, command)
     return 0
 
 
@@ -114,7 +132,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "evaluate", help="object- and hazard-level metrics on a labelled flight", description=__doc__
     )
-    p.add_argument("--model", default="rams-det-v1", help="model name under models/ or a folder")
+    p.add_argument("--model", default=DEFAULT_MODEL, help="model name under models/ or a folder")
     p.add_argument("--flight", required=True, help="flight raster (as for rams survey)")
     p.add_argument("--labels", required=True, help="labels GeoPackage (rams synth layer names)")
     p.add_argument("--out", help="write the report as JSON here")
@@ -123,6 +141,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--min-visible-fraction", type=float, default=0.01,
                    help="ignore true submunitions less visible than this (0-1); the default ignores only "
                    "items under vegetation (visible_fraction 0), ground reported as not assessable")  # fmt: skip
+    p.add_argument("--min-length-px", type=float, default=MIN_LENGTH_PX,
+                   help="score only true submunitions at least this long in pixels (the rest are reported "
+                   "separately as 'any size'); 0 scores every item")  # fmt: skip
     p.add_argument("--peak-threshold", type=float, help="override the card's submunition threshold (0-1)")
     p.add_argument(
         "--record", metavar="SECTION", help="also write the metrics into the model card under metrics.SECTION"

@@ -38,7 +38,7 @@ from rams.report import chip_anchor, write_report
 from rams.tiling import TileGrid
 
 log = logging.getLogger("rams.survey")
-DEFAULT_MODEL = "rams-det-v1"
+DEFAULT_MODEL = "rams-det-v2"
 #: The largest object the detector must see whole in one tile (m): submunitions are <= ~30 cm.
 LARGEST_WHOLE_OBJECT_M = 0.4
 CONFIGS = Path(rams.__file__).resolve().parents[1] / "configs"

@@ -114,7 +114,8 @@ def survey_region(job: RegionJob, region: Region) -> RegionResult:
         raise RamsError(flight.path, f"cannot read region {region.index} ({gdal_message(err)})") from None
     t1 = time.perf_counter()
     detector = detector_for(job.model_dir)
-    prob = predict_region(detector, pixels, region, job.settings.tiling.batch_size)
+    prob = predict_region(detector, pixels, region, job.settings.tiling.batch_size,
+                          gsd_m=flight.gsd_m)
     t2 = time.perf_counter()
     transform = flight.window_transform(pixels.window)
     crs, box = flight.crs, _core_box(flight, region.core)

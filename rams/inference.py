@@ -12,6 +12,8 @@ from typing import Protocol
 import numpy as np
 from rasterio.windows import Window
 
+from rams.detector.context import context_factor, context_probabilities
+from rams.detector.model import CLASSES
 from rams.reading import RegionPixels, batches, valid_tiles
 from rams.tiling import Region
 
@@ -55,9 +57,18 @@ def _halo_strips(read: Window, core: Window) -> list[Window]:
 
 
 def predict_region(
-    detector: Predictor, pixels: RegionPixels, region: Region, batch_size: int = 8, classes: int = 3
+    detector: Predictor,
+    pixels: RegionPixels,
+    region: Region,
+    batch_size: int = 8,
+    classes: int = 3,
+    gsd_m: float | None = None,
 ) -> np.ndarray:
-    """Probabilities (classes, H, W) float32 on ``pixels.window``; zero where no valid tile."""
+    """Probabilities (classes, H, W) float32 on ``pixels.window``; zero where no valid tile.
+
+    When the detector has a ``context`` model and ``gsd_m`` (metres per px) is given, the
+    context model's classes come from it, run on the whole read window block-averaged.
+    """
     canvas = np.zeros((classes, *pixels.valid.shape), dtype=np.float32)
     strips = [s for s in _halo_strips(pixels.window, region.core) if s.width > 0 and s.height > 0]
     for group, batch in batches(pixels, valid_tiles(pixels, region), batch_size):
@@ -66,6 +77,14 @@ def predict_region(
             for strip in strips:
                 if _overlaps(strip, tile.window):
                     _paste(canvas, strip, prob, tile.window, tile.window, pixels.window)
+    context = getattr(detector, "context", None)
+    if context is not None and gsd_m is not None and pixels.valid.any():
+        card = context.card
+        channels = [CLASSES.index(c) for c in context.outputs]
+        k = context_factor(gsd_m, float(card["input_gsd_m"]))
+        maps = context_probabilities(context.predict, pixels.rgb, k, int(card["tile_px"]),
+                                     int(card["overlap_px"]), channels)
+        canvas[channels] = maps * pixels.valid
     return canvas
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import torch
 from detector_fixtures import make_flight
+from shapely.geometry import Point
 
 from rams.detector.augment import AugmentConfig, augment_batch
 from rams.detector.config import load_config
-from rams.detector.data import load_labelled_flight, rasterise_targets, sample_batch
+from rams.detector.data import load_labelled_flight, rasterise_targets, sample_batch, type_balanced
 from rams.errors import RamsError
 
 
@@ -65,3 +67,11 @@ def test_config_rejects_unknown_keys_and_seed_overlap(tmp_path) -> None:
     path.write_text("train: {flights: [{tif: a.tif, labels: a.gpkg}]}\nepochs: 3\n")
     cfg = load_config(path)
     assert cfg.epochs == 3 and cfg.train.flights == ((str(tmp_path / "a.tif"), str(tmp_path / "a.gpkg")),)
+
+
+def test_submunition_anchors_balance_munition_types() -> None:
+    items = gpd.GeoDataFrame({"munition_type": ["M77"] * 9 + ["PTAB-1M"]},
+                             geometry=[Point(i, 0) for i in range(10)], crs="EPSG:32638")
+    p = type_balanced(items)
+    assert p.sum() == pytest.approx(1.0)
+    assert p[:9].sum() == pytest.approx(0.5) and p[9] == pytest.approx(0.5)

@@ -46,6 +46,16 @@ def test_submunition_counts() -> None:
     assert s["fp_per_ha"] == pytest.approx(1.0)
 
 
+def test_items_below_the_resolution_are_ignored_not_missed() -> None:
+    truth = _pts([(0, 0), (5, 0), (10, 0)], length_m=[0.26, 0.08, 0.06], visible_fraction=[1, 1, 1])
+    pred = _pts([(0, 0), (5, 0)], confidence=[0.9, 0.8])
+    c = submunition_counts(pred, truth, 0.3, min_length_m=0.15)
+    # the 8 cm item found is not a tp, the 6 cm one missed is not an fn
+    assert (c["tp"], c["fp"], c["fn"], c["ignored_truth"]) == (1, 0, 0, 2)
+    every = submunition_counts(pred, truth, 0.3)
+    assert (every["tp"], every["fp"], every["fn"]) == (2, 0, 1)
+
+
 def test_position_counts_iou() -> None:
     truth = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10)], crs=CRS)
     pred = gpd.GeoDataFrame(geometry=[box(1, 0, 11, 10),  # IoU 9/11 -> match

@@ -17,6 +17,7 @@ import yaml
 
 from rams.detector.augment import AugmentConfig
 from rams.detector.data import SAMPLE_KINDS
+from rams.detector.model import CLASSES
 from rams.errors import RamsError
 
 
@@ -67,6 +68,12 @@ class TrainConfig:
     evaluation: dict[str, float] = field(default_factory=dict)
     threads: int = 2
     init_from: str | None = None  # model name or folder to fine-tune from (e.g. rams-det-v1)
+    # the evidence maps this model is trained (and scored) for; the others are left untrained
+    outputs: tuple[str, ...] = CLASSES
+    # a context model: flights are block-averaged to about this GSD (metres) before chips are cut
+    input_gsd_m: float | None = None
+    # the context model whose outputs this model defers to at inference (recorded in the card)
+    context_model: str | None = None
 
 
 def _check(d: Any, cls: type, where: str) -> dict[str, Any]:
@@ -113,6 +120,10 @@ def load_config(path: str | Path) -> TrainConfig:
         kw["augment"] = AugmentConfig(**_check(raw["augment"], AugmentConfig, f"{path}:augment"))
     if "gsd_range_m" in raw:
         kw["gsd_range_m"] = tuple(map(float, raw["gsd_range_m"]))
+    if "outputs" in raw:
+        kw["outputs"] = tuple(str(c) for c in raw["outputs"])
+        if not kw["outputs"] or set(kw["outputs"]) - set(CLASSES):
+            raise RamsError(path, f"outputs must be a non-empty subset of {list(CLASSES)}")
     unknown_kinds = set(kw.get("sampling", {})) - set(SAMPLE_KINDS)
     if unknown_kinds:
         raise RamsError(path, f"unknown sampling kind(s) {sorted(unknown_kinds)}")

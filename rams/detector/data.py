@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from affine import Affine
 from rasterio.features import rasterize
 
+from rams.detector.context import block_mean, context_factor
 from rams.errors import RamsError
 
 LABEL_LAYERS = ("submunitions", "trenches", "trench_polygons", "positions", "vegetation",
@@ -52,14 +53,21 @@ class LabelledFlight:
     gsd_m: float
     labels: dict[str, gpd.GeoDataFrame]
     anchors: dict[str, np.ndarray] = field(default_factory=dict)  # kind -> (K, 2) px (row, col)
+    # kind -> (K,) probability of drawing each anchor; uniform when absent
+    anchor_p: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, int]:
         return int(self.image.shape[1]), int(self.image.shape[2])
 
 
-def load_labelled_flight(tif: str | Path, gpkg: str | Path) -> LabelledFlight:
-    """Read RGB (bands 1-3, uint8) and labels; anchors are pixel positions of each object kind."""
+def load_labelled_flight(tif: str | Path, gpkg: str | Path, gsd_m: float | None = None
+                         ) -> LabelledFlight:
+    """Read RGB (bands 1-3, uint8) and labels; anchors are pixel positions of each object kind.
+
+    With ``gsd_m`` (metres) the image is block-averaged by the integer factor that brings its GSD
+    closest to it (for context models, see :mod:`rams.detector.context`).
+    """
     try:
         with rasterio.open(tif) as ds:
             if ds.count < 3 or ds.dtypes[0] != "uint8":
@@ -67,6 +75,9 @@ def load_labelled_flight(tif: str | Path, gpkg: str | Path) -> LabelledFlight:
             image, transform, crs = ds.read([1, 2, 3]), ds.transform, ds.crs
     except rasterio.errors.RasterioIOError as err:
         raise RamsError(tif, f"cannot read raster ({err})") from err
+    if gsd_m is not None:
+        k = context_factor(abs(transform.a), gsd_m)
+        image, transform = block_mean(image, k), transform @ Affine.scale(k)
     labels = read_labels(gpkg)
     inv = ~transform
     anchors = {}
@@ -82,7 +93,21 @@ def load_labelled_flight(tif: str | Path, gpkg: str | Path) -> LabelledFlight:
         rc = np.array([(inv @ (p.x, p.y))[::-1] for p in pts], dtype=np.float64).reshape(-1, 2)
         anchors[kind] = rc
     return LabelledFlight(str(tif), image, transform, crs, float(abs(transform.a)), labels,
-                          anchors)
+                          anchors, {"submunition": type_balanced(labels["submunitions"])})
+
+
+def type_balanced(items: gpd.GeoDataFrame) -> np.ndarray:
+    """Per-item drawing probabilities giving every ``munition_type`` of the flight an equal share.
+
+    A strike leaves tens to hundreds of items of one type, so uniform drawing would show the
+    network mostly the commonest (often the smallest) type.
+    """
+    if len(items) == 0 or "munition_type" not in items:
+        return np.full(len(items), 1.0 / max(len(items), 1))
+    types = items["munition_type"].astype(str).to_numpy()
+    _, inverse, counts = np.unique(types, return_inverse=True, return_counts=True)
+    p = 1.0 / counts[inverse]
+    return p / p.sum()
 
 
 def gaussian_heatmap(rc_px: np.ndarray, sigma_px: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -139,7 +164,9 @@ def sample_chip(flight: LabelledFlight, rng: np.random.Generator, chip_px: int, 
     src = min(int(round(chip_px * scale)), h, w)
     anchors = flight.anchors.get(kind, np.empty((0, 2)))
     if kind != "random" and len(anchors):
-        r, c = anchors[rng.integers(len(anchors))] + rng.uniform(-0.4, 0.4, 2) * src
+        p = flight.anchor_p.get(kind)
+        pick = rng.choice(len(anchors), p=p) if p is not None else rng.integers(len(anchors))
+        r, c = anchors[pick] + rng.uniform(-0.4, 0.4, 2) * src
     else:
         r, c = rng.uniform(0, h), rng.uniform(0, w)
     r0 = int(np.clip(round(r - src / 2), 0, h - src))

@@ -10,25 +10,32 @@ import numpy as np
 import torch
 
 from rams.detector.card import load_weights, read_card, resolve_model_dir
-from rams.detector.model import DOWNSAMPLE_PX, RamsNet, build_model, fuse_batchnorm
+from rams.detector.model import CLASSES, DOWNSAMPLE_PX, RamsNet, build_model, fuse_batchnorm
 from rams.errors import RamsError
 
 
 class Detector:
     """Inference wrapper: ``predict(uint8 (N,C,H,W)) -> float32 probabilities (N,3,H,W)``.
 
-    Runs on CUDA with fp16 autocast when available, else on the CPU in float32.
+    Runs on CUDA with fp16 autocast when available, else on the CPU in float32. Maps the card does
+    not list under ``outputs`` come back as zeros. ``context`` is the card's ``context_model``
+    (a detector run on block-averaged imagery, see :mod:`rams.detector.context`) or None.
     """
 
-    def __init__(self, model: RamsNet, card: dict[str, Any], device: str | None = None) -> None:
+    def __init__(self, model: RamsNet, card: dict[str, Any], device: str | None = None,
+                 context: Detector | None = None) -> None:
         self.card = card
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = fuse_batchnorm(model.eval()).to(self.device)
         self.in_channels = len(card["input_bands"])
+        self.outputs = tuple(card.get("outputs", CLASSES))
+        self._unused = [i for i, c in enumerate(CLASSES) if c not in self.outputs]
+        self.context = context
 
     @classmethod
     def load(cls, name_or_dir: str | os.PathLike[str], device: str | None = None) -> Detector:
-        """Load ``models/<name>`` or a model folder, refusing weights whose sha256 differs."""
+        """Load ``models/<name>`` or a model folder (and its context model), refusing weights
+        whose sha256 differs from the card's."""
         model_dir = resolve_model_dir(name_or_dir)
         card = read_card(model_dir)
         model = build_model(card["arch"])
@@ -37,7 +44,13 @@ class Detector:
         except RuntimeError as err:
             raise RamsError(Path(model_dir) / "model.safetensors",
                             f"weights do not fit the card's architecture ({err})") from err
-        return cls(model, card, device)
+        context = None
+        if card.get("context_model"):
+            context = cls.load(_beside(model_dir, card["context_model"]), device)
+            if "input_gsd_m" not in context.card:
+                raise RamsError(model_dir / "card.yaml",
+                                f"context model {card['context_model']} has no input_gsd_m")
+        return cls(model, card, device, context)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities (N, 3, H, W) float32 for a uint8 batch (N, C, H, W).
@@ -55,4 +68,12 @@ class Detector:
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.float16,
                                                     enabled=self.device.type == "cuda"):
             prob = torch.sigmoid(self.model(x).float())
-        return prob[:, :, :h, :w].cpu().numpy()
+        prob = prob[:, :, :h, :w].cpu().numpy()
+        prob[:, self._unused] = 0.0
+        return prob
+
+
+def _beside(model_dir: Path, name: str) -> str:
+    """A context model named in a card: a folder beside this model's folder, else by name."""
+    sibling = Path(model_dir).parent / name
+    return str(sibling) if (sibling / "card.yaml").is_file() else name

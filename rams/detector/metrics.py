@@ -42,11 +42,13 @@ def match_points(pred_xy: np.ndarray, pred_conf: np.ndarray, true_xy: np.ndarray
 
 def submunition_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, radius_m: float = 0.3,
                        area_ha: float = 0.0, distractors: gpd.GeoDataFrame | None = None,
-                       min_visible_fraction: float = 0.0) -> dict[str, float]:
+                       min_visible_fraction: float = 0.0, min_length_m: float = 0.0
+                       ) -> dict[str, float]:
     """tp/fp/fn for predicted points (``confidence`` column) against true centres.
 
     True items with ``visible_fraction`` below ``min_visible_fraction`` (hidden under vegetation)
-    are ignored: finding one is not a false positive, missing one is not a false negative.
+    or shorter than ``min_length_m`` (below the imagery's resolution) are ignored: finding one is
+    not a false positive, missing one is not a false negative.
     A false positive inside a distractor outline (+ ``radius_m``) also counts as ``distractor_fp``.
     """
     pred_xy = _xy(pred)
@@ -55,6 +57,8 @@ def submunition_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, radius_m
     ignored = np.zeros(len(truth), bool)
     if min_visible_fraction > 0 and "visible_fraction" in truth and len(truth):
         ignored = truth["visible_fraction"].to_numpy(float) < min_visible_fraction
+    if min_length_m > 0 and "length_m" in truth and len(truth):
+        ignored |= truth["length_m"].to_numpy(float) < min_length_m
     match = match_points(pred_xy, conf, true_xy, radius_m)
     hit = match >= 0
     tp = int(np.sum(hit & ~ignored[np.maximum(match, 0)])) if len(match) else 0
@@ -143,15 +147,19 @@ def add_counts(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]]
 
 
 def score_detections(det: dict[str, gpd.GeoDataFrame], labels: dict[str, gpd.GeoDataFrame],
-                     area_ha: float, params: dict[str, float] | None = None
-                     ) -> dict[str, dict[str, float]]:
-    """Raw per-class counts of detections against a flight's labels (see ``metrics``)."""
+                     area_ha: float, params: dict[str, float] | None = None,
+                     gsd_m: float = 0.0) -> dict[str, dict[str, float]]:
+    """Raw per-class counts of detections against a flight's labels (see ``metrics``).
+
+    ``params["min_length_px"]`` ignores true submunitions shorter than that many pixels of the
+    flight's ``gsd_m`` (metres); 0 (the default) scores every item.
+    """
     p = {"match_radius_m": 0.3, "iou_threshold": 0.5, "trench_tolerance_m": 1.0,
-         "min_visible_fraction": 0.01, **(params or {})}
+         "min_visible_fraction": 0.01, "min_length_px": 0.0, **(params or {})}
     return {
         "submunition": submunition_counts(det["submunitions"], labels["submunitions"],
                                           p["match_radius_m"], area_ha, labels["distractors"],
-                                          p["min_visible_fraction"]),
+                                          p["min_visible_fraction"], p["min_length_px"] * gsd_m),
         "position": position_counts(det["positions"], labels["positions"], p["iou_threshold"]),
         "trench": trench_counts(det["trenches"], labels["trenches"], p["trench_tolerance_m"]),
     }

@@ -40,28 +40,33 @@ log = logging.getLogger("rams.train")
 PEAK_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
 
 
-def detection_loss(logits: torch.Tensor, target: torch.Tensor, heatmap_weight: float = 1.0
-                   ) -> tuple[torch.Tensor, dict[str, float]]:
-    """BCE + batch soft dice for the two masks, penalty-reduced focal loss (CenterNet) for heatmaps.
+def detection_loss(logits: torch.Tensor, target: torch.Tensor, heatmap_weight: float = 1.0,
+                   outputs: tuple[str, ...] = CLASSES) -> tuple[torch.Tensor, dict[str, float]]:
+    """BCE + batch soft dice for the masks, penalty-reduced focal loss (CenterNet) for heatmaps.
 
-    Heatmap positives are the pixels where the target is exactly 1 (object centres); the focal
-    loss is normalised by their count.
+    Only the maps named in ``outputs`` contribute. Heatmap positives are the pixels where the
+    target is exactly 1 (object centres); the focal loss is normalised by their count.
     """
-    ml, mt = logits[:, :2], target[:, :2]
-    bce = F.binary_cross_entropy_with_logits(ml, mt)
-    p = torch.sigmoid(ml)
-    # dice over the whole batch per class: per-chip dice on the many chips without the class
-    # would push every prediction towards zero
-    inter = (p * mt).sum(dim=(0, 2, 3))
-    dice = (1 - (2 * inter + 1) / (p.sum(dim=(0, 2, 3)) + mt.sum(dim=(0, 2, 3)) + 1)).mean()
-    hl, ht = logits[:, 2], target[:, 2]
-    ph = torch.sigmoid(hl)
-    pos = ht >= 0.999
-    pos_loss = -(F.logsigmoid(hl) * (1 - ph) ** 2)[pos].sum()
-    neg_loss = -(F.logsigmoid(-hl) * ph**2 * (1 - ht) ** 4)[~pos].sum()
-    focal = (pos_loss + neg_loss) / max(int(pos.sum()), 1)
-    total = bce + dice + heatmap_weight * focal
-    return total, {"bce": bce.item(), "dice": dice.item(), "focal": focal.item()}
+    parts: dict[str, torch.Tensor] = {}
+    masks = [CLASSES.index(c) for c in ("trench", "position") if c in outputs]
+    if masks:
+        ml, mt = logits[:, masks], target[:, masks]
+        parts["bce"] = F.binary_cross_entropy_with_logits(ml, mt)
+        p = torch.sigmoid(ml)
+        # dice over the whole batch per class: per-chip dice on the many chips without the class
+        # would push every prediction towards zero
+        inter = (p * mt).sum(dim=(0, 2, 3))
+        parts["dice"] = (1 - (2 * inter + 1) / (p.sum(dim=(0, 2, 3)) + mt.sum(dim=(0, 2, 3)) + 1)
+                         ).mean()
+    if "submunition" in outputs:
+        hl, ht = logits[:, 2], target[:, 2]
+        ph = torch.sigmoid(hl)
+        pos = ht >= 0.999
+        pos_loss = -(F.logsigmoid(hl) * (1 - ph) ** 2)[pos].sum()
+        neg_loss = -(F.logsigmoid(-hl) * ph**2 * (1 - ht) ** 4)[~pos].sum()
+        parts["focal"] = heatmap_weight * (pos_loss + neg_loss) / max(int(pos.sum()), 1)
+    total = sum(parts.values())
+    return total, {k: v.item() for k, v in parts.items()}
 
 
 def model_predict_fn(model: RamsNet):  # noqa: ANN201 - returns a PredictFn
@@ -91,15 +96,15 @@ def validate(model: RamsNet, flights: list[LabelledFlight], cfg: TrainConfig
         area_ha = fl.shape[0] * fl.shape[1] * fl.gsd_m**2 / 1e4
         for thr in PEAK_THRESHOLDS:
             d = dict(det, submunitions=det["submunitions"][det["submunitions"].confidence >= thr])
-            c = score_detections(d, fl.labels, area_ha, cfg.evaluation)
+            c = score_detections(d, fl.labels, area_ha, cfg.evaluation, fl.gsd_m)
             per_thr[thr] = add_counts(per_thr[thr], c) if thr in per_thr else c
     summaries = {thr: summarise(c) for thr, c in per_thr.items()}
     best = max(PEAK_THRESHOLDS, key=lambda t: (summaries[t]["submunition"]["f1"], -abs(t - 0.3)))
-    return summaries[best], best
+    return {c: summaries[best][c] for c in cfg.outputs}, best
 
 
 def _score(summary: dict[str, dict[str, float]]) -> float:
-    return float(np.mean([summary[c]["f1"] for c in CLASSES]))
+    return float(np.mean([s["f1"] for s in summary.values()]))
 
 
 def _save_optimizer(out: Path, opt: torch.optim.Optimizer) -> list[dict[str, Any]]:
@@ -135,6 +140,9 @@ def make_card(cfg: TrainConfig, model: RamsNet, train_pairs: list[tuple[str, str
                  "widths": list(model.widths), "mean": model.mean.flatten().tolist(),
                  "std": model.std.flatten().tolist()},
         "postprocess": {**DEFAULT_POSTPROCESS, **cfg.postprocess, "peak_threshold": peak_threshold},
+        "outputs": list(cfg.outputs),
+        **({"input_gsd_m": cfg.input_gsd_m} if cfg.input_gsd_m else {}),
+        **({"context_model": cfg.context_model} if cfg.context_model else {}),
         "training": {
             "description": cfg.description,
             "seed": cfg.seed,
@@ -161,8 +169,8 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     train_pairs = resolve_flights(cfg.train, cache)
     val_pairs = resolve_flights(cfg.val, cache)
     log.info("loading %d training and %d validation flights", len(train_pairs), len(val_pairs))
-    train_flights = [load_labelled_flight(t, g) for t, g in train_pairs]
-    val_flights = [load_labelled_flight(t, g) for t, g in val_pairs]
+    train_flights = [load_labelled_flight(t, g, cfg.input_gsd_m) for t, g in train_pairs]
+    val_flights = [load_labelled_flight(t, g, cfg.input_gsd_m) for t, g in val_pairs]
 
     torch.manual_seed(cfg.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -202,7 +210,8 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
             img, tgt = sample_batch(train_flights, rng, cfg.batch_size, cfg.chip_px, cfg.sampling,
                                     cfg.gsd_range_m, cfg.scale_jitter_p)
             x, y = augment_batch(img, tgt, gen, cfg.augment)
-            loss, parts = detection_loss(model(x.to(device)), y.to(device), cfg.heatmap_weight)
+            loss, parts = detection_loss(model(x.to(device)), y.to(device), cfg.heatmap_weight,
+                                         cfg.outputs)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
