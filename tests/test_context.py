@@ -9,8 +9,8 @@ from detector_fixtures import make_flight
 from rasters import write_tif
 from test_detector_model import CARD, _model
 
-from rams.detector.context import block_mean, context_factor, upsample
 from rams.detector.card import save_model
+from rams.detector.context import block_mean, context_factor, upsample
 from rams.detector.data import load_labelled_flight
 from rams.detector.detector import Detector
 from rams.detector.train import detection_loss
