@@ -93,6 +93,12 @@ def hazard_rules_path(name: str) -> Path:
     return path if path.suffix in (".yaml", ".yml") else CONFIGS / "hazards" / f"{name}.yaml"
 
 
+def weights_key(card: dict, *others: dict | None) -> str:
+    """The sha256 of the weights behind a survey: the model's, then its context model's and
+    verifier's when it has them."""
+    return "+".join([card["sha256"]] + [other["sha256"] for other in others if other])
+
+
 def run_key(flight: Flight, settings: SurveySettings, model_sha: str, grid: TileGrid) -> str:
     """Hash of everything that determines the regions' results (the resumable run's name)."""
     stat = os.stat(flight.path)
@@ -143,7 +149,10 @@ def survey(
     rules = load_rules(hazard_rules_path(settings.hazard_rules))
     native = open_flight(flight_path)
     model_dir = str(resolve_model_dir(model))
-    card = detector_for(model_dir).card
+    detector = detector_for(model_dir)
+    card = detector.card
+    context = detector.context.card if detector.context is not None else None
+    verifier = detector.verifier.card if detector.verifier is not None else None
     flight = processing_flight(native, tuple(card["gsd_range_m"]))
     if flight is not native:
         log.info(
@@ -152,7 +161,7 @@ def survey(
             card["gsd_range_m"],
             flight.gsd_m * 100,
         )
-    settings = replace(settings, detection=calibrated(settings.detection, card))
+    settings = replace(settings, detection=calibrated(settings.detection, card, context, verifier))
     tiling = settings.tiling
     grid = TileGrid(
         flight.width,
@@ -169,7 +178,8 @@ def survey(
             f"it must exceed {LARGEST_WHOLE_OBJECT_M} m so every submunition is seen whole by one tile",
         )
     regions = grid.regions
-    run_dir = out.parent / ".rams-runs" / f"{native.flight_id}-{run_key(flight, settings, card['sha256'], grid)}"
+    key = run_key(flight, settings, weights_key(card, context, verifier), grid)
+    run_dir = out.parent / ".rams-runs" / f"{native.flight_id}-{key}"
     with ExitStack() as stack:
         client = _cluster(stack, scheduler, workers)
         # no more region threads than regions; cores left over go to torch inside each task
@@ -219,6 +229,8 @@ def survey(
         "crs": flight.crs.to_string(),
         "model": card["name"],
         "model_sha256": card["sha256"],
+        **({"context_model": context["name"], "context_model_sha256": context["sha256"]} if context else {}),
+        **({"verifier_model": verifier["name"], "verifier_model_sha256": verifier["sha256"]} if verifier else {}),
         "gsd_m": str(native.gsd_m),
         "processing_gsd_m": str(flight.gsd_m),
         "resampled_for_model": str(flight is not native).lower(),

@@ -22,6 +22,9 @@ class DetectionSettings:
     """Turning probability maps into features (thresholds 0-1, distances in metres)."""
 
     submunition_threshold: float | None = bounded(None, 0.01, 1.0, doc="default: the model card's")
+    candidate_threshold: float | None = bounded(
+        None, 0.01, 1.0, doc="heatmap peak a candidate needs before the verifier; default: its card's"
+    )
     nms_radius_m: float = bounded(0.25, 0.01, 5.0)
     trench_threshold: float | None = bounded(None, 0.01, 1.0, doc="default: the model card's")
     trench_min_length_m: float = bounded(2.0, 0.0, 1000.0)
@@ -31,16 +34,28 @@ class DetectionSettings:
     mask_simplify_m: float = bounded(0.25, 0.0, 10.0, doc="coverage / not-assessable outlines")
 
 
-def calibrated(det: DetectionSettings, card: dict) -> DetectionSettings:
+def calibrated(
+    det: DetectionSettings, card: dict, context: dict | None = None, verifier: dict | None = None
+) -> DetectionSettings:
     """Thresholds left unset take the values the model was calibrated with on validation
-    flights (card ``postprocess``), else 0.5."""
+    flights (card ``postprocess``), else 0.5; masks a context model provides take its card's,
+    and with a verifier the submunition thresholds are the verifier card's."""
     pp = card.get("postprocess", {})
+    vp = (verifier or {}).get("postprocess", {})
     mask = float(pp.get("mask_threshold", 0.5))
+    context_mask = float((context or {}).get("postprocess", {}).get("mask_threshold", mask))
+    provided = (context or {}).get("outputs", ())
+
+    def mask_for(cls: str) -> float:
+        return context_mask if cls in provided else mask
+
     return replace(
         det,
-        submunition_threshold=det.submunition_threshold or float(pp.get("peak_threshold", 0.5)),
-        trench_threshold=det.trench_threshold or mask,
-        position_threshold=det.position_threshold or mask,
+        submunition_threshold=det.submunition_threshold
+        or float(vp.get("threshold", pp.get("peak_threshold", 0.5))),
+        candidate_threshold=det.candidate_threshold or float(vp.get("candidate_threshold", 0.1)),
+        trench_threshold=det.trench_threshold or mask_for("trench"),
+        position_threshold=det.position_threshold or mask_for("position"),
     )
 
 

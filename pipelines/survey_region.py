@@ -21,6 +21,7 @@ from pipelines.runstore import RunStore
 from pipelines.survey_config import SurveySettings
 from rams.assess import not_assessable
 from rams.detector.detector import Detector
+from rams.detector.verifier import verify_points
 from rams.errors import RamsError
 from rams.flight import Flight, gdal_message
 from rams.inference import predict_region
@@ -119,9 +120,16 @@ def survey_region(job: RegionJob, region: Region) -> RegionResult:
     t2 = time.perf_counter()
     transform = flight.window_transform(pixels.window)
     crs, box = flight.crs, _core_box(flight, region.core)
+    verifier = detector.verifier
     points = submunition_points(
-        prob[2], transform, crs, threshold=det.submunition_threshold, nms_radius_m=det.nms_radius_m
+        prob[2],
+        transform,
+        crs,
+        threshold=det.candidate_threshold if verifier else det.submunition_threshold,
+        nms_radius_m=det.nms_radius_m,
     )
+    if verifier is not None:
+        points = verify_points(points, pixels.rgb, transform, verifier, det.submunition_threshold)
     lines = trench_lines(
         prob[0],
         transform,

@@ -41,3 +41,6 @@ def test_unset_thresholds_come_from_the_model_card():
     det = calibrated(SurveySettings().detection, card)
     assert (det.submunition_threshold, det.trench_threshold, det.position_threshold) == (0.3, 0.45, 0.45)
     assert calibrated(SurveySettings().detection, {}).submunition_threshold == 0.5
+    context = {"outputs": ["position"], "postprocess": {"mask_threshold": 0.6}}
+    det = calibrated(SurveySettings().detection, card, context)
+    assert (det.trench_threshold, det.position_threshold) == (0.45, 0.6)  # each map its model's

@@ -27,6 +27,8 @@ class SeeingModel:
         "tile_px": 256,
         "overlap_px": 32,
     }
+    context = None  # no context model, no verifier: every map comes from predict
+    verifier = None
 
     def predict(self, batch):
         rgb = batch.astype(np.float32)

@@ -74,6 +74,13 @@ class TrainConfig:
     input_gsd_m: float | None = None
     # the context model whose outputs this model defers to at inference (recorded in the card)
     context_model: str | None = None
+    # the verifier that re-scores this model's submunition candidates (recorded in the card)
+    verifier_model: str | None = None
+    # "detector" (a RamsNet) or "verifier" (a PatchNet trained on the candidates of candidates_from)
+    kind: str = "detector"
+    candidates_from: str | None = None
+    candidate_threshold: float = 0.08  # heatmap peak value a candidate needs
+    patch_px: int = 32  # verifier patch side
 
 
 def _check(d: Any, cls: type, where: str) -> dict[str, Any]:
@@ -120,6 +127,12 @@ def load_config(path: str | Path) -> TrainConfig:
         kw["augment"] = AugmentConfig(**_check(raw["augment"], AugmentConfig, f"{path}:augment"))
     if "gsd_range_m" in raw:
         kw["gsd_range_m"] = tuple(map(float, raw["gsd_range_m"]))
+    if kw.get("kind", "detector") not in ("detector", "verifier"):
+        raise RamsError(path, f"kind must be detector or verifier, not {kw['kind']!r}")
+    if kw.get("kind") == "verifier" and not kw.get("candidates_from"):
+        raise RamsError(path, "a verifier needs candidates_from: the model whose candidates it judges")
+    if raw.get("candidates_from") and (path.parent / str(raw["candidates_from"])).is_dir():
+        kw["candidates_from"] = str(path.parent / str(raw["candidates_from"]))
     if "outputs" in raw:
         kw["outputs"] = tuple(str(c) for c in raw["outputs"])
         if not kw["outputs"] or set(kw["outputs"]) - set(CLASSES):

@@ -11,6 +11,7 @@ import torch
 
 from rams.detector.card import load_weights, read_card, resolve_model_dir
 from rams.detector.model import CLASSES, DOWNSAMPLE_PX, RamsNet, build_model, fuse_batchnorm
+from rams.detector.verifier import Verifier
 from rams.errors import RamsError
 
 
@@ -19,11 +20,12 @@ class Detector:
 
     Runs on CUDA with fp16 autocast when available, else on the CPU in float32. Maps the card does
     not list under ``outputs`` come back as zeros. ``context`` is the card's ``context_model``
-    (a detector run on block-averaged imagery, see :mod:`rams.detector.context`) or None.
+    (a detector run on block-averaged imagery, see :mod:`rams.detector.context`) or None;
+    ``verifier`` is the card's ``verifier_model`` (see :mod:`rams.detector.verifier`) or None.
     """
 
     def __init__(self, model: RamsNet, card: dict[str, Any], device: str | None = None,
-                 context: Detector | None = None) -> None:
+                 context: Detector | None = None, verifier: Verifier | None = None) -> None:
         self.card = card
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = fuse_batchnorm(model.eval()).to(self.device)
@@ -31,6 +33,7 @@ class Detector:
         self.outputs = tuple(card.get("outputs", CLASSES))
         self._unused = [i for i, c in enumerate(CLASSES) if c not in self.outputs]
         self.context = context
+        self.verifier = verifier
 
     @classmethod
     def load(cls, name_or_dir: str | os.PathLike[str], device: str | None = None) -> Detector:
@@ -50,7 +53,10 @@ class Detector:
             if "input_gsd_m" not in context.card:
                 raise RamsError(model_dir / "card.yaml",
                                 f"context model {card['context_model']} has no input_gsd_m")
-        return cls(model, card, device, context)
+        verifier = None
+        if card.get("verifier_model"):
+            verifier = Verifier.load(_beside(model_dir, card["verifier_model"]), device)
+        return cls(model, card, device, context, verifier)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities (N, 3, H, W) float32 for a uint8 batch (N, C, H, W).

@@ -107,14 +107,14 @@ def _score(summary: dict[str, dict[str, float]]) -> float:
     return float(np.mean([s["f1"] for s in summary.values()]))
 
 
-def _save_optimizer(out: Path, opt: torch.optim.Optimizer) -> list[dict[str, Any]]:
+def save_optimizer(out: Path, opt: torch.optim.Optimizer) -> list[dict[str, Any]]:
     sd = opt.state_dict()
     tensors = {f"{i}.{k}": v for i, st in sd["state"].items() for k, v in st.items()}
     write_weights(out / "last_optim.safetensors", tensors)
     return sd["param_groups"]
 
 
-def _load_optimizer(out: Path, opt: torch.optim.Optimizer, groups: list[dict[str, Any]]) -> None:
+def load_optimizer(out: Path, opt: torch.optim.Optimizer, groups: list[dict[str, Any]]) -> None:
     state: dict[int, dict[str, torch.Tensor]] = {}
     # loaded on the CPU: load_state_dict moves the moments to the parameters' device itself
     for key, v in load_file(str(out / "last_optim.safetensors")).items():
@@ -143,6 +143,7 @@ def make_card(cfg: TrainConfig, model: RamsNet, train_pairs: list[tuple[str, str
         "outputs": list(cfg.outputs),
         **({"input_gsd_m": cfg.input_gsd_m} if cfg.input_gsd_m else {}),
         **({"context_model": cfg.context_model} if cfg.context_model else {}),
+        **({"verifier_model": cfg.verifier_model} if cfg.verifier_model else {}),
         "training": {
             "description": cfg.description,
             "seed": cfg.seed,
@@ -195,7 +196,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     if resume and state_path.is_file():
         state = json.loads(state_path.read_text())
         model.load_state_dict(load_file(str(out / "last.safetensors"), device=str(device)))
-        _load_optimizer(out, opt, state["param_groups"])
+        load_optimizer(out, opt, state["param_groups"])
         log.info("resumed after epoch %d (best %.4f at epoch %d)", state["epoch"],
                  state["best_score"], state["best_epoch"])
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor,
@@ -236,7 +237,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
                                                           epoch + 1))
             log.info("new best model saved to %s", out / "model")
         write_weights(out / "last.safetensors", model.state_dict())
-        state["param_groups"] = _save_optimizer(out, opt)
+        state["param_groups"] = save_optimizer(out, opt)
         state["epoch"] = epoch + 1
         tmp = state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=1))

@@ -1,0 +1,222 @@
+"""Training the submunition verifier on the candidates a heatmap model proposes.
+
+Candidates are the heatmap peaks of ``candidates_from`` at ``candidate_threshold`` on every
+training flight. A candidate within the match radius of a visible true item is positive; one
+near an item hidden under vegetation is left out; every other candidate is negative. Every
+visible item's own centre is added as a positive too, so that items the heatmap ranks low are
+still learnt. The mined patches are cached in the output folder (``candidates.safetensors``).
+
+Validation re-scores the validation flights' candidates every epoch and measures object-level
+precision / recall (the evaluation settings of the config) over a threshold sweep; the best
+epoch is kept with its best-F1 threshold in the card.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+from scipy.spatial import cKDTree
+
+from rams.detector.augment import augment_batch
+from rams.detector.card import save_model, write_weights
+from rams.detector.config import TrainConfig, resolve_flights
+from rams.detector.data import LabelledFlight, load_labelled_flight
+from rams.detector.detector import Detector
+from rams.detector.metrics import add_counts, score_detections, summarise
+from rams.detector.train import load_optimizer, save_optimizer
+from rams.detector.verifier import PatchNet, build_verifier, crop_patches
+from rams.detector.whole_flight import peaks_to_points, predict_flight
+
+log = logging.getLogger("rams.train")
+THRESHOLDS = tuple(np.round(np.arange(0.1, 0.96, 0.05), 2))
+
+
+def candidates(detector: Detector, flight: LabelledFlight, threshold: float, tile_px: int,
+               overlap_px: int) -> gpd.GeoDataFrame:
+    """Heatmap peaks >= ``threshold`` (points in the flight CRS, ``confidence`` = peak value)."""
+    prob = predict_flight(detector.predict, flight.image, tile_px, overlap_px)
+    return peaks_to_points(prob[2], flight.transform, flight.crs, threshold, 0.15)
+
+
+def _rc(flight: LabelledFlight, points: gpd.GeoSeries) -> np.ndarray:
+    cols, rows = ~flight.transform * (shapely.get_x(points.to_numpy()), shapely.get_y(points.to_numpy()))
+    return np.column_stack([rows, cols]).reshape(-1, 2)
+
+
+def label_candidates(cands: gpd.GeoDataFrame, items: gpd.GeoDataFrame, radius_m: float
+                     ) -> np.ndarray:
+    """1 near a visible item, 0 far from every item, -1 near an item hidden under vegetation."""
+    out = np.zeros(len(cands), np.int8)
+    if len(cands) == 0 or len(items) == 0:
+        return out
+    xy = np.column_stack([shapely.get_x(items.geometry.to_numpy()), shapely.get_y(items.geometry.to_numpy())])
+    hidden = items["visible_fraction"].to_numpy(float) <= 0 if "visible_fraction" in items \
+        else np.zeros(len(items), bool)
+    cxy = np.column_stack([shapely.get_x(cands.geometry.to_numpy()), shapely.get_y(cands.geometry.to_numpy())])
+    dist, nearest = cKDTree(xy).query(cxy)
+    near = dist <= radius_m
+    out[near & ~hidden[nearest]] = 1
+    out[near & hidden[nearest]] = -1
+    return out
+
+
+def mine(detector: Detector, flight: LabelledFlight, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Training patches (K, C, P, P) uint8 and labels (K,) 0/1 of one flight."""
+    radius = float(cfg.evaluation.get("match_radius_m", 0.3))
+    cands = candidates(detector, flight, cfg.candidate_threshold, cfg.tile_px, cfg.overlap_px)
+    items = flight.labels["submunitions"]
+    lab = label_candidates(cands, items, radius)
+    keep = lab >= 0
+    rc = [_rc(flight, cands.geometry[keep])]
+    labels = [lab[keep]]
+    if len(items):
+        visible = items[items["visible_fraction"].to_numpy(float) > 0] if "visible_fraction" in items else items
+        rc.append(_rc(flight, visible.geometry))
+        labels.append(np.ones(len(visible), np.int8))
+    rc_all = np.concatenate(rc)
+    return crop_patches(flight.image, rc_all, cfg.patch_px), np.concatenate(labels).astype(np.float32)
+
+
+def _mined_set(detector: Detector, flights: list[LabelledFlight], cfg: TrainConfig, cache: Path
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    if cache.is_file():
+        data = load_file(str(cache))
+        return data["patches"], data["labels"]
+    patches, labels = [], []
+    for i, fl in enumerate(flights):
+        p, lab = mine(detector, fl, cfg)
+        patches.append(p)
+        labels.append(lab)
+        log.info("mined %s: %d candidates, %d positive (%d/%d flights)", Path(fl.path).name, len(lab),
+                 int(lab.sum()), i + 1, len(flights))
+    data = {"patches": torch.from_numpy(np.concatenate(patches)), "labels": torch.from_numpy(np.concatenate(labels))}
+    write_weights(cache, data)
+    return data["patches"], data["labels"]
+
+
+def _probabilities(model: PatchNet, patches: np.ndarray) -> np.ndarray:
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for k in range(0, len(patches), 1024):
+            out.append(torch.sigmoid(model(torch.from_numpy(patches[k:k + 1024]))).numpy())
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def validate(model: PatchNet, val: list[tuple[LabelledFlight, gpd.GeoDataFrame, np.ndarray]],
+             cfg: TrainConfig) -> tuple[dict[str, float], float]:
+    """Submunition metrics summed over validation flights at the best-F1 verifier threshold."""
+    per_thr: dict[float, dict[str, dict[str, float]]] = {}
+    for fl, cands, patches in val:
+        prob = _probabilities(model, patches)
+        area_ha = fl.shape[0] * fl.shape[1] * fl.gsd_m**2 / 1e4
+        for thr in THRESHOLDS:
+            found = cands.assign(confidence=prob)[prob >= thr]
+            det = {"submunitions": found, "positions": gpd.GeoDataFrame(geometry=[], crs=fl.crs),
+                   "trenches": gpd.GeoDataFrame(geometry=[], crs=fl.crs)}
+            c = {"submunition": score_detections(det, fl.labels, area_ha, cfg.evaluation, fl.gsd_m)["submunition"]}
+            per_thr[thr] = add_counts(per_thr[thr], c) if thr in per_thr else c
+    sums = {thr: summarise(c)["submunition"] for thr, c in per_thr.items()}
+    best = max(THRESHOLDS, key=lambda t: (sums[t]["f1"], -abs(t - 0.5)))
+    return sums[best], float(best)
+
+
+def _card(cfg: TrainConfig, model: PatchNet, source: Detector, summary: dict, threshold: float,
+          epoch: int) -> dict[str, Any]:
+    return {
+        "name": cfg.name,
+        "kind": "verifier",
+        "classes": ["submunition"],
+        "input_bands": ["red", "green", "blue"],
+        "input_dtype": "uint8",
+        "normalisation": {"mean": model.mean.flatten().tolist(), "std": model.std.flatten().tolist(),
+                          "inside_model": True},
+        "gsd_range_m": list(cfg.gsd_range_m),
+        "tile_px": cfg.patch_px,
+        "overlap_px": 0,
+        "arch": {"type": "PatchNet", "in_channels": model.in_channels, "widths": list(model.widths),
+                 "mean": model.mean.flatten().tolist(), "std": model.std.flatten().tolist(),
+                 "patch_px": cfg.patch_px},
+        "postprocess": {"candidate_threshold": cfg.candidate_threshold, "threshold": threshold},
+        "training": {"description": cfg.description, "seed": cfg.seed,
+                     "candidates_from": source.card["name"], "candidates_from_sha256": source.card["sha256"],
+                     "train_synth_seeds": list(cfg.train.synth.seeds), "val_synth_seeds": list(cfg.val.synth.seeds),
+                     "epoch": epoch},
+        "metrics": {"validation": {"submunition": summary}},
+    }
+
+
+def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
+    """Mine candidates with ``cfg.candidates_from`` and train the verifier into ``out``."""
+    torch.set_num_threads(cfg.threads)
+    out.mkdir(parents=True, exist_ok=True)
+    source = Detector.load(cfg.candidates_from, device="cpu")
+    cache = Path(cfg.cache_dir)
+    train_flights = [load_labelled_flight(t, g) for t, g in resolve_flights(cfg.train, cache)]
+    val_flights = [load_labelled_flight(t, g) for t, g in resolve_flights(cfg.val, cache)]
+    patches, labels = _mined_set(source, train_flights, cfg, out / "candidates.safetensors")
+    del train_flights
+    val = []
+    for fl in val_flights:
+        cands = candidates(source, fl, cfg.candidate_threshold, cfg.tile_px, cfg.overlap_px)
+        val.append((fl, cands, crop_patches(fl.image, _rc(fl, cands.geometry), cfg.patch_px)))
+    pos, neg = torch.nonzero(labels > 0.5).flatten(), torch.nonzero(labels < 0.5).flatten()
+    log.info("%d positive and %d negative training patches; %d validation candidates", len(pos), len(neg),
+             sum(len(c) for _, c, _ in val))
+
+    torch.manual_seed(cfg.seed)
+    model = build_verifier(cfg.arch)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total = cfg.epochs * cfg.steps_per_epoch
+    state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": -1, "history": []}
+    state_path = out / "state.json"
+    if resume and state_path.is_file():
+        state = json.loads(state_path.read_text())
+        model.load_state_dict(load_file(str(out / "last.safetensors")))
+        load_optimizer(out, opt, state["param_groups"])
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / cfg.warmup_steps, 0.5 * (1 + math.cos(math.pi * min(s / total, 1.0)))),
+        last_epoch=state["epoch"] * cfg.steps_per_epoch - 1 if state["epoch"] else -1)
+    half = cfg.batch_size // 2
+    for epoch in range(state["epoch"], cfg.epochs):
+        gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+        model.train()
+        t0, losses = time.perf_counter(), []
+        for _ in range(cfg.steps_per_epoch):
+            idx = torch.cat([pos[torch.randint(len(pos), (half,), generator=gen)],
+                             neg[torch.randint(len(neg), (cfg.batch_size - half,), generator=gen)]])
+            x, _ = augment_batch(patches[idx], torch.zeros(len(idx), 1, 1, 1), gen, cfg.augment)
+            loss = F.binary_cross_entropy_with_logits(model(x), labels[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+        summary, thr = validate(model, val, cfg)
+        log.info("epoch %d: loss %.4f (%.2fs/step), val submunition P %.3f R %.3f F1 %.3f at %.2f", epoch + 1,
+                 np.mean(losses), (time.perf_counter() - t0) / cfg.steps_per_epoch, summary["precision"],
+                 summary["recall"], summary["f1"], thr)
+        state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val": summary,
+                                 "threshold": thr})
+        if summary["f1"] > state["best_score"]:
+            state.update(best_score=summary["f1"], best_epoch=epoch + 1)
+            save_model(out / "model", model, _card(cfg, model, source, summary, thr, epoch + 1))
+            log.info("new best verifier saved to %s", out / "model")
+        write_weights(out / "last.safetensors", model.state_dict())
+        state["param_groups"] = save_optimizer(out, opt)
+        state["epoch"] = epoch + 1
+        tmp = state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=1))
+        tmp.replace(state_path)
+    return out / "model"

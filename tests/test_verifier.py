@@ -1,0 +1,105 @@
+"""The submunition verifier: patches, labels of mined candidates, re-scoring, loading, training."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import torch
+from affine import Affine
+from detector_fixtures import make_flight
+from shapely.geometry import Point
+from test_detector_model import CARD, _model
+
+from rams.detector.card import WEIGHTS_FILE, save_model
+from rams.detector.config import load_config
+from rams.detector.detector import Detector
+from rams.detector.train_verifier import label_candidates, train_verifier
+from rams.detector.verifier import build_verifier, crop_patches, verify_points
+from rams.errors import RamsError
+
+CRS = "EPSG:32638"
+VERIFIER_CARD = {**CARD, "kind": "verifier", "tile_px": 16, "overlap_px": 0,
+                 "arch": {"widths": [8, 8, 8, 8], "patch_px": 16},
+                 "postprocess": {"candidate_threshold": 0.05, "threshold": 0.6}}
+
+
+def test_patchnet_one_logit_per_patch_uint8_like_float() -> None:
+    torch.manual_seed(0)
+    net = build_verifier({"widths": [8, 8, 8, 8]}).eval()
+    x = torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8)
+    with torch.inference_mode():
+        assert net(x).shape == (5,)
+        assert torch.allclose(net(x), net(x.float()), atol=1e-5)
+
+
+def test_crop_patches_centred_and_edge_padded() -> None:
+    img = np.arange(3 * 10 * 12, dtype=np.uint8).reshape(3, 10, 12)
+    p = crop_patches(img, np.array([[4.7, 6.2], [0.0, 0.0]]), 4)
+    assert p.shape == (2, 3, 4, 4)
+    np.testing.assert_array_equal(p[0, :, 2, 2], img[:, 4, 6])  # pixel (4, 6) at the centre
+    np.testing.assert_array_equal(p[1, :, 0, 0], img[:, 0, 0])  # beyond the edge: repeated
+
+
+def test_label_candidates_visible_hidden_and_far() -> None:
+    items = gpd.GeoDataFrame({"visible_fraction": [1.0, 0.0]}, geometry=[Point(0, 0), Point(5, 0)], crs=CRS)
+    cands = gpd.GeoDataFrame(geometry=[Point(0.2, 0), Point(5.1, 0), Point(2, 2)], crs=CRS)
+    assert label_candidates(cands, items, 0.3).tolist() == [1, -1, 0]
+
+
+class _Bright:
+    """Probability = centre-pixel brightness: keeps the bright candidates."""
+
+    patch_px = 8
+
+    def score(self, patches: np.ndarray) -> np.ndarray:
+        return patches[:, 0, 4, 4].astype(np.float32) / 255.0
+
+
+def test_verify_points_rescores_and_filters() -> None:
+    img = np.zeros((3, 20, 20), np.uint8)
+    img[:, 5, 5] = 250
+    transform = Affine(0.1, 0, 100.0, 0, -0.1, 200.0)
+    pts = gpd.GeoDataFrame({"confidence": [0.2, 0.3]},
+                           geometry=[Point(100.55, 199.45), Point(101.55, 198.45)], crs=CRS)
+    kept = verify_points(pts, img, transform, _Bright(), 0.5)
+    assert len(kept) == 1 and kept.confidence.iloc[0] == pytest.approx(250 / 255)
+    assert kept.geometry.iloc[0].equals(pts.geometry.iloc[0])
+
+
+def test_detector_loads_its_verifier_and_refuses_tampering(tmp_path) -> None:
+    torch.manual_seed(0)
+    save_model(tmp_path / "ver", build_verifier(VERIFIER_CARD["arch"]), VERIFIER_CARD)
+    save_model(tmp_path / "det", _model(), {**CARD, "verifier_model": "ver"})
+    det = Detector.load(tmp_path / "det", device="cpu")
+    assert det.verifier is not None and det.verifier.patch_px == 16
+    assert det.verifier.score(np.zeros((3, 3, 16, 16), np.uint8)).shape == (3,)
+    path = tmp_path / "ver" / WEIGHTS_FILE
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(RamsError, match="sha256"):
+        Detector.load(tmp_path / "det")
+
+
+def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
+    make_flight(tmp_path)
+    save_model(tmp_path / "heat", _model(), CARD)
+    cfg = tmp_path / "v.yaml"
+    cfg.write_text(
+        "name: tiny-ver\nkind: verifier\ncandidates_from: heat\ncandidate_threshold: 0.01\npatch_px: 16\n"
+        "train: {flights: [{tif: hand.tif, labels: hand.labels.gpkg}]}\n"
+        "val: {flights: [{tif: hand.tif, labels: hand.labels.gpkg}]}\n"
+        "batch_size: 8\nepochs: 2\nsteps_per_epoch: 2\nwarmup_steps: 1\ntile_px: 128\noverlap_px: 32\n"
+        "arch: {widths: [8, 8, 8, 8]}\nthreads: 1\n"
+    )
+    model_dir = train_verifier(load_config(cfg), tmp_path / "run")
+    card = Detector.load(tmp_path / "heat").card  # the source is untouched
+    assert card["name"] == "t"
+    save_model(tmp_path / "det", _model(), {**CARD, "verifier_model": str(model_dir)})
+    ver = Detector.load(tmp_path / "det", device="cpu").verifier
+    assert ver.card["kind"] == "verifier" and 0.0 < ver.card["postprocess"]["threshold"] < 1.0
+    assert (tmp_path / "run" / "candidates.safetensors").is_file()
+    with pytest.raises(RamsError, match="candidates_from"):
+        cfg.write_text(cfg.read_text().replace("candidates_from: heat\n", ""))
+        load_config(cfg)
