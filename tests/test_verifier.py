@@ -62,8 +62,8 @@ def test_verify_points_rescores_and_filters() -> None:
     transform = Affine(0.1, 0, 100.0, 0, -0.1, 200.0)
     pts = gpd.GeoDataFrame({"confidence": [0.2, 0.3]},
                            geometry=[Point(100.55, 199.45), Point(101.55, 198.45)], crs=CRS)
-    kept = verify_points(pts, img, transform, _Bright(), 0.5)
-    assert len(kept) == 1 and kept.confidence.iloc[0] == pytest.approx(250 / 255)
+    kept = verify_points(pts, img, transform, _Bright(), 0.3)
+    assert len(kept) == 1 and kept.confidence.iloc[0] == pytest.approx(np.sqrt(0.2 * 250 / 255))
     assert kept.geometry.iloc[0].equals(pts.geometry.iloc[0])
 
 

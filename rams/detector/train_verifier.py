@@ -35,11 +35,11 @@ from rams.detector.data import LabelledFlight, load_labelled_flight
 from rams.detector.detector import Detector
 from rams.detector.metrics import add_counts, score_detections, summarise
 from rams.detector.train import load_optimizer, save_optimizer
-from rams.detector.verifier import PatchNet, build_verifier, crop_patches
+from rams.detector.verifier import PatchNet, build_verifier, crop_patches, verified_confidence
 from rams.detector.whole_flight import peaks_to_points, predict_flight
 
 log = logging.getLogger("rams.train")
-THRESHOLDS = tuple(np.round(np.arange(0.1, 0.96, 0.05), 2))
+THRESHOLDS = tuple(np.round(np.arange(0.1, 0.96, 0.025), 3))
 
 
 def candidates(detector: Detector, flight: LabelledFlight, threshold: float, tile_px: int,
@@ -116,10 +116,11 @@ def _probabilities(model: PatchNet, patches: np.ndarray) -> np.ndarray:
 
 def validate(model: PatchNet, val: list[tuple[LabelledFlight, gpd.GeoDataFrame, np.ndarray]],
              cfg: TrainConfig) -> tuple[dict[str, float], float]:
-    """Submunition metrics summed over validation flights at the best-F1 verifier threshold."""
+    """Submunition metrics summed over validation flights at the best-F1 threshold on the
+    verified confidence (:func:`verified_confidence`)."""
     per_thr: dict[float, dict[str, dict[str, float]]] = {}
     for fl, cands, patches in val:
-        prob = _probabilities(model, patches)
+        prob = verified_confidence(cands["confidence"].to_numpy(), _probabilities(model, patches))
         area_ha = fl.shape[0] * fl.shape[1] * fl.gsd_m**2 / 1e4
         for thr in THRESHOLDS:
             found = cands.assign(confidence=prob)[prob >= thr]

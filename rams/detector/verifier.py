@@ -3,8 +3,10 @@
 The full-resolution network ranks nearly every submunition among its heatmap peaks, but cans,
 bottles and stones of the same size share those ranks. Candidates are therefore taken at a low
 heatmap threshold (``candidate_threshold`` in the verifier's card) and each is judged again on a
-``patch_px`` patch centred on it by :class:`PatchNet`, whose probability becomes the point's
-confidence; the points at or above the card's ``threshold`` are kept.
+``patch_px`` patch centred on it by :class:`PatchNet`. A point's confidence becomes the geometric
+mean of its heatmap peak and the verifier's probability (two views of different extent; on the
+validation flights the mean separates better than either alone), and the points at or above the
+card's ``threshold`` are kept.
 """
 
 from __future__ import annotations
@@ -108,14 +110,21 @@ class Verifier:
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
+def verified_confidence(peak: np.ndarray, probability: np.ndarray) -> np.ndarray:
+    """A candidate's confidence (0-1): geometric mean of its heatmap peak and verifier probability."""
+    return np.sqrt(np.asarray(peak, np.float64) * np.asarray(probability, np.float64))
+
+
 def verify_points(points: gpd.GeoDataFrame, image: np.ndarray, transform: Affine,
                   verifier: Verifier, threshold: float) -> gpd.GeoDataFrame:
-    """Candidates re-scored on their patches of ``image`` (uint8 (C, H, W) on ``transform``):
-    ``confidence`` becomes the verifier's probability; points below ``threshold`` are dropped."""
+    """Candidates (``confidence`` = heatmap peak) re-scored on their patches of ``image`` (uint8
+    (C, H, W) on ``transform``) by :func:`verified_confidence`; points below ``threshold`` go."""
+    # sqrt(peak * p) <= sqrt(peak): a peak under threshold**2 cannot pass, so it is not scored
+    points = points[points["confidence"].to_numpy(float) >= threshold**2]
     if len(points) == 0:
-        return points
+        return points.reset_index(drop=True)
     cols, rows = ~transform * (shapely.get_x(points.geometry.to_numpy()),
                                shapely.get_y(points.geometry.to_numpy()))
     prob = verifier.score(crop_patches(image, np.column_stack([rows, cols]), verifier.patch_px))
-    scored = points.assign(confidence=prob.astype(np.float64))
+    scored = points.assign(confidence=verified_confidence(points["confidence"].to_numpy(), prob))
     return scored[scored["confidence"] >= threshold].reset_index(drop=True)
