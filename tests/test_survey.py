@@ -57,6 +57,17 @@ def test_local_cluster_gives_the_same_output(flight, threaded, tmp_path):
     _assert_same(_layers(threaded), _layers(out))
 
 
+def test_metadata_names_every_model_behind_the_survey(threaded):
+    from rams.detector.detector import Detector
+
+    meta = pyogrio.read_dataframe(threaded, layer="metadata")
+    meta = dict(zip(meta["key"], meta["value"], strict=True))
+    det = Detector.load(meta["model"])
+    assert meta["model_sha256"] == det.card["sha256"]
+    for kind, model in (("context_model", det.context), ("verifier_model", det.verifier)):
+        assert (meta[kind], meta[f"{kind}_sha256"]) == (model.card["name"], model.card["sha256"])
+
+
 def test_resume_after_sigkill(flight, threaded, tmp_path):
     config = tmp_path / "survey.yaml"
     config.write_text(yaml.safe_dump({"tiling": {"region_px": 512}}))
