@@ -68,3 +68,10 @@ def make_flight(folder: Path, height: int = 256, width: int = 320, seed: int = 0
     for name, gdf in layers.items():
         gdf.to_file(gpkg, layer=name, driver="GPKG")
     return tif, gpkg
+
+
+def tamper(path: Path) -> None:
+    """Flip one bit of the last byte of a file (a weights file that no longer matches its card)."""
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))

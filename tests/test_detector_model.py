@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from detector_fixtures import tamper
 
 from rams.detector.card import WEIGHTS_FILE, read_card, save_model
 from rams.detector.detector import Detector
@@ -73,9 +74,6 @@ def test_load_by_name_from_models_dir(tmp_path, monkeypatch) -> None:
 
 def test_load_refuses_tampered_weights(tmp_path) -> None:
     save_model(tmp_path / "m", _model(), CARD)
-    path = tmp_path / "m" / WEIGHTS_FILE
-    data = bytearray(path.read_bytes())
-    data[-1] ^= 0x01
-    path.write_bytes(bytes(data))
+    tamper(tmp_path / "m" / WEIGHTS_FILE)
     with pytest.raises(RamsError, match="sha256"):
         Detector.load(tmp_path / "m")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pytest
 import torch
 from affine import Affine
-from detector_fixtures import make_flight
+from detector_fixtures import make_flight, tamper
 from shapely.geometry import Point
 from test_detector_model import CARD, _model
 
@@ -74,10 +76,7 @@ def test_detector_loads_its_verifier_and_refuses_tampering(tmp_path) -> None:
     det = Detector.load(tmp_path / "det", device="cpu")
     assert det.verifier is not None and det.verifier.patch_px == 16
     assert det.verifier.score(np.zeros((3, 3, 16, 16), np.uint8)).shape == (3,)
-    path = tmp_path / "ver" / WEIGHTS_FILE
-    data = bytearray(path.read_bytes())
-    data[-1] ^= 0x01
-    path.write_bytes(bytes(data))
+    tamper(tmp_path / "ver" / WEIGHTS_FILE)
     with pytest.raises(RamsError, match="sha256"):
         Detector.load(tmp_path / "det")
 
@@ -100,6 +99,11 @@ def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
     ver = Detector.load(tmp_path / "det", device="cpu").verifier
     assert ver.card["kind"] == "verifier" and 0.0 < ver.card["postprocess"]["threshold"] < 1.0
     assert (tmp_path / "run" / "candidates.safetensors").is_file()
+    cfg3 = tmp_path / "v3.yaml"  # resumed: the mined candidates and the finished epochs are kept
+    cfg3.write_text(cfg.read_text().replace("epochs: 2", "epochs: 3"))
+    train_verifier(load_config(cfg3), tmp_path / "run", resume=True)
+    history = json.loads((tmp_path / "run" / "state.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
     with pytest.raises(RamsError, match="candidates_from"):
         cfg.write_text(cfg.read_text().replace("candidates_from: heat\n", ""))
         load_config(cfg)

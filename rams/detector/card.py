@@ -77,6 +77,16 @@ def load_weights(model_dir: Path, card: dict[str, Any]) -> dict[str, torch.Tenso
     return load_file(str(path))
 
 
+def load_into(model: torch.nn.Module, model_dir: Path, card: dict[str, Any]) -> torch.nn.Module:
+    """``model`` with the verified weights of ``model_dir`` (see :func:`load_weights`) loaded."""
+    try:
+        model.load_state_dict(load_weights(model_dir, card))
+    except RuntimeError as err:
+        raise RamsError(Path(model_dir) / WEIGHTS_FILE,
+                        f"weights do not fit the card's architecture ({err})") from err
+    return model
+
+
 def write_weights(path: Path, state: dict[str, torch.Tensor]) -> str:
     """Write a state dict as safetensors atomically; returns the file's sha256."""
     path.parent.mkdir(parents=True, exist_ok=True)

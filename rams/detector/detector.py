@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rams.detector.card import load_weights, read_card, resolve_model_dir
+from rams.detector.card import load_into, read_card, resolve_model_dir
 from rams.detector.model import CLASSES, DOWNSAMPLE_PX, RamsNet, build_model, fuse_batchnorm
 from rams.detector.verifier import Verifier
 from rams.errors import RamsError
@@ -41,12 +41,7 @@ class Detector:
         whose sha256 differs from the card's."""
         model_dir = resolve_model_dir(name_or_dir)
         card = read_card(model_dir)
-        model = build_model(card["arch"])
-        try:
-            model.load_state_dict(load_weights(model_dir, card))
-        except RuntimeError as err:
-            raise RamsError(Path(model_dir) / "model.safetensors",
-                            f"weights do not fit the card's architecture ({err})") from err
+        model = load_into(build_model(card["arch"]), model_dir, card)
         context = None
         if card.get("context_model"):
             context = cls.load(_beside(model_dir, card["context_model"]), device)

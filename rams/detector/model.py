@@ -43,7 +43,33 @@ class SeparableBlock(nn.Module):
         return F.relu(y + x if self.residual else y, inplace=True)
 
 
-class RamsNet(nn.Module):
+class UInt8Net(nn.Module):
+    """Base of rams' networks: uint8 (or 0-255 float) pixels in, normalised inside the model.
+
+    ``mean`` and ``std`` (per band, in grey levels) are buffers, saved with the weights.
+    """
+
+    def __init__(self, in_channels: int, mean: Sequence[float], std: Sequence[float]) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 or 0-255 float pixels -> standardised float input."""
+        return (x.float() - self.mean) / self.std
+
+
+def arch_arguments(arch: dict | None, widths: Sequence[int]) -> dict:
+    """Constructor arguments of a network from a card's ``arch`` entry (``widths`` by default)."""
+    arch = dict(arch or {})
+    return {"in_channels": int(arch.get("in_channels", 3)),
+            "widths": tuple(arch.get("widths", widths)),
+            "mean": tuple(arch.get("mean", (127.5, 127.5, 127.5))),
+            "std": tuple(arch.get("std", (64.0, 64.0, 64.0)))}
+
+
+class RamsNet(UInt8Net):
     """Encoder at strides 2-32 px, a light top-down decoder, heads at stride 2 plus a full-res skip.
 
     The full-resolution skip (a few channels straight from the pixels) keeps 2-5 px submunitions
@@ -54,11 +80,9 @@ class RamsNet(nn.Module):
     def __init__(self, in_channels: int = 3, widths: Sequence[int] = (16, 24, 40, 64, 96),
                  mean: Sequence[float] = (127.5, 127.5, 127.5),
                  std: Sequence[float] = (64.0, 64.0, 64.0)) -> None:
-        super().__init__()
+        super().__init__(in_channels, mean, std)
         w = list(widths)
-        self.in_channels, self.widths = in_channels, tuple(w)
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+        self.widths = tuple(w)
         self.stem = _conv_bn(in_channels, w[0], 3, stride=2)  # /2
         self.enc = nn.ModuleList([
             nn.Sequential(SeparableBlock(w[0], w[1], 2), SeparableBlock(w[1], w[1])),  # /4
@@ -75,10 +99,6 @@ class RamsNet(nn.Module):
         self.head_full = nn.Conv2d(8 + 3, 3, 3, padding=1)
         with torch.no_grad():  # start from a low prior so rare positives do not swamp the loss
             self.head_half.bias.fill_(-2.19)
-
-    def normalise(self, x: torch.Tensor) -> torch.Tensor:
-        """uint8 or 0-255 float pixels -> the standardised float input of ``forward_normalised``."""
-        return (x.float() - self.mean) / self.std
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_normalised(self.normalise(x))
@@ -115,8 +135,4 @@ def fuse_batchnorm(model: RamsNet) -> RamsNet:
 
 def build_model(arch: dict | None = None) -> RamsNet:
     """The network described by a model card's ``arch`` entry (defaults when None)."""
-    arch = dict(arch or {})
-    return RamsNet(in_channels=int(arch.get("in_channels", 3)),
-                   widths=tuple(arch.get("widths", (16, 24, 40, 64, 96))),
-                   mean=tuple(arch.get("mean", (127.5, 127.5, 127.5))),
-                   std=tuple(arch.get("std", (64.0, 64.0, 64.0))))
+    return RamsNet(**arch_arguments(arch, (16, 24, 40, 64, 96)))

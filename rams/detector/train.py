@@ -24,7 +24,7 @@ from safetensors.torch import load_file
 
 from rams.detector.augment import augment_batch
 from rams.detector.card import (
-    load_weights,
+    load_into,
     read_card,
     resolve_model_dir,
     save_model,
@@ -107,20 +107,46 @@ def _score(summary: dict[str, dict[str, float]]) -> float:
     return float(np.mean([s["f1"] for s in summary.values()]))
 
 
-def save_optimizer(out: Path, opt: torch.optim.Optimizer) -> list[dict[str, Any]]:
+def _save_optimizer(out: Path, opt: torch.optim.Optimizer) -> list[dict[str, Any]]:
     sd = opt.state_dict()
     tensors = {f"{i}.{k}": v for i, st in sd["state"].items() for k, v in st.items()}
     write_weights(out / "last_optim.safetensors", tensors)
     return sd["param_groups"]
 
 
-def load_optimizer(out: Path, opt: torch.optim.Optimizer, groups: list[dict[str, Any]]) -> None:
+def _load_optimizer(out: Path, opt: torch.optim.Optimizer, groups: list[dict[str, Any]]) -> None:
     state: dict[int, dict[str, torch.Tensor]] = {}
     # loaded on the CPU: load_state_dict moves the moments to the parameters' device itself
     for key, v in load_file(str(out / "last_optim.safetensors")).items():
         i, k = key.split(".", 1)
         state.setdefault(int(i), {})[k] = v
     opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def load_checkpoint(out: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, resume: bool,
+                    device: torch.device) -> dict[str, Any]:
+    """The training state of ``out`` (weights and optimiser restored) when resuming from a
+    finished epoch there, else a fresh state."""
+    state_path = out / "state.json"
+    if not (resume and state_path.is_file()):
+        return {"epoch": 0, "best_score": -1.0, "best_epoch": -1, "history": []}
+    state = json.loads(state_path.read_text())
+    model.load_state_dict(load_file(str(out / "last.safetensors"), device=str(device)))
+    _load_optimizer(out, opt, state["param_groups"])
+    log.info("resumed after epoch %d (best %.4f at epoch %d)", state["epoch"], state["best_score"],
+             state["best_epoch"])
+    return state
+
+
+def save_checkpoint(out: Path, model: torch.nn.Module, opt: torch.optim.Optimizer,
+                    state: dict[str, Any], epoch: int) -> None:
+    """Weights, optimiser and state after ``epoch`` (1-based) finished; state.json last, atomically."""
+    write_weights(out / "last.safetensors", model.state_dict())
+    state["param_groups"] = _save_optimizer(out, opt)
+    state["epoch"] = epoch
+    tmp = out / "state.tmp"
+    tmp.write_text(json.dumps(state, indent=1))
+    tmp.replace(out / "state.json")
 
 
 def make_card(cfg: TrainConfig, model: RamsNet, train_pairs: list[tuple[str, str]],
@@ -179,8 +205,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     if cfg.init_from:  # fine-tuning: start from a verified model (its card's architecture wins)
         init_dir = resolve_model_dir(cfg.init_from)
         init_card = read_card(init_dir)
-        model = build_model(init_card["arch"])
-        model.load_state_dict(load_weights(init_dir, init_card))
+        model = load_into(build_model(init_card["arch"]), init_dir, init_card)
         log.info("starting from %s (sha256 %s)", init_dir, init_card["sha256"][:12])
     model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -191,14 +216,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
             return (step + 1) / cfg.warmup_steps
         return 0.5 * (1 + math.cos(math.pi * min(step / max(total, 1), 1.0))) * 0.98 + 0.02
 
-    state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": -1, "history": []}
-    state_path = out / "state.json"
-    if resume and state_path.is_file():
-        state = json.loads(state_path.read_text())
-        model.load_state_dict(load_file(str(out / "last.safetensors"), device=str(device)))
-        load_optimizer(out, opt, state["param_groups"])
-        log.info("resumed after epoch %d (best %.4f at epoch %d)", state["epoch"],
-                 state["best_score"], state["best_epoch"])
+    state = load_checkpoint(out, model, opt, resume, device)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor,
                                               last_epoch=state["epoch"] * cfg.steps_per_epoch - 1)
 
@@ -236,10 +254,5 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
             save_model(out / "model", model, make_card(cfg, model, train_pairs, summary, thr,
                                                           epoch + 1))
             log.info("new best model saved to %s", out / "model")
-        write_weights(out / "last.safetensors", model.state_dict())
-        state["param_groups"] = save_optimizer(out, opt)
-        state["epoch"] = epoch + 1
-        tmp = state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=1))
-        tmp.replace(state_path)
+        save_checkpoint(out, model, opt, state, epoch + 1)
     return out / "model"

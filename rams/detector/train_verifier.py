@@ -13,7 +13,6 @@ epoch is kept with its best-F1 threshold in the card.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -34,8 +33,15 @@ from rams.detector.config import TrainConfig, resolve_flights
 from rams.detector.data import LabelledFlight, load_labelled_flight
 from rams.detector.detector import Detector
 from rams.detector.metrics import add_counts, score_detections, summarise
-from rams.detector.train import load_optimizer, save_optimizer
-from rams.detector.verifier import PatchNet, build_verifier, crop_patches, verified_confidence
+from rams.detector.train import load_checkpoint, save_checkpoint
+from rams.detector.verifier import (
+    PatchNet,
+    build_verifier,
+    crop_patches,
+    patch_probabilities,
+    pixel_positions,
+    verified_confidence,
+)
 from rams.detector.whole_flight import peaks_to_points, predict_flight
 
 log = logging.getLogger("rams.train")
@@ -47,11 +53,6 @@ def candidates(detector: Detector, flight: LabelledFlight, threshold: float, til
     """Heatmap peaks >= ``threshold`` (points in the flight CRS, ``confidence`` = peak value)."""
     prob = predict_flight(detector.predict, flight.image, tile_px, overlap_px)
     return peaks_to_points(prob[2], flight.transform, flight.crs, threshold, 0.15)
-
-
-def _rc(flight: LabelledFlight, points: gpd.GeoSeries) -> np.ndarray:
-    cols, rows = ~flight.transform * (shapely.get_x(points.to_numpy()), shapely.get_y(points.to_numpy()))
-    return np.column_stack([rows, cols]).reshape(-1, 2)
 
 
 def label_candidates(cands: gpd.GeoDataFrame, items: gpd.GeoDataFrame, radius_m: float
@@ -78,11 +79,11 @@ def mine(detector: Detector, flight: LabelledFlight, cfg: TrainConfig) -> tuple[
     items = flight.labels["submunitions"]
     lab = label_candidates(cands, items, radius)
     keep = lab >= 0
-    rc = [_rc(flight, cands.geometry[keep])]
+    rc = [pixel_positions(flight.transform, cands.geometry[keep])]
     labels = [lab[keep]]
     if len(items):
         visible = items[items["visible_fraction"].to_numpy(float) > 0] if "visible_fraction" in items else items
-        rc.append(_rc(flight, visible.geometry))
+        rc.append(pixel_positions(flight.transform, visible.geometry))
         labels.append(np.ones(len(visible), np.int8))
     rc_all = np.concatenate(rc)
     return crop_patches(flight.image, rc_all, cfg.patch_px), np.concatenate(labels).astype(np.float32)
@@ -105,22 +106,15 @@ def _mined_set(detector: Detector, flights: list[LabelledFlight], cfg: TrainConf
     return data["patches"], data["labels"]
 
 
-def _probabilities(model: PatchNet, patches: np.ndarray) -> np.ndarray:
-    model.eval()
-    out = []
-    with torch.inference_mode():
-        for k in range(0, len(patches), 1024):
-            out.append(torch.sigmoid(model(torch.from_numpy(patches[k:k + 1024]))).numpy())
-    return np.concatenate(out) if out else np.zeros(0, np.float32)
-
-
 def validate(model: PatchNet, val: list[tuple[LabelledFlight, gpd.GeoDataFrame, np.ndarray]],
              cfg: TrainConfig) -> tuple[dict[str, float], float]:
     """Submunition metrics summed over validation flights at the best-F1 threshold on the
     verified confidence (:func:`verified_confidence`)."""
+    model.eval()
     per_thr: dict[float, dict[str, dict[str, float]]] = {}
     for fl, cands, patches in val:
-        prob = verified_confidence(cands["confidence"].to_numpy(), _probabilities(model, patches))
+        prob = verified_confidence(cands["confidence"].to_numpy(),
+                                   patch_probabilities(model, patches, torch.device("cpu")))
         area_ha = fl.shape[0] * fl.shape[1] * fl.gsd_m**2 / 1e4
         for thr in THRESHOLDS:
             found = cands.assign(confidence=prob)[prob >= thr]
@@ -171,7 +165,7 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     val = []
     for fl in val_flights:
         cands = candidates(source, fl, cfg.candidate_threshold, cfg.tile_px, cfg.overlap_px)
-        val.append((fl, cands, crop_patches(fl.image, _rc(fl, cands.geometry), cfg.patch_px)))
+        val.append((fl, cands, crop_patches(fl.image, pixel_positions(fl.transform, cands.geometry), cfg.patch_px)))
     pos, neg = torch.nonzero(labels > 0.5).flatten(), torch.nonzero(labels < 0.5).flatten()
     log.info("%d positive and %d negative training patches; %d validation candidates", len(pos), len(neg),
              sum(len(c) for _, c, _ in val))
@@ -180,15 +174,10 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     model = build_verifier(cfg.arch)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.steps_per_epoch
-    state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": -1, "history": []}
-    state_path = out / "state.json"
-    if resume and state_path.is_file():
-        state = json.loads(state_path.read_text())
-        model.load_state_dict(load_file(str(out / "last.safetensors")))
-        load_optimizer(out, opt, state["param_groups"])
+    state = load_checkpoint(out, model, opt, resume, torch.device("cpu"))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / cfg.warmup_steps, 0.5 * (1 + math.cos(math.pi * min(s / total, 1.0)))),
-        last_epoch=state["epoch"] * cfg.steps_per_epoch - 1 if state["epoch"] else -1)
+        last_epoch=state["epoch"] * cfg.steps_per_epoch - 1)
     half = cfg.batch_size // 2
     for epoch in range(state["epoch"], cfg.epochs):
         gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
@@ -214,10 +203,5 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
             state.update(best_score=summary["f1"], best_epoch=epoch + 1)
             save_model(out / "model", model, _card(cfg, model, source, summary, thr, epoch + 1))
             log.info("new best verifier saved to %s", out / "model")
-        write_weights(out / "last.safetensors", model.state_dict())
-        state["param_groups"] = save_optimizer(out, opt)
-        state["epoch"] = epoch + 1
-        tmp = state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=1))
-        tmp.replace(state_path)
+        save_checkpoint(out, model, opt, state, epoch + 1)
     return out / "model"

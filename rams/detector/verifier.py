@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -23,12 +22,11 @@ import torch
 from affine import Affine
 from torch import nn
 
-from rams.detector.card import load_weights, read_card, resolve_model_dir
-from rams.detector.model import SeparableBlock, _conv_bn
-from rams.errors import RamsError
+from rams.detector.card import load_into, read_card, resolve_model_dir
+from rams.detector.model import SeparableBlock, UInt8Net, _conv_bn, arch_arguments
 
 
-class PatchNet(nn.Module):
+class PatchNet(UInt8Net):
     """uint8 patches (N, C, P, P) -> one logit each: is a submunition centred here?
 
     A full-resolution convolution, separable stages at strides 2, 4 and 8 px, global average and
@@ -38,11 +36,9 @@ class PatchNet(nn.Module):
     def __init__(self, in_channels: int = 3, widths: Sequence[int] = (16, 32, 48, 64),
                  mean: Sequence[float] = (127.5, 127.5, 127.5),
                  std: Sequence[float] = (64.0, 64.0, 64.0)) -> None:
-        super().__init__()
+        super().__init__(in_channels, mean, std)
         w = list(widths)
-        self.in_channels, self.widths = in_channels, tuple(w)
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+        self.widths = tuple(w)
         self.stem = _conv_bn(in_channels, w[0], 3)
         self.stages = nn.Sequential(*[
             nn.Sequential(SeparableBlock(w[i], w[i + 1], 2), SeparableBlock(w[i + 1], w[i + 1]))
@@ -51,18 +47,14 @@ class PatchNet(nn.Module):
         self.head = nn.Linear(2 * w[-1], 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.stages(self.stem((x.float() - self.mean) / self.std))
+        y = self.stages(self.stem(self.normalise(x)))
         pooled = torch.cat([y.mean(dim=(2, 3)), y.amax(dim=(2, 3))], dim=1)
         return self.head(pooled)[:, 0]
 
 
 def build_verifier(arch: dict | None = None) -> PatchNet:
     """The network described by a verifier card's ``arch`` entry (defaults when None)."""
-    arch = dict(arch or {})
-    return PatchNet(in_channels=int(arch.get("in_channels", 3)),
-                    widths=tuple(arch.get("widths", (16, 32, 48, 64))),
-                    mean=tuple(arch.get("mean", (127.5, 127.5, 127.5))),
-                    std=tuple(arch.get("std", (64.0, 64.0, 64.0))))
+    return PatchNet(**arch_arguments(arch, (16, 32, 48, 64)))
 
 
 def crop_patches(image: np.ndarray, rc: np.ndarray, patch_px: int) -> np.ndarray:
@@ -92,22 +84,29 @@ class Verifier:
         """Load a verifier folder (or name under ``models/``), refusing tampered weights."""
         model_dir = resolve_model_dir(name_or_dir)
         card = read_card(model_dir)
-        model = build_verifier(card["arch"])
-        try:
-            model.load_state_dict(load_weights(model_dir, card))
-        except RuntimeError as err:
-            raise RamsError(Path(model_dir) / "model.safetensors",
-                            f"weights do not fit the card's architecture ({err})") from err
-        return cls(model, card, device)
+        return cls(load_into(build_verifier(card["arch"]), model_dir, card), card, device)
 
-    def score(self, patches: np.ndarray, batch: int = 512) -> np.ndarray:
+    def score(self, patches: np.ndarray) -> np.ndarray:
         """Probabilities (K,) float32 for uint8 patches (K, C, P, P)."""
-        out = []
-        with torch.inference_mode():
-            for k in range(0, len(patches), batch):
-                x = torch.from_numpy(np.ascontiguousarray(patches[k:k + batch])).to(self.device)
-                out.append(torch.sigmoid(self.model(x)).float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros(0, np.float32)
+        return patch_probabilities(self.model, patches, self.device)
+
+
+def patch_probabilities(model: PatchNet, patches: np.ndarray, device: torch.device,
+                        batch: int = 512) -> np.ndarray:
+    """Probabilities (K,) float32 of ``model`` (in eval mode) for uint8 patches (K, C, P, P)."""
+    out = []
+    with torch.inference_mode():
+        for k in range(0, len(patches), batch):
+            x = torch.from_numpy(np.ascontiguousarray(patches[k:k + batch])).to(device)
+            out.append(torch.sigmoid(model(x)).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def pixel_positions(transform: Affine, points: gpd.GeoSeries) -> np.ndarray:
+    """Fractional (row, col) (K, 2) of points on the pixel grid of ``transform``."""
+    xy = points.to_numpy()
+    cols, rows = ~transform * (shapely.get_x(xy), shapely.get_y(xy))
+    return np.column_stack([rows, cols]).reshape(-1, 2)
 
 
 def verified_confidence(peak: np.ndarray, probability: np.ndarray) -> np.ndarray:
@@ -123,8 +122,6 @@ def verify_points(points: gpd.GeoDataFrame, image: np.ndarray, transform: Affine
     points = points[points["confidence"].to_numpy(float) >= threshold**2]
     if len(points) == 0:
         return points.reset_index(drop=True)
-    cols, rows = ~transform * (shapely.get_x(points.geometry.to_numpy()),
-                               shapely.get_y(points.geometry.to_numpy()))
-    prob = verifier.score(crop_patches(image, np.column_stack([rows, cols]), verifier.patch_px))
+    prob = verifier.score(crop_patches(image, pixel_positions(transform, points.geometry), verifier.patch_px))
     scored = points.assign(confidence=verified_confidence(points["confidence"].to_numpy(), prob))
     return scored[scored["confidence"] >= threshold].reset_index(drop=True)
