@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pytest
 from shapely.geometry import LineString, Point, box
 
@@ -11,6 +12,7 @@ from rams.detector.metrics import (
     match_points,
     position_counts,
     submunition_counts,
+    submunition_sweep,
     summarise,
     trench_counts,
 )
@@ -23,7 +25,6 @@ def _pts(xy, **cols) -> gpd.GeoDataFrame:
 
 
 def test_match_points_greedy_by_confidence() -> None:
-    import numpy as np
     truth = np.array([[0.0, 0.0], [10.0, 0.0]])
     pred = np.array([[0.2, 0.0], [0.1, 0.0], [10.5, 0.0]])
     # the more confident second prediction takes the truth; the first becomes unmatched
@@ -44,6 +45,20 @@ def test_submunition_counts() -> None:
     assert s["recall"] == pytest.approx(2 / 3)
     assert s["f1"] == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
     assert s["fp_per_ha"] == pytest.approx(1.0)
+
+
+def test_submunition_sweep_equals_counting_each_threshold_apart() -> None:
+    rng = np.random.default_rng(3)
+    truth = _pts(rng.uniform(0, 6, (12, 2)), visible_fraction=rng.choice([0.0, 1.0], 12),
+                 length_m=rng.uniform(0.05, 0.3, 12))
+    pred = _pts(rng.uniform(0, 6, (40, 2)), confidence=rng.uniform(0, 1, 40))
+    thresholds = [0.0, 0.2, 0.5, 0.8, 1.1]
+    sweep = submunition_sweep(pred, truth, thresholds, 0.5, 1.0, 0.5, 0.1)
+    for thr, c in zip(thresholds, sweep, strict=True):
+        alone = submunition_counts(pred[pred.confidence >= thr], truth, 0.5, 1.0, None, 0.5, 0.1)
+        assert {k: c[k] for k in ("tp", "fp", "fn", "ignored_truth")} == \
+            {k: alone[k] for k in ("tp", "fp", "fn", "ignored_truth")}
+    assert sweep[0]["tp"] > 0 and sweep[-1]["tp"] == 0
 
 
 def test_items_below_the_resolution_are_ignored_not_missed() -> None:

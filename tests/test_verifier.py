@@ -26,13 +26,15 @@ VERIFIER_CARD = {**CARD, "kind": "verifier", "tile_px": 16, "overlap_px": 0,
                  "postprocess": {"candidate_threshold": 0.05, "threshold": 0.6}}
 
 
-def test_patchnet_one_logit_per_patch_uint8_like_float() -> None:
+@pytest.mark.parametrize("stem_stride", [1, 2])
+def test_patchnet_one_logit_per_patch_uint8_like_float(stem_stride: int) -> None:
     torch.manual_seed(0)
-    net = build_verifier({"widths": [8, 8, 8, 8]}).eval()
+    net = build_verifier({"widths": [8, 8, 8, 8], "stem_stride": stem_stride}).eval()
     x = torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8)
     with torch.inference_mode():
         assert net(x).shape == (5,)
         assert torch.allclose(net(x), net(x.float()), atol=1e-5)
+        assert net.stem[0].stride == (stem_stride, stem_stride)
 
 
 def test_crop_patches_centred_and_edge_padded() -> None:
@@ -41,6 +43,7 @@ def test_crop_patches_centred_and_edge_padded() -> None:
     assert p.shape == (2, 3, 4, 4)
     np.testing.assert_array_equal(p[0, :, 2, 2], img[:, 4, 6])  # pixel (4, 6) at the centre
     np.testing.assert_array_equal(p[1, :, 0, 0], img[:, 0, 0])  # beyond the edge: repeated
+    np.testing.assert_array_equal(p[0], img[:, 2:6, 4:8])
 
 
 def test_label_candidates_visible_hidden_and_far() -> None:
@@ -65,7 +68,7 @@ def test_verify_points_rescores_and_filters() -> None:
     pts = gpd.GeoDataFrame({"confidence": [0.2, 0.3]},
                            geometry=[Point(100.55, 199.45), Point(101.55, 198.45)], crs=CRS)
     kept = verify_points(pts, img, transform, _Bright(), 0.3)
-    assert len(kept) == 1 and kept.confidence.iloc[0] == pytest.approx(np.sqrt(0.2 * 250 / 255))
+    assert len(kept) == 1 and kept.confidence.iloc[0] == pytest.approx(250 / 255)  # the verifier decides
     assert kept.geometry.iloc[0].equals(pts.geometry.iloc[0])
 
 

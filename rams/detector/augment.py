@@ -27,50 +27,59 @@ class AugmentConfig:
 
 def _geometric(img: torch.Tensor, tgt: torch.Tensor, g: torch.Generator,
                cfg: AugmentConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    imgs, tgts = [], []
-    for i in range(img.shape[0]):
-        a, b = img[i], tgt[i]
-        if cfg.flip and torch.rand(1, generator=g).item() < 0.5:
-            a, b = a.flip(-1), b.flip(-1)
-        if cfg.rot90:
-            k = int(torch.randint(4, (1,), generator=g).item())
-            a, b = torch.rot90(a, k, (-2, -1)), torch.rot90(b, k, (-2, -1))
-        imgs.append(a)
-        tgts.append(b)
-    return torch.stack(imgs), torch.stack(tgts)
+    n = img.shape[0]
+    flip = (torch.rand(n, generator=g, device=g.device) < 0.5) if cfg.flip \
+        else torch.zeros(n, dtype=torch.bool, device=g.device)
+    turns = torch.randint(4, (n,), generator=g, device=g.device) if cfg.rot90 \
+        else torch.zeros(n, dtype=torch.long, device=g.device)
+    img, tgt = img.clone(), tgt.clone()
+    for f in (False, True):  # one batched transform per (flip, turns) group
+        for k in range(4):
+            idx = torch.nonzero((flip == f) & (turns == k)).flatten().to(img.device)
+            if len(idx) == 0 or (not f and k == 0):
+                continue
+            a, b = img[idx], tgt[idx]
+            if f:
+                a, b = a.flip(-1), b.flip(-1)
+            img[idx], tgt[idx] = torch.rot90(a, k, (-2, -1)), torch.rot90(b, k, (-2, -1))
+    return img, tgt
 
 
-def _blur(img: torch.Tensor, sigma: float) -> torch.Tensor:
-    rad = max(1, int(round(2.5 * sigma)))
-    x = torch.arange(-rad, rad + 1, dtype=img.dtype, device=img.device)
-    k = torch.exp(-(x * x) / (2 * sigma * sigma))
-    k = k / k.sum()
-    c = img.shape[0]
-    out = F.conv2d(F.pad(img[None], (rad, rad, 0, 0), mode="reflect"), k.view(1, 1, 1, -1)
-                   .expand(c, 1, 1, -1), groups=c)
-    out = F.conv2d(F.pad(out, (0, 0, rad, rad), mode="reflect"), k.view(1, 1, -1, 1)
-                   .expand(c, 1, -1, 1), groups=c)
-    return out[0]
+def _blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Separable gaussian blur of each image (N, C, H, W) with its own ``sigma`` (N,) px."""
+    rad = max(1, int(round(2.5 * float(sigma.max()))))
+    t = torch.arange(-rad, rad + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-(t[None] ** 2) / (2 * sigma[:, None].to(x) ** 2))
+    k = k / k.sum(dim=1, keepdim=True)  # (N, 2 rad + 1)
+    n, c, h, w = x.shape
+    kk = k.repeat_interleave(c, dim=0)  # one kernel per (image, band)
+    y = F.conv2d(F.pad(x.reshape(1, n * c, h, w), (rad, rad, 0, 0), mode="reflect"),
+                 kk.view(n * c, 1, 1, -1), groups=n * c)
+    y = F.conv2d(F.pad(y, (0, 0, rad, rad), mode="reflect"), kk.view(n * c, 1, -1, 1), groups=n * c)
+    return y.reshape(n, c, h, w)
 
 
 def augment_batch(img: torch.Tensor, tgt: torch.Tensor, g: torch.Generator,
                   cfg: AugmentConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """Augment uint8 images (N,C,H,W) and targets (N,3,H,W); returns float 0-255 images, targets."""
+    """Augment uint8 images (N,C,H,W) and targets (N,K,H,W); returns float 0-255 images, targets.
+
+    Random numbers come from ``g``, which must be on the images' device (CPU or CUDA).
+    """
     img, tgt = _geometric(img, tgt, g, cfg)
     x = img.float()
     n, c = x.shape[:2]
 
     def u(*shape: int) -> torch.Tensor:  # uniform in [-1, 1)
-        return torch.rand(*shape, generator=g) * 2 - 1
+        return (torch.rand(*shape, generator=g, device=g.device) * 2 - 1).to(x.device)
 
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
     x = (x - mean) * (1 + cfg.contrast * u(n, 1, 1, 1)) + mean
     x = x * (1 + cfg.colour * u(n, c, 1, 1)) + 255 * cfg.brightness * u(n, 1, 1, 1)
-    blur = torch.rand(n, generator=g) < cfg.blur_p
-    sigmas = 0.4 + 0.8 * torch.rand(n, generator=g)
-    for i in torch.nonzero(blur).flatten().tolist():
-        x[i] = _blur(x[i], float(sigmas[i]))
+    blur = (torch.rand(n, generator=g, device=g.device) < cfg.blur_p).to(x.device)
+    sigmas = (0.4 + 0.8 * torch.rand(n, generator=g, device=g.device)).to(x.device)
+    if bool(blur.any()):
+        x[blur] = _blur(x[blur], sigmas[blur])
     if cfg.noise_std > 0:
-        std = cfg.noise_std * torch.rand(n, 1, 1, 1, generator=g)
-        x = x + std * torch.randn(x.shape, generator=g)
+        std = cfg.noise_std * (torch.rand(n, 1, 1, 1, generator=g, device=g.device)).to(x.device)
+        x = x + std * torch.randn(x.shape, generator=g, device=g.device).to(x.device)
     return x.clamp(0, 255).round(), tgt.contiguous()

@@ -2,12 +2,18 @@
 
 Flights are given as (GeoTIFF, labels GeoPackage) pairs and/or as synthetic seeds that are
 generated on first use into ``cache_dir`` (each seed gets a GSD drawn from ``gsd_m`` when that is
-a [min, max] range, reproducibly from the seed).
+a [min, max] range, reproducibly from the seed). With ``synth.in_memory`` the seeds are rendered
+in memory on every run instead, on all CPU cores, and nothing is written: for machines where
+rendering is cheaper than storing hundreds of flights.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +22,7 @@ import numpy as np
 import yaml
 
 from rams.detector.augment import AugmentConfig
-from rams.detector.data import SAMPLE_KINDS
+from rams.detector.data import SAMPLE_KINDS, LabelledFlight, load_labelled_flight, synth_labelled_flight
 from rams.detector.model import CLASSES
 from rams.errors import RamsError
 
@@ -28,6 +34,7 @@ class SynthSpec:
     height_px: int = 2048
     gsd_m: tuple[float, float] = (0.02, 0.04)
     crs: str = "EPSG:32638"
+    in_memory: bool = False  # render on every run instead of caching GeoTIFFs
 
     def gsd_for(self, seed: int) -> float:
         lo, hi = self.gsd_m
@@ -155,9 +162,10 @@ def synth_paths(cache_dir: Path, spec: SynthSpec, seed: int) -> tuple[Path, Path
 
 
 def resolve_flights(fs: FlightSet, cache_dir: Path) -> list[tuple[str, str]]:
-    """All (tif, labels) pairs of a flight set, generating missing synthetic flights."""
+    """All (tif, labels) pairs of a flight set, generating missing synthetic flights (none for
+    seeds rendered in memory)."""
     pairs = list(fs.flights)
-    if fs.synth.seeds:
+    if fs.synth.seeds and not fs.synth.in_memory:
         from rams.synth import generate_flight  # only needed when seeds are asked for
 
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -174,3 +182,28 @@ def resolve_flights(fs: FlightSet, cache_dir: Path) -> list[tuple[str, str]]:
             if not Path(p).is_file():
                 raise RamsError(p, "training/validation file not found")
     return pairs
+
+
+def iter_flights(fs: FlightSet, cache_dir: Path, input_gsd_m: float | None = None
+                 ) -> Iterator[LabelledFlight]:
+    """Every flight of a set, in order, loaded for training; in-memory seeds are rendered on a
+    process pool of all CPU cores while earlier flights are consumed."""
+    for tif, gpkg in resolve_flights(fs, cache_dir):
+        yield load_labelled_flight(tif, gpkg, input_gsd_m)
+    if fs.synth.in_memory and fs.synth.seeds:
+        s = fs.synth
+        args = [(seed, s.width_px, s.height_px, s.gsd_for(seed), s.crs, input_gsd_m) for seed in s.seeds]
+        workers = min(len(args), os.cpu_count() or 1)
+        # spawned, not forked: the parent holds torch threads (and maybe CUDA)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            yield from pool.map(_render, args)
+
+
+def load_flights(fs: FlightSet, cache_dir: Path, input_gsd_m: float | None = None) -> list[LabelledFlight]:
+    """:func:`iter_flights` as a list."""
+    return list(iter_flights(fs, cache_dir, input_gsd_m))
+
+
+def _render(args: tuple) -> LabelledFlight:
+    return synth_labelled_flight(*args)
+

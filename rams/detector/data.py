@@ -15,7 +15,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pyogrio
 import rasterio
 import torch
 import torch.nn.functional as F
@@ -34,7 +33,7 @@ MIN_SIGMA_PX = 1.5
 def read_labels(gpkg: str | Path) -> dict[str, gpd.GeoDataFrame]:
     """All label layers of a GeoPackage; a layer that is absent comes back empty."""
     try:
-        present = {name for name, _ in pyogrio.list_layers(gpkg)}
+        present = set(gpd.list_layers(gpkg)["name"])
     except Exception as err:  # pyogrio raises several DataSource errors for unreadable files
         raise RamsError(gpkg, f"cannot read labels GeoPackage ({err})") from err
     return {layer: (gpd.read_file(gpkg, layer=layer) if layer in present
@@ -63,11 +62,7 @@ class LabelledFlight:
 
 def load_labelled_flight(tif: str | Path, gpkg: str | Path, gsd_m: float | None = None
                          ) -> LabelledFlight:
-    """Read RGB (bands 1-3, uint8) and labels; anchors are pixel positions of each object kind.
-
-    With ``gsd_m`` (metres) the image is block-averaged by the integer factor that brings its GSD
-    closest to it (for context models, see :mod:`rams.detector.context`).
-    """
+    """Read RGB (bands 1-3, uint8) and labels (see :func:`labelled_flight` for ``gsd_m``)."""
     try:
         with rasterio.open(tif) as ds:
             if ds.count < 3 or ds.dtypes[0] != "uint8":
@@ -75,10 +70,30 @@ def load_labelled_flight(tif: str | Path, gpkg: str | Path, gsd_m: float | None 
             image, transform, crs = ds.read([1, 2, 3]), ds.transform, ds.crs
     except rasterio.errors.RasterioIOError as err:
         raise RamsError(tif, f"cannot read raster ({err})") from err
+    return labelled_flight(str(tif), image, transform, crs, read_labels(gpkg), gsd_m)
+
+
+def synth_labelled_flight(seed: int, width_px: int, height_px: int, gsd_m: float, crs: str,
+                          input_gsd_m: float | None = None) -> LabelledFlight:
+    """A synthetic flight rendered in memory (as ``rams synth`` would write it, no files)."""
+    from rams.synth import render_flight  # only needed when seeds are asked for
+
+    image, transform, wkt, labels = render_flight(width_px, height_px, gsd_m, seed, crs)
+    return labelled_flight(f"synthetic seed {seed}", image, transform, wkt, labels, input_gsd_m)
+
+
+def labelled_flight(path: str, image: np.ndarray, transform: Affine, crs: object,
+                    labels: dict[str, gpd.GeoDataFrame], gsd_m: float | None = None) -> LabelledFlight:
+    """A flight for training: uint8 RGB (3, H, W) on ``transform``, its label layers, and the
+    pixel positions (anchors) of each object kind.
+
+    With ``gsd_m`` (metres) the image is block-averaged by the integer factor that brings its GSD
+    closest to it (for context models, see :mod:`rams.detector.context`).
+    """
     if gsd_m is not None:
         k = context_factor(abs(transform.a), gsd_m)
         image, transform = block_mean(image, k), transform @ Affine.scale(k)
-    labels = read_labels(gpkg)
+    labels = {layer: labels.get(layer, gpd.GeoDataFrame(geometry=[])) for layer in LABEL_LAYERS}
     inv = ~transform
     anchors = {}
     for kind, layer in (("submunition", "submunitions"), ("position", "positions"),
@@ -92,7 +107,7 @@ def load_labelled_flight(tif: str | Path, gpkg: str | Path, gsd_m: float | None 
             pts = list(geoms.representative_point()) if len(geoms) else []
         rc = np.array([(inv @ (p.x, p.y))[::-1] for p in pts], dtype=np.float64).reshape(-1, 2)
         anchors[kind] = rc
-    return LabelledFlight(str(tif), image, transform, crs, float(abs(transform.a)), labels,
+    return LabelledFlight(path, image, transform, crs, float(abs(transform.a)), labels,
                           anchors, {"submunition": type_balanced(labels["submunitions"])})
 
 

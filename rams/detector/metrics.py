@@ -7,10 +7,15 @@ nothing in it (0/0) is 1.0: no truth and no prediction is a perfect score.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import geopandas as gpd
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
+
+EVALUATION_DEFAULTS = {"match_radius_m": 0.3, "iou_threshold": 0.5, "trench_tolerance_m": 1.0,
+                       "min_visible_fraction": 0.01, "min_length_px": 0.0}
 
 
 def _xy(gdf: gpd.GeoDataFrame) -> np.ndarray:
@@ -53,13 +58,8 @@ def submunition_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, radius_m
     """
     pred_xy = _xy(pred)
     conf = pred["confidence"].to_numpy(float) if len(pred) else np.empty(0)
-    true_xy = _xy(truth)
-    ignored = np.zeros(len(truth), bool)
-    if min_visible_fraction > 0 and "visible_fraction" in truth and len(truth):
-        ignored = truth["visible_fraction"].to_numpy(float) < min_visible_fraction
-    if min_length_m > 0 and "length_m" in truth and len(truth):
-        ignored |= truth["length_m"].to_numpy(float) < min_length_m
-    match = match_points(pred_xy, conf, true_xy, radius_m)
+    ignored = _ignored_truth(truth, min_visible_fraction, min_length_m)
+    match = match_points(pred_xy, conf, _xy(truth), radius_m)
     hit = match >= 0
     tp = int(np.sum(hit & ~ignored[np.maximum(match, 0)])) if len(match) else 0
     fp_mask = ~hit
@@ -72,6 +72,35 @@ def submunition_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, radius_m
     fn = int(np.sum(~ignored)) - tp
     return {"tp": tp, "fp": fp, "fn": fn, "distractor_fp": n_distractor, "area_ha": area_ha,
             "ignored_truth": int(ignored.sum())}
+
+
+def submunition_sweep(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, thresholds: Sequence[float],
+                      radius_m: float = 0.3, area_ha: float = 0.0, min_visible_fraction: float = 0.0,
+                      min_length_m: float = 0.0) -> list[dict[str, float]]:
+    """:func:`submunition_counts` (without ``distractor_fp``) of the predictions with
+    ``confidence`` >= each threshold, from one matching: greedy matching takes the most confident
+    first, so raising the threshold only drops matches from the end."""
+    conf = pred["confidence"].to_numpy(float) if len(pred) else np.empty(0)
+    ignored = _ignored_truth(truth, min_visible_fraction, min_length_m)
+    match = match_points(_xy(pred), conf, _xy(truth), radius_m)
+    scored = (match >= 0) & ~ignored[np.maximum(match, 0)] if len(match) else np.zeros(0, bool)
+    out = []
+    for thr in thresholds:
+        kept = conf >= thr
+        tp = int(np.sum(kept & scored))
+        out.append({"tp": tp, "fp": int(np.sum(kept & (match < 0))), "fn": int(np.sum(~ignored)) - tp,
+                    "distractor_fp": 0, "area_ha": area_ha, "ignored_truth": int(ignored.sum())})
+    return out
+
+
+def _ignored_truth(truth: gpd.GeoDataFrame, min_visible_fraction: float, min_length_m: float) -> np.ndarray:
+    """True items neither scored nor counted: hidden under vegetation or below the resolution."""
+    ignored = np.zeros(len(truth), bool)
+    if min_visible_fraction > 0 and "visible_fraction" in truth and len(truth):
+        ignored = truth["visible_fraction"].to_numpy(float) < min_visible_fraction
+    if min_length_m > 0 and "length_m" in truth and len(truth):
+        ignored |= truth["length_m"].to_numpy(float) < min_length_m
+    return ignored
 
 
 def position_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame,
@@ -154,8 +183,7 @@ def score_detections(det: dict[str, gpd.GeoDataFrame], labels: dict[str, gpd.Geo
     ``params["min_length_px"]`` ignores true submunitions shorter than that many pixels of the
     flight's ``gsd_m`` (metres); 0 (the default) scores every item.
     """
-    p = {"match_radius_m": 0.3, "iou_threshold": 0.5, "trench_tolerance_m": 1.0,
-         "min_visible_fraction": 0.01, "min_length_px": 0.0, **(params or {})}
+    p = {**EVALUATION_DEFAULTS, **(params or {})}
     return {
         "submunition": submunition_counts(det["submunitions"], labels["submunitions"],
                                           p["match_radius_m"], area_ha, labels["distractors"],

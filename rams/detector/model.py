@@ -8,12 +8,14 @@ Output: logits (N, 3, H, W) at full tile resolution, channels 0 trench mask, 1 p
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 CLASSES = ("trench", "position", "submunition")
+Net = TypeVar("Net", bound=nn.Module)
 DOWNSAMPLE_PX = 32  # tile sides must be multiples of the deepest stride
 
 
@@ -117,7 +119,7 @@ class RamsNet(UInt8Net):
         return coarse + self.head_full(torch.cat([self.full_res(z), coarse], dim=1))
 
 
-def fuse_batchnorm(model: RamsNet) -> RamsNet:
+def fuse_batchnorm(model: Net) -> Net:
     """Fold every BatchNorm into the convolution before it, in place (inference only)."""
     for module in model.modules():
         if isinstance(module, nn.Sequential) and len(module) >= 2 \

@@ -30,8 +30,8 @@ from rams.detector.card import (
     save_model,
     write_weights,
 )
-from rams.detector.config import TrainConfig, resolve_flights
-from rams.detector.data import LabelledFlight, load_labelled_flight, sample_batch
+from rams.detector.config import TrainConfig, load_flights
+from rams.detector.data import LabelledFlight, sample_batch
 from rams.detector.metrics import add_counts, score_detections, summarise
 from rams.detector.model import CLASSES, RamsNet, build_model
 from rams.detector.whole_flight import DEFAULT_POSTPROCESS, predict_flight, vectorise
@@ -149,7 +149,7 @@ def save_checkpoint(out: Path, model: torch.nn.Module, opt: torch.optim.Optimize
     tmp.replace(out / "state.json")
 
 
-def make_card(cfg: TrainConfig, model: RamsNet, train_pairs: list[tuple[str, str]],
+def make_card(cfg: TrainConfig, model: RamsNet, train_flights: list[LabelledFlight],
               val_summary: dict, peak_threshold: float, epoch: int) -> dict[str, Any]:
     """The model card of a checkpoint (sha256 and rams_version are filled in when saved)."""
     return {
@@ -177,7 +177,7 @@ def make_card(cfg: TrainConfig, model: RamsNet, train_pairs: list[tuple[str, str
             "train_synth_seeds": list(cfg.train.synth.seeds),
             "val_synth_seeds": list(cfg.val.synth.seeds),
             "synth_gsd_m": list(cfg.train.synth.gsd_m),
-            "train_flights": [Path(t).name for t, _ in train_pairs],
+            "train_flights": [Path(f.path).name for f in train_flights],
             "epoch": epoch,
             "config": json.loads(json.dumps(dataclasses.asdict(cfg), default=list)),
         },
@@ -193,11 +193,9 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     torch.set_num_threads(cfg.threads)
     out.mkdir(parents=True, exist_ok=True)
     cache = Path(cfg.cache_dir)
-    train_pairs = resolve_flights(cfg.train, cache)
-    val_pairs = resolve_flights(cfg.val, cache)
-    log.info("loading %d training and %d validation flights", len(train_pairs), len(val_pairs))
-    train_flights = [load_labelled_flight(t, g, cfg.input_gsd_m) for t, g in train_pairs]
-    val_flights = [load_labelled_flight(t, g, cfg.input_gsd_m) for t, g in val_pairs]
+    train_flights = load_flights(cfg.train, cache, cfg.input_gsd_m)
+    val_flights = load_flights(cfg.val, cache, cfg.input_gsd_m)
+    log.info("loaded %d training and %d validation flights", len(train_flights), len(val_flights))
 
     torch.manual_seed(cfg.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -251,7 +249,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
                                  "val_score": score, "peak_threshold": thr, "val": summary})
         if score > state["best_score"]:
             state.update(best_score=score, best_epoch=epoch + 1)
-            save_model(out / "model", model, make_card(cfg, model, train_pairs, summary, thr,
+            save_model(out / "model", model, make_card(cfg, model, train_flights, summary, thr,
                                                           epoch + 1))
             log.info("new best model saved to %s", out / "model")
         save_checkpoint(out, model, opt, state, epoch + 1)

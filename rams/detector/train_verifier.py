@@ -6,9 +6,10 @@ near an item hidden under vegetation is left out; every other candidate is negat
 visible item's own centre is added as a positive too, so that items the heatmap ranks low are
 still learnt. The mined patches are cached in the output folder (``candidates.safetensors``).
 
-Validation re-scores the validation flights' candidates every epoch and measures object-level
-precision / recall (the evaluation settings of the config) over a threshold sweep; the best
-epoch is kept with its best-F1 threshold in the card.
+Validation re-scores the validation flights' candidates every epoch with the verifier's
+probability (the confidence a survey reports) and measures object-level precision / recall (the
+evaluation settings of the config) over a threshold sweep; the best epoch is kept with its
+best-F1 threshold in the card.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +32,10 @@ from scipy.spatial import cKDTree
 
 from rams.detector.augment import augment_batch
 from rams.detector.card import save_model, write_weights
-from rams.detector.config import TrainConfig, resolve_flights
-from rams.detector.data import LabelledFlight, load_labelled_flight
+from rams.detector.config import TrainConfig, iter_flights
+from rams.detector.data import LabelledFlight
 from rams.detector.detector import Detector
-from rams.detector.metrics import add_counts, score_detections, summarise
+from rams.detector.metrics import EVALUATION_DEFAULTS, add_counts, submunition_sweep, summarise
 from rams.detector.train import load_checkpoint, save_checkpoint
 from rams.detector.verifier import (
     PatchNet,
@@ -40,7 +43,6 @@ from rams.detector.verifier import (
     crop_patches,
     patch_probabilities,
     pixel_positions,
-    verified_confidence,
 )
 from rams.detector.whole_flight import peaks_to_points, predict_flight
 
@@ -89,42 +91,59 @@ def mine(detector: Detector, flight: LabelledFlight, cfg: TrainConfig) -> tuple[
     return crop_patches(flight.image, rc_all, cfg.patch_px), np.concatenate(labels).astype(np.float32)
 
 
-def _mined_set(detector: Detector, flights: list[LabelledFlight], cfg: TrainConfig, cache: Path
+def _mined_set(detector: Detector, flights: Iterator[LabelledFlight], cfg: TrainConfig, cache: Path
                ) -> tuple[torch.Tensor, torch.Tensor]:
     if cache.is_file():
         data = load_file(str(cache))
         return data["patches"], data["labels"]
     patches, labels = [], []
+    t0 = time.perf_counter()
     for i, fl in enumerate(flights):
         p, lab = mine(detector, fl, cfg)
         patches.append(p)
         labels.append(lab)
-        log.info("mined %s: %d candidates, %d positive (%d/%d flights)", Path(fl.path).name, len(lab),
-                 int(lab.sum()), i + 1, len(flights))
+        log.info("mined %s: %d candidates, %d positive (%d flights, %.0fs)", Path(fl.path).name, len(lab),
+                 int(lab.sum()), i + 1, time.perf_counter() - t0)
     data = {"patches": torch.from_numpy(np.concatenate(patches)), "labels": torch.from_numpy(np.concatenate(labels))}
     write_weights(cache, data)
     return data["patches"], data["labels"]
 
 
-def validate(model: PatchNet, val: list[tuple[LabelledFlight, gpd.GeoDataFrame, np.ndarray]],
-             cfg: TrainConfig) -> tuple[dict[str, float], float]:
+@dataclass
+class ValFlight:
+    """What validation keeps of a flight: its labels, area and candidate patches (no image)."""
+
+    labels: dict[str, gpd.GeoDataFrame]
+    gsd_m: float
+    area_ha: float
+    candidates: gpd.GeoDataFrame
+    patches: np.ndarray
+
+
+def val_flight(detector: Detector, flight: LabelledFlight, cfg: TrainConfig) -> ValFlight:
+    """A validation flight's candidates exactly as a survey finds them, with their patches."""
+    cands = candidates(detector, flight, cfg.candidate_threshold, cfg.tile_px, cfg.overlap_px)
+    patches = crop_patches(flight.image, pixel_positions(flight.transform, cands.geometry), cfg.patch_px)
+    area_ha = flight.shape[0] * flight.shape[1] * flight.gsd_m**2 / 1e4
+    return ValFlight(flight.labels, flight.gsd_m, area_ha, cands, patches)
+
+
+def validate(model: PatchNet, val: list[ValFlight], cfg: TrainConfig, device: torch.device
+             ) -> tuple[dict[str, float], float]:
     """Submunition metrics summed over validation flights at the best-F1 threshold on the
-    verified confidence (:func:`verified_confidence`)."""
+    verifier's probability."""
     model.eval()
-    per_thr: dict[float, dict[str, dict[str, float]]] = {}
-    for fl, cands, patches in val:
-        prob = verified_confidence(cands["confidence"].to_numpy(),
-                                   patch_probabilities(model, patches, torch.device("cpu")))
-        area_ha = fl.shape[0] * fl.shape[1] * fl.gsd_m**2 / 1e4
-        for thr in THRESHOLDS:
-            found = cands.assign(confidence=prob)[prob >= thr]
-            det = {"submunitions": found, "positions": gpd.GeoDataFrame(geometry=[], crs=fl.crs),
-                   "trenches": gpd.GeoDataFrame(geometry=[], crs=fl.crs)}
-            c = {"submunition": score_detections(det, fl.labels, area_ha, cfg.evaluation, fl.gsd_m)["submunition"]}
-            per_thr[thr] = add_counts(per_thr[thr], c) if thr in per_thr else c
-    sums = {thr: summarise(c)["submunition"] for thr, c in per_thr.items()}
-    best = max(THRESHOLDS, key=lambda t: (sums[t]["f1"], -abs(t - 0.5)))
-    return sums[best], float(best)
+    p = {**EVALUATION_DEFAULTS, **cfg.evaluation}
+    per_thr: list[dict[str, dict[str, float]]] = [{} for _ in THRESHOLDS]
+    for fl in val:
+        scored = fl.candidates.assign(confidence=patch_probabilities(model, fl.patches, device))
+        sweep = submunition_sweep(scored, fl.labels["submunitions"], THRESHOLDS, p["match_radius_m"], fl.area_ha,
+                                  p["min_visible_fraction"], p["min_length_px"] * fl.gsd_m)
+        per_thr = [add_counts(acc, {"submunition": c}) if acc else {"submunition": c}
+                   for acc, c in zip(per_thr, sweep, strict=True)]
+    sums = [summarise(c)["submunition"] for c in per_thr]
+    best = max(range(len(THRESHOLDS)), key=lambda i: (sums[i]["f1"], -abs(THRESHOLDS[i] - 0.5)))
+    return sums[best], float(THRESHOLDS[best])
 
 
 def _card(cfg: TrainConfig, model: PatchNet, source: Detector, summary: dict, threshold: float,
@@ -142,7 +161,7 @@ def _card(cfg: TrainConfig, model: PatchNet, source: Detector, summary: dict, th
         "overlap_px": 0,
         "arch": {"type": "PatchNet", "in_channels": model.in_channels, "widths": list(model.widths),
                  "mean": model.mean.flatten().tolist(), "std": model.std.flatten().tolist(),
-                 "patch_px": cfg.patch_px},
+                 "stem_stride": model.stem_stride, "patch_px": cfg.patch_px},
         "postprocess": {"candidate_threshold": cfg.candidate_threshold, "threshold": threshold},
         "training": {"description": cfg.description, "seed": cfg.seed,
                      "candidates_from": source.card["name"], "candidates_from_sha256": source.card["sha256"],
@@ -153,51 +172,55 @@ def _card(cfg: TrainConfig, model: PatchNet, source: Detector, summary: dict, th
 
 
 def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
-    """Mine candidates with ``cfg.candidates_from`` and train the verifier into ``out``."""
+    """Mine candidates with ``cfg.candidates_from`` and train the verifier into ``out``.
+
+    On CUDA when present: the candidate heatmaps, the mined patches, augmentation and the
+    network all stay on the GPU (bf16 autocast), and flights rendered in memory arrive from a
+    process pool while earlier ones are mined.
+    """
     torch.set_num_threads(cfg.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     out.mkdir(parents=True, exist_ok=True)
-    source = Detector.load(cfg.candidates_from, device="cpu")
+    source = Detector.load(cfg.candidates_from, device=str(device))
     cache = Path(cfg.cache_dir)
-    train_flights = [load_labelled_flight(t, g) for t, g in resolve_flights(cfg.train, cache)]
-    val_flights = [load_labelled_flight(t, g) for t, g in resolve_flights(cfg.val, cache)]
-    patches, labels = _mined_set(source, train_flights, cfg, out / "candidates.safetensors")
-    del train_flights
-    val = []
-    for fl in val_flights:
-        cands = candidates(source, fl, cfg.candidate_threshold, cfg.tile_px, cfg.overlap_px)
-        val.append((fl, cands, crop_patches(fl.image, pixel_positions(fl.transform, cands.geometry), cfg.patch_px)))
+    patches, labels = _mined_set(source, iter_flights(cfg.train, cache), cfg, out / "candidates.safetensors")
+    val = [val_flight(source, fl, cfg) for fl in iter_flights(cfg.val, cache)]
+    patches, labels = patches.to(device), labels.to(device)
     pos, neg = torch.nonzero(labels > 0.5).flatten(), torch.nonzero(labels < 0.5).flatten()
-    log.info("%d positive and %d negative training patches; %d validation candidates", len(pos), len(neg),
-             sum(len(c) for _, c, _ in val))
+    log.info("%d positive and %d negative training patches; %d validation candidates on %s", len(pos), len(neg),
+             sum(len(v.candidates) for v in val), device)
 
     torch.manual_seed(cfg.seed)
-    model = build_verifier(cfg.arch)
+    model = build_verifier(cfg.arch).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.steps_per_epoch
-    state = load_checkpoint(out, model, opt, resume, torch.device("cpu"))
+    state = load_checkpoint(out, model, opt, resume, device)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / cfg.warmup_steps, 0.5 * (1 + math.cos(math.pi * min(s / total, 1.0)))),
         last_epoch=state["epoch"] * cfg.steps_per_epoch - 1)
     half = cfg.batch_size // 2
     for epoch in range(state["epoch"], cfg.epochs):
-        gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+        gen = torch.Generator(device=device).manual_seed(cfg.seed * 100_003 + epoch)
         model.train()
         t0, losses = time.perf_counter(), []
         for _ in range(cfg.steps_per_epoch):
-            idx = torch.cat([pos[torch.randint(len(pos), (half,), generator=gen)],
-                             neg[torch.randint(len(neg), (cfg.batch_size - half,), generator=gen)]])
-            x, _ = augment_batch(patches[idx], torch.zeros(len(idx), 1, 1, 1), gen, cfg.augment)
-            loss = F.binary_cross_entropy_with_logits(model(x), labels[idx])
+            idx = torch.cat([pos[torch.randint(len(pos), (half,), generator=gen, device=device)],
+                             neg[torch.randint(len(neg), (cfg.batch_size - half,), generator=gen, device=device)]])
+            x, _ = augment_batch(patches[idx], torch.zeros(len(idx), 1, 1, 1, device=device), gen, cfg.augment)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                logits = model(x).float()
+            loss = F.binary_cross_entropy_with_logits(logits, labels[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
-            losses.append(loss.item())
-        summary, thr = validate(model, val, cfg)
-        log.info("epoch %d: loss %.4f (%.2fs/step), val submunition P %.3f R %.3f F1 %.3f at %.2f", epoch + 1,
-                 np.mean(losses), (time.perf_counter() - t0) / cfg.steps_per_epoch, summary["precision"],
+            losses.append(loss.detach())
+        loss_mean = float(torch.stack(losses).mean())
+        summary, thr = validate(model, val, cfg, device)
+        log.info("epoch %d: loss %.4f (%.3fs/step), val submunition P %.3f R %.3f F1 %.3f at %.3f", epoch + 1,
+                 loss_mean, (time.perf_counter() - t0) / cfg.steps_per_epoch, summary["precision"],
                  summary["recall"], summary["f1"], thr)
-        state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val": summary,
+        state["history"].append({"epoch": epoch + 1, "loss": loss_mean, "val": summary,
                                  "threshold": thr})
         if summary["f1"] > state["best_score"]:
             state.update(best_score=summary["f1"], best_epoch=epoch + 1)

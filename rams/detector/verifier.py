@@ -2,11 +2,10 @@
 
 The full-resolution network ranks nearly every submunition among its heatmap peaks, but cans,
 bottles and stones of the same size share those ranks. Candidates are therefore taken at a low
-heatmap threshold (``candidate_threshold`` in the verifier's card) and each is judged again on a
-``patch_px`` patch centred on it by :class:`PatchNet`. A point's confidence becomes the geometric
-mean of its heatmap peak and the verifier's probability (two views of different extent; on the
-validation flights the mean separates better than either alone), and the points at or above the
-card's ``threshold`` are kept.
+heatmap threshold (``candidate_threshold`` in the verifier's card), where the heatmap still finds
+nearly every item, and each is judged again on a ``patch_px`` patch centred on it by
+:class:`PatchNet`. The verifier's probability becomes the point's confidence, and the points at or
+above the card's ``threshold`` are kept: the heatmap only proposes, the verifier decides.
 """
 
 from __future__ import annotations
@@ -23,23 +22,25 @@ from affine import Affine
 from torch import nn
 
 from rams.detector.card import load_into, read_card, resolve_model_dir
-from rams.detector.model import SeparableBlock, UInt8Net, _conv_bn, arch_arguments
+from rams.detector.model import SeparableBlock, UInt8Net, _conv_bn, arch_arguments, fuse_batchnorm
 
 
 class PatchNet(UInt8Net):
     """uint8 patches (N, C, P, P) -> one logit each: is a submunition centred here?
 
-    A full-resolution convolution, separable stages at strides 2, 4 and 8 px, global average and
-    max pooling, a linear layer. Normalisation happens inside the model.
+    A 3x3 convolution over every pixel (output at ``stem_stride`` px), separable stages that halve
+    the resolution each, global average and max pooling, a linear layer. Normalisation happens
+    inside the model. A stride-2 stem costs a quarter of a stride-1 one and still sees every pixel.
     """
 
     def __init__(self, in_channels: int = 3, widths: Sequence[int] = (16, 32, 48, 64),
                  mean: Sequence[float] = (127.5, 127.5, 127.5),
-                 std: Sequence[float] = (64.0, 64.0, 64.0)) -> None:
+                 std: Sequence[float] = (64.0, 64.0, 64.0), stem_stride: int = 1) -> None:
         super().__init__(in_channels, mean, std)
         w = list(widths)
         self.widths = tuple(w)
-        self.stem = _conv_bn(in_channels, w[0], 3)
+        self.stem_stride = stem_stride
+        self.stem = _conv_bn(in_channels, w[0], 3, stem_stride)
         self.stages = nn.Sequential(*[
             nn.Sequential(SeparableBlock(w[i], w[i + 1], 2), SeparableBlock(w[i + 1], w[i + 1]))
             for i in range(len(w) - 1)
@@ -54,20 +55,20 @@ class PatchNet(UInt8Net):
 
 def build_verifier(arch: dict | None = None) -> PatchNet:
     """The network described by a verifier card's ``arch`` entry (defaults when None)."""
-    return PatchNet(**arch_arguments(arch, (16, 32, 48, 64)))
+    return PatchNet(**arch_arguments(arch, (16, 32, 48, 64)),
+                    stem_stride=int((arch or {}).get("stem_stride", 1)))
 
 
 def crop_patches(image: np.ndarray, rc: np.ndarray, patch_px: int) -> np.ndarray:
     """uint8 patches (K, C, P, P) centred on pixel positions ``rc`` (K, 2) (row, col) of a uint8
     image (C, H, W); beyond the image the edge pixels are repeated."""
     half = patch_px // 2
-    padded = np.pad(image, ((0, 0), (half, half), (half, half)), mode="edge")
     r = np.clip(np.floor(rc[:, 0]).astype(int), 0, image.shape[1] - 1)
     c = np.clip(np.floor(rc[:, 1]).astype(int), 0, image.shape[2] - 1)
-    out = np.empty((len(rc), image.shape[0], patch_px, patch_px), np.uint8)
-    for i, (ri, ci) in enumerate(zip(r, c, strict=True)):
-        out[i] = padded[:, ri:ri + patch_px, ci:ci + patch_px]
-    return out
+    offsets = np.arange(patch_px) - half
+    rows = np.clip(r[:, None] + offsets, 0, image.shape[1] - 1)  # (K, P): edge rows repeated
+    cols = np.clip(c[:, None] + offsets, 0, image.shape[2] - 1)
+    return np.ascontiguousarray(image[:, rows[:, :, None], cols[:, None, :]].transpose(1, 0, 2, 3))
 
 
 class Verifier:
@@ -84,7 +85,7 @@ class Verifier:
         """Load a verifier folder (or name under ``models/``), refusing tampered weights."""
         model_dir = resolve_model_dir(name_or_dir)
         card = read_card(model_dir)
-        return cls(load_into(build_verifier(card["arch"]), model_dir, card), card, device)
+        return cls(fuse_batchnorm(load_into(build_verifier(card["arch"]), model_dir, card)), card, device)
 
     def score(self, patches: np.ndarray) -> np.ndarray:
         """Probabilities (K,) float32 for uint8 patches (K, C, P, P)."""
@@ -105,23 +106,16 @@ def patch_probabilities(model: PatchNet, patches: np.ndarray, device: torch.devi
 def pixel_positions(transform: Affine, points: gpd.GeoSeries) -> np.ndarray:
     """Fractional (row, col) (K, 2) of points on the pixel grid of ``transform``."""
     xy = points.to_numpy()
-    cols, rows = ~transform * (shapely.get_x(xy), shapely.get_y(xy))
+    cols, rows = ~transform @ (shapely.get_x(xy), shapely.get_y(xy))
     return np.column_stack([rows, cols]).reshape(-1, 2)
-
-
-def verified_confidence(peak: np.ndarray, probability: np.ndarray) -> np.ndarray:
-    """A candidate's confidence (0-1): geometric mean of its heatmap peak and verifier probability."""
-    return np.sqrt(np.asarray(peak, np.float64) * np.asarray(probability, np.float64))
 
 
 def verify_points(points: gpd.GeoDataFrame, image: np.ndarray, transform: Affine,
                   verifier: Verifier, threshold: float) -> gpd.GeoDataFrame:
-    """Candidates (``confidence`` = heatmap peak) re-scored on their patches of ``image`` (uint8
-    (C, H, W) on ``transform``) by :func:`verified_confidence`; points below ``threshold`` go."""
-    # sqrt(peak * p) <= sqrt(peak): a peak under threshold**2 cannot pass, so it is not scored
-    points = points[points["confidence"].to_numpy(float) >= threshold**2]
+    """Candidates re-scored on their patches of ``image`` (uint8 (C, H, W) on ``transform``):
+    ``confidence`` becomes the verifier's probability; points below ``threshold`` go."""
     if len(points) == 0:
         return points.reset_index(drop=True)
     prob = verifier.score(crop_patches(image, pixel_positions(transform, points.geometry), verifier.patch_px))
-    scored = points.assign(confidence=verified_confidence(points["confidence"].to_numpy(), prob))
+    scored = points.assign(confidence=prob.astype(np.float64))
     return scored[scored["confidence"] >= threshold].reset_index(drop=True)

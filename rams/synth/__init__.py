@@ -1,7 +1,8 @@
 """Synthetic survey flights with exact ground truth: demo, test, training and benchmark data.
 
 ``generate_flight`` writes a cloud-optimised RGB GeoTIFF (optionally a DSM sidecar) and
-``OUT.labels.gpkg``; ``DEMO`` fixes the arguments of the bundled demo flight.
+``OUT.labels.gpkg``; ``render_flight`` holds the same flight in memory; ``DEMO`` fixes the
+arguments of the bundled demo flight.
 """
 
 from rams.synth.flight import (
@@ -11,6 +12,8 @@ from rams.synth.flight import (
     generate_flight,
     generate_scene,
     labels_path,
+    render_flight,
 )
 
-__all__ = ["DEMO", "SynthPreset", "dsm_path", "generate_flight", "generate_scene", "labels_path"]
+__all__ = ["DEMO", "SynthPreset", "dsm_path", "generate_flight", "generate_scene", "labels_path",
+           "render_flight"]

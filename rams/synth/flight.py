@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dask
+import geopandas as gpd
+import numpy as np
 import rasterio
 import rasterio.shutil
 from affine import Affine
@@ -125,16 +127,10 @@ def generate_flight(
     """
     out = Path(out_tif)
     _check(out, width_px, height_px, gsd_m, bands)
-    try:
-        crs_obj = CRS.from_user_input(crs)
-    except Exception as err:  # pyproj raises several types for unparseable input
-        raise RamsError(out, f"unknown CRS {crs!r}") from err
-    x0, y0 = _origin(crs_obj, out)
-    bounds = (x0, y0 - height_px * gsd_m, x0 + width_px * gsd_m, y0)
-    scene = make_scene(seed, bounds, gsd_m)
+    crs_obj, transform = _grid(out, width_px, height_px, gsd_m, crs)
+    scene = generate_scene(width_px, height_px, gsd_m, seed, crs)
     workers = workers or os.cpu_count() or 1
     out.parent.mkdir(parents=True, exist_ok=True)
-    transform = Affine(gsd_m, 0.0, x0, 0.0, -gsd_m, y0)
     rio_crs = rasterio.crs.CRS.from_wkt(crs_obj.to_wkt())
     raw = out.with_name(out.name + ".raw.tif")
     raw_dsm = out.with_name(out.name + ".rawdsm.tif")
@@ -158,13 +154,38 @@ def generate_flight(
     return out, labels
 
 
+def _grid(path: Path, width_px: int, height_px: int, gsd_m: float, crs: str
+          ) -> tuple[CRS, Affine]:
+    """The flight's CRS and north-up pixel grid (``gsd_m`` metres per pixel)."""
+    try:
+        crs_obj = CRS.from_user_input(crs)
+    except Exception as err:  # pyproj raises several types for unparseable input
+        raise RamsError(path, f"unknown CRS {crs!r}") from err
+    x0, y0 = _origin(crs_obj, path)
+    return crs_obj, Affine(gsd_m, 0.0, x0, 0.0, -gsd_m, y0)
+
+
 def generate_scene(width_px: int, height_px: int, gsd_m: float, seed: int,
                    crs: str = "EPSG:32638") -> Scene:
     """The scene description a flight with these arguments would show (nothing rendered)."""
-    crs_obj = CRS.from_user_input(crs)
-    x0, y0 = _origin(crs_obj, Path("<scene>"))
-    return make_scene(seed, (x0, y0 - height_px * gsd_m, x0 + width_px * gsd_m, y0), gsd_m)
+    _, t = _grid(Path("<scene>"), width_px, height_px, gsd_m, crs)
+    return make_scene(seed, (t.c, t.f - height_px * gsd_m, t.c + width_px * gsd_m, t.f), gsd_m)
+
+
+def render_flight(width_px: int, height_px: int, gsd_m: float, seed: int,
+                  crs: str = "EPSG:32638") -> tuple[np.ndarray, Affine, str, dict[str, gpd.GeoDataFrame]]:
+    """The flight :func:`generate_flight` would write, held in memory instead: RGB uint8
+    (3, H, W), its transform, the CRS as WKT and the label layers (nothing touches the disk)."""
+    where = Path(f"<synthetic flight {seed}>")
+    _check(where.with_suffix(".tif"), width_px, height_px, gsd_m, "rgb")
+    crs_obj, transform = _grid(where, width_px, height_px, gsd_m, crs)
+    scene = generate_scene(width_px, height_px, gsd_m, seed, crs)
+    rgb = np.empty((3, height_px, width_px), np.uint8)
+    for w in _regions(width_px, height_px):
+        rows, cols = w.toslices()
+        rgb[:, rows, cols] = render_region(scene, int(w.row_off), int(w.col_off), int(w.height), int(w.width))[0]
+    return rgb, transform, crs_obj.to_wkt(), label_frames(scene, crs_obj.to_wkt())
 
 
 __all__ = ["DEMO", "SynthPreset", "generate_flight", "generate_scene", "labels_path",
-           "dsm_path"]
+           "dsm_path", "render_flight"]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pyogrio
 import shapely
 from shapely import affinity
 from shapely.geometry import LineString, Point, Polygon, box
@@ -115,6 +114,8 @@ def label_frames(scene: Scene, crs: str) -> dict[str, gpd.GeoDataFrame]:
 
 def write_labels(frames: dict[str, gpd.GeoDataFrame], path: Path) -> Path:
     """Write all layers to ``path`` atomically (temporary file, then rename)."""
+    import pyogrio  # file output only: scenes are labelled in memory without it
+
     tmp = path.with_name(path.stem + ".tmp.gpkg")
     tmp.unlink(missing_ok=True)
     previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
