@@ -47,7 +47,8 @@ from rams.detector.verifier import (
 from rams.detector.whole_flight import peaks_to_points, predict_flight
 
 log = logging.getLogger("rams.train")
-THRESHOLDS = tuple(np.round(np.arange(0.1, 0.96, 0.025), 3))
+# a verifier trained on balanced batches puts many negatives high: the sweep reaches 0.999
+THRESHOLDS = tuple(np.round(np.arange(0.1, 0.96, 0.025), 3)) + (0.97, 0.98, 0.99, 0.993, 0.995, 0.997, 0.999)
 
 
 def candidates(detector: Detector, flight: LabelledFlight, threshold: float, tile_px: int,
