@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -10,9 +12,10 @@ from detector_fixtures import make_flight
 from shapely.geometry import Point
 
 from rams.detector.augment import AugmentConfig, augment_batch
-from rams.detector.config import load_config
+from rams.detector.config import load_config, load_flights
 from rams.detector.data import load_labelled_flight, rasterise_targets, sample_batch, type_balanced
 from rams.errors import RamsError
+from rams.synth import generate_flight
 
 
 def test_targets_on_the_flight_grid(tmp_path) -> None:
@@ -75,3 +78,20 @@ def test_submunition_anchors_balance_munition_types() -> None:
     p = type_balanced(items)
     assert p.sum() == pytest.approx(1.0)
     assert p[:9].sum() == pytest.approx(0.5) and p[9] == pytest.approx(0.5)
+
+
+def test_flights_rendered_in_memory_match_the_written_ones(tmp_path) -> None:
+    tif, gpkg = generate_flight(tmp_path / "s7.tif", 192, 160, 0.03, 7)
+    written = load_labelled_flight(tif, gpkg)
+    path = tmp_path / "c.yaml"
+    path.write_text("cache_dir: cache\ntrain: {synth: {in_memory: true, seeds: [7, 8], width_px: 192, "
+                    "height_px: 160, gsd_m: 0.03}}\n")
+    cfg = load_config(path)
+    rendered = load_flights(cfg.train, Path(cfg.cache_dir))  # on a process pool
+    assert [f.path for f in rendered] == ["synthetic seed 7", "synthetic seed 8"]
+    assert np.array_equal(rendered[0].image, written.image) and rendered[0].transform == written.transform
+    for layer, frame in written.labels.items():
+        assert len(rendered[0].labels[layer]) == len(frame)
+        assert rendered[0].labels[layer].geometry.geom_equals_exact(frame.geometry, 1e-6).all()
+    assert not np.array_equal(rendered[1].image, written.image)
+    assert not (tmp_path / "cache").exists()  # nothing written

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,15 @@ def load_into(model: torch.nn.Module, model_dir: Path, card: dict[str, Any]) -> 
         raise RamsError(Path(model_dir) / WEIGHTS_FILE,
                         f"weights do not fit the card's architecture ({err})") from err
     return model
+
+
+def load_model(name_or_dir: str | os.PathLike[str], build: Callable[[dict], torch.nn.Module]
+               ) -> tuple[torch.nn.Module, Path, dict[str, Any]]:
+    """The network ``build(card["arch"])`` of a model folder (or name under ``models/``) with its
+    verified weights, the folder and the card."""
+    model_dir = resolve_model_dir(name_or_dir)
+    card = read_card(model_dir)
+    return load_into(build(card["arch"]), model_dir, card), model_dir, card
 
 
 def write_weights(path: Path, state: dict[str, torch.Tensor]) -> str:

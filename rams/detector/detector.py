@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rams.detector.card import load_into, read_card, resolve_model_dir
+from rams.detector.card import load_model
 from rams.detector.model import CLASSES, DOWNSAMPLE_PX, RamsNet, build_model, fuse_batchnorm
 from rams.detector.verifier import Verifier
 from rams.errors import RamsError
@@ -39,9 +39,7 @@ class Detector:
     def load(cls, name_or_dir: str | os.PathLike[str], device: str | None = None) -> Detector:
         """Load ``models/<name>`` or a model folder (and its context model), refusing weights
         whose sha256 differs from the card's."""
-        model_dir = resolve_model_dir(name_or_dir)
-        card = read_card(model_dir)
-        model = load_into(build_model(card["arch"]), model_dir, card)
+        model, model_dir, card = load_model(name_or_dir, build_model)
         context = None
         if card.get("context_model"):
             context = cls.load(_beside(model_dir, card["context_model"]), device)

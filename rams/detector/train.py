@@ -23,13 +23,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from rams.detector.augment import augment_batch
-from rams.detector.card import (
-    load_into,
-    read_card,
-    resolve_model_dir,
-    save_model,
-    write_weights,
-)
+from rams.detector.card import load_model, save_model, write_weights
 from rams.detector.config import TrainConfig, load_flights
 from rams.detector.data import LabelledFlight, sample_batch
 from rams.detector.metrics import add_counts, score_detections, summarise
@@ -200,10 +194,8 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     torch.manual_seed(cfg.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = build_model(cfg.arch)
-    if cfg.init_from:  # fine-tuning: start from a verified model (its card's architecture wins)
-        init_dir = resolve_model_dir(cfg.init_from)
-        init_card = read_card(init_dir)
-        model = load_into(build_model(init_card["arch"]), init_dir, init_card)
+    if cfg.init_from:  # fine-tuning a verified model (its card's architecture wins)
+        model, init_dir, init_card = load_model(cfg.init_from, build_model)
         log.info("starting from %s (sha256 %s)", init_dir, init_card["sha256"][:12])
     model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -31,7 +31,7 @@ from safetensors.torch import load_file
 from scipy.spatial import cKDTree
 
 from rams.detector.augment import augment_batch
-from rams.detector.card import save_model, write_weights
+from rams.detector.card import load_model, save_model, write_weights
 from rams.detector.config import TrainConfig, iter_flights
 from rams.detector.data import LabelledFlight
 from rams.detector.detector import Detector
@@ -164,7 +164,8 @@ def _card(cfg: TrainConfig, model: PatchNet, source: Detector, summary: dict, th
                  "mean": model.mean.flatten().tolist(), "std": model.std.flatten().tolist(),
                  "stem_stride": model.stem_stride, "patch_px": cfg.patch_px},
         "postprocess": {"candidate_threshold": cfg.candidate_threshold, "threshold": threshold},
-        "training": {"description": cfg.description, "seed": cfg.seed,
+        "training": {"description": cfg.description, "seed": cfg.seed, "init_from": cfg.init_from,
+                     "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
                      "candidates_from": source.card["name"], "candidates_from_sha256": source.card["sha256"],
                      "train_synth_seeds": list(cfg.train.synth.seeds), "val_synth_seeds": list(cfg.val.synth.seeds),
                      "epoch": epoch},
@@ -192,7 +193,11 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
              sum(len(v.candidates) for v in val), device)
 
     torch.manual_seed(cfg.seed)
-    model = build_verifier(cfg.arch).to(device)
+    model = build_verifier(cfg.arch)
+    if cfg.init_from:  # fine-tuning a verified model (its card's architecture wins)
+        model, init_dir, init_card = load_model(cfg.init_from, build_verifier)
+        log.info("starting from %s (sha256 %s)", init_dir, init_card["sha256"][:12])
+    model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.steps_per_epoch
     state = load_checkpoint(out, model, opt, resume, device)

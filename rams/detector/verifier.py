@@ -21,7 +21,7 @@ import torch
 from affine import Affine
 from torch import nn
 
-from rams.detector.card import load_into, read_card, resolve_model_dir
+from rams.detector.card import load_model
 from rams.detector.model import SeparableBlock, UInt8Net, _conv_bn, arch_arguments, fuse_batchnorm
 
 
@@ -83,9 +83,8 @@ class Verifier:
     @classmethod
     def load(cls, name_or_dir: str | os.PathLike[str], device: str | None = None) -> Verifier:
         """Load a verifier folder (or name under ``models/``), refusing tampered weights."""
-        model_dir = resolve_model_dir(name_or_dir)
-        card = read_card(model_dir)
-        return cls(fuse_batchnorm(load_into(build_verifier(card["arch"]), model_dir, card)), card, device)
+        model, _, card = load_model(name_or_dir, build_verifier)
+        return cls(fuse_batchnorm(model), card, device)
 
     def score(self, patches: np.ndarray) -> np.ndarray:
         """Probabilities (K,) float32 for uint8 patches (K, C, P, P)."""
