@@ -17,7 +17,7 @@ from rams.detector.card import WEIGHTS_FILE, save_model
 from rams.detector.config import load_config
 from rams.detector.detector import Detector
 from rams.detector.train_verifier import label_candidates, train_verifier
-from rams.detector.verifier import build_verifier, crop_patches, verify_points
+from rams.detector.verifier import build_verifier, crop_patches, patch_scale, verify_points
 from rams.errors import RamsError
 
 CRS = "EPSG:32638"
@@ -46,6 +46,15 @@ def test_crop_patches_centred_and_edge_padded() -> None:
     np.testing.assert_array_equal(p[0], img[:, 2:6, 4:8])
 
 
+def test_crop_patches_resampled_to_a_fixed_ground_resolution() -> None:
+    img = np.zeros((3, 40, 40), np.uint8)
+    img[:, 18:22, 18:22] = 200  # a 4 px object
+    coarse = crop_patches(img, np.array([[20.0, 20.0]]), 16, patch_scale(0.02, 0.04))  # 4 cm flight, 2 cm patches
+    assert coarse.shape == (1, 3, 16, 16)
+    assert 6 <= int((coarse[0, 0] > 100).sum(axis=1).max()) <= 10  # the object is twice as wide
+    assert patch_scale(None, 0.04) == 1.0 and patch_scale(0.02, 0.02) == 1.0
+
+
 def test_label_candidates_visible_hidden_and_far() -> None:
     items = gpd.GeoDataFrame({"visible_fraction": [1.0, 0.0]}, geometry=[Point(0, 0), Point(5, 0)], crs=CRS)
     cands = gpd.GeoDataFrame(geometry=[Point(0.2, 0), Point(5.1, 0), Point(2, 2)], crs=CRS)
@@ -56,6 +65,7 @@ class _Bright:
     """Probability = centre-pixel brightness: keeps the bright candidates."""
 
     patch_px = 8
+    patch_gsd_m = None
 
     def score(self, patches: np.ndarray) -> np.ndarray:
         return patches[:, 0, 4, 4].astype(np.float32) / 255.0

@@ -88,6 +88,7 @@ class TrainConfig:
     candidates_from: str | None = None
     candidate_threshold: float = 0.08  # heatmap peak value a candidate needs
     patch_px: int = 32  # verifier patch side
+    patch_gsd_m: float | None = None  # verifier patches resampled to this many metres per pixel
 
 
 def _check(d: Any, cls: type, where: str) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from rams.detector.verifier import (
     build_verifier,
     crop_patches,
     patch_probabilities,
+    patch_scale,
     pixel_positions,
 )
 from rams.detector.whole_flight import peaks_to_points, predict_flight
@@ -89,7 +90,8 @@ def mine(detector: Detector, flight: LabelledFlight, cfg: TrainConfig) -> tuple[
         rc.append(pixel_positions(flight.transform, visible.geometry))
         labels.append(np.ones(len(visible), np.int8))
     rc_all = np.concatenate(rc)
-    return crop_patches(flight.image, rc_all, cfg.patch_px), np.concatenate(labels).astype(np.float32)
+    patches = crop_patches(flight.image, rc_all, cfg.patch_px, patch_scale(cfg.patch_gsd_m, flight.gsd_m))
+    return patches, np.concatenate(labels).astype(np.float32)
 
 
 def _mined_set(detector: Detector, flights: Iterator[LabelledFlight], cfg: TrainConfig, cache: Path
@@ -124,7 +126,8 @@ class ValFlight:
 def val_flight(detector: Detector, flight: LabelledFlight, cfg: TrainConfig) -> ValFlight:
     """A validation flight's candidates exactly as a survey finds them, with their patches."""
     cands = candidates(detector, flight, cfg.candidate_threshold, cfg.tile_px, cfg.overlap_px)
-    patches = crop_patches(flight.image, pixel_positions(flight.transform, cands.geometry), cfg.patch_px)
+    patches = crop_patches(flight.image, pixel_positions(flight.transform, cands.geometry), cfg.patch_px,
+                           patch_scale(cfg.patch_gsd_m, flight.gsd_m))
     area_ha = flight.shape[0] * flight.shape[1] * flight.gsd_m**2 / 1e4
     return ValFlight(flight.labels, flight.gsd_m, area_ha, cands, patches)
 
@@ -162,7 +165,8 @@ def _card(cfg: TrainConfig, model: PatchNet, source: Detector, summary: dict, th
         "overlap_px": 0,
         "arch": {"type": "PatchNet", "in_channels": model.in_channels, "widths": list(model.widths),
                  "mean": model.mean.flatten().tolist(), "std": model.std.flatten().tolist(),
-                 "stem_stride": model.stem_stride, "patch_px": cfg.patch_px},
+                 "stem_stride": model.stem_stride, "patch_px": cfg.patch_px,
+                 **({"patch_gsd_m": cfg.patch_gsd_m} if cfg.patch_gsd_m else {})},
         "postprocess": {"candidate_threshold": cfg.candidate_threshold, "threshold": threshold},
         "training": {"description": cfg.description, "seed": cfg.seed, "init_from": cfg.init_from,
                      "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",

@@ -4,8 +4,11 @@ The full-resolution network ranks nearly every submunition among its heatmap pea
 bottles and stones of the same size share those ranks. Candidates are therefore taken at a low
 heatmap threshold (``candidate_threshold`` in the verifier's card), where the heatmap still finds
 nearly every item, and each is judged again on a ``patch_px`` patch centred on it by
-:class:`PatchNet`. The verifier's probability becomes the point's confidence, and the points at or
-above the card's ``threshold`` are kept: the heatmap only proposes, the verifier decides.
+:class:`PatchNet`. With ``patch_gsd_m`` in the card the patch is resampled to that many metres
+per pixel, so that an object has the same size in patch pixels at every flight GSD (a 12 cm can at
+2 cm and a 26 cm submunition at 4 cm are both 6 px in the flight, but not in the patches). The
+verifier's probability becomes the point's confidence, and the points at or above the card's
+``threshold`` are kept: the heatmap only proposes, the verifier decides.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 import torch
+import torch.nn.functional as F
 from affine import Affine
 from torch import nn
 
@@ -59,16 +63,31 @@ def build_verifier(arch: dict | None = None) -> PatchNet:
                     stem_stride=int((arch or {}).get("stem_stride", 1)))
 
 
-def crop_patches(image: np.ndarray, rc: np.ndarray, patch_px: int) -> np.ndarray:
-    """uint8 patches (K, C, P, P) centred on pixel positions ``rc`` (K, 2) (row, col) of a uint8
-    image (C, H, W); beyond the image the edge pixels are repeated."""
-    half = patch_px // 2
+def crop_patches(image: np.ndarray, rc: np.ndarray, patch_px: int, scale: float = 1.0) -> np.ndarray:
+    """uint8 patches (K, C, P, P) of a uint8 image (C, H, W) centred on the pixels holding the
+    positions ``rc`` (K, 2) (row, col, continuous); beyond the image the edge pixels are repeated.
+
+    Each patch covers ``round(P * scale)`` image pixels, resized (bilinear) to P when that differs
+    from P. At ``scale`` 1 the patch holds the image's own pixels, the centre pixel at (P//2, P//2).
+    """
+    side = max(1, round(patch_px * scale))
     r = np.clip(np.floor(rc[:, 0]).astype(int), 0, image.shape[1] - 1)
     c = np.clip(np.floor(rc[:, 1]).astype(int), 0, image.shape[2] - 1)
-    offsets = np.arange(patch_px) - half
-    rows = np.clip(r[:, None] + offsets, 0, image.shape[1] - 1)  # (K, P): edge rows repeated
+    offsets = np.arange(side) - side // 2
+    rows = np.clip(r[:, None] + offsets, 0, image.shape[1] - 1)  # (K, side): edge rows repeated
     cols = np.clip(c[:, None] + offsets, 0, image.shape[2] - 1)
-    return np.ascontiguousarray(image[:, rows[:, :, None], cols[:, None, :]].transpose(1, 0, 2, 3))
+    crops = np.ascontiguousarray(image[:, rows[:, :, None], cols[:, None, :]].transpose(1, 0, 2, 3))
+    if side == patch_px or len(rc) == 0:
+        return crops
+    resized = F.interpolate(torch.from_numpy(crops).float(), size=(patch_px, patch_px), mode="bilinear",
+                            align_corners=False, antialias=side > patch_px)
+    return resized.round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def patch_scale(patch_gsd_m: float | None, gsd_m: float) -> float:
+    """Image pixels per patch pixel: patches at ``patch_gsd_m`` metres per pixel (whatever the
+    flight's ``gsd_m``), or at the flight's own resolution when None."""
+    return float(patch_gsd_m) / gsd_m if patch_gsd_m else 1.0
 
 
 class Verifier:
@@ -79,6 +98,7 @@ class Verifier:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.eval().to(self.device)
         self.patch_px = int(card["arch"]["patch_px"])
+        self.patch_gsd_m = card["arch"].get("patch_gsd_m")
 
     @classmethod
     def load(cls, name_or_dir: str | os.PathLike[str], device: str | None = None) -> Verifier:
@@ -115,6 +135,7 @@ def verify_points(points: gpd.GeoDataFrame, image: np.ndarray, transform: Affine
     ``confidence`` becomes the verifier's probability; points below ``threshold`` go."""
     if len(points) == 0:
         return points.reset_index(drop=True)
-    prob = verifier.score(crop_patches(image, pixel_positions(transform, points.geometry), verifier.patch_px))
+    scale = patch_scale(verifier.patch_gsd_m, abs(transform.a))
+    prob = verifier.score(crop_patches(image, pixel_positions(transform, points.geometry), verifier.patch_px, scale))
     scored = points.assign(confidence=prob.astype(np.float64))
     return scored[scored["confidence"] >= threshold].reset_index(drop=True)
