@@ -84,9 +84,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--batches", type=int, default=6)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--candidates-per-mpix", type=float, default=620.0,
-                    help="candidates the verifier scores per MPix of flight (heatmap peaks >= 0.05 on "
-                         "the synthetic validation flights: ~620)")
+    ap.add_argument("--candidates-per-mpix", type=float, default=85.0,
+                    help="candidates the verifier scores per MPix of flight (heatmap peaks >= 0.12, the "
+                         "shipped candidate_threshold, on the synthetic validation flights: ~85)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
