@@ -36,13 +36,16 @@ def evaluate(
     model: str,
     rules: str = "default",
     matching: dict[str, float] | None = None,
-    submunition_threshold: float | None = None,
+    thresholds: dict[str, float] | None = None,
 ) -> dict:
-    """Survey ``flight`` with ``model`` and score the output against the ``labels`` GeoPackage."""
+    """Survey ``flight`` with ``model`` and score the output against the ``labels`` GeoPackage.
+
+    ``thresholds`` overrides the cards' detection thresholds (``DetectionSettings`` field names,
+    e.g. ``submunition_threshold``, ``position_threshold``), as when calibrating them."""
     truth = read_labels(labels)
     settings = SurveySettings(hazard_rules=rules)
-    if submunition_threshold is not None:
-        settings = replace(settings, detection=replace(settings.detection, submunition_threshold=submunition_threshold))
+    if thresholds:
+        settings = replace(settings, detection=replace(settings.detection, **thresholds))
     with tempfile.TemporaryDirectory(prefix="rams-evaluate-") as tmp:
         out = Path(tmp) / "evaluate.gpkg"
         summary = survey(flight, out, model=model, settings=settings, report=None)
@@ -96,6 +99,16 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+OVERRIDES = {"submunition": "--peak-threshold", "position": "--position-threshold", "trench": "--trench-threshold"}
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, float]:
+    """The detection thresholds given on the command line, by class."""
+    values = {"submunition": args.peak_threshold, "position": args.position_threshold,
+              "trench": args.trench_threshold}
+    return {name: float(v) for name, v in values.items() if v is not None}
+
+
 def run(args: argparse.Namespace) -> int:
     matching = {
         "match_radius_m": args.radius_m,
@@ -108,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         rules=args.rules,
         matching=matching,
-        submunition_threshold=args.peak_threshold,
+        thresholds={f"{name}_threshold": value for name, value in _overrides(args).items()},
     )
     print(format_table(report))
     if args.out:
@@ -120,8 +133,8 @@ def run(args: argparse.Namespace) -> int:
         parts = ["rams", "evaluate", "--model", args.model, "--flight", args.flight, "--labels", args.labels]
         parts += ["--radius-m", str(args.radius_m), "--min-visible-fraction", str(args.min_visible_fraction)]
         parts += ["--min-length-px", str(args.min_length_px)]
-        if args.peak_threshold is not None:
-            parts += ["--peak-threshold", str(args.peak_threshold)]
+        for name, value in _overrides(args).items():
+            parts += [OVERRIDES[name], str(value)]
         command = " ".join(shlex.quote(p) for p in parts)
         metrics = {**report["metrics"], "submunition_every_size": report["submunition_every_size"]}
         record_metrics(resolve_model_dir(args.model), args.record, Path(args.flight).name, metrics, command)
@@ -145,6 +158,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="score only true submunitions at least this long in pixels (the rest are reported "
                    "separately as 'any size'); 0 scores every item")  # fmt: skip
     p.add_argument("--peak-threshold", type=float, help="override the card's submunition threshold (0-1)")
+    p.add_argument("--position-threshold", type=float, help="override the position mask threshold (0-1)")
+    p.add_argument("--trench-threshold", type=float, help="override the trench mask threshold (0-1)")
     p.add_argument(
         "--record", metavar="SECTION", help="also write the metrics into the model card under metrics.SECTION"
     )

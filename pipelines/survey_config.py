@@ -38,16 +38,16 @@ def calibrated(
     det: DetectionSettings, card: dict, context: dict | None = None, verifier: dict | None = None
 ) -> DetectionSettings:
     """Thresholds left unset take the values the model was calibrated with on validation
-    flights (card ``postprocess``), else 0.5; masks a context model provides take its card's,
-    and with a verifier the submunition thresholds are the verifier card's."""
+    flights (card ``postprocess``: ``<class>_mask_threshold``, else ``mask_threshold``, else 0.5);
+    masks a context model provides take its card's, and with a verifier the submunition
+    thresholds are the verifier card's."""
     pp = card.get("postprocess", {})
     vp = (verifier or {}).get("postprocess", {})
-    mask = float(pp.get("mask_threshold", 0.5))
-    context_mask = float((context or {}).get("postprocess", {}).get("mask_threshold", mask))
     provided = (context or {}).get("outputs", ())
 
     def mask_for(cls: str) -> float:
-        return context_mask if cls in provided else mask
+        own = (context or {}).get("postprocess", {}) if cls in provided else pp
+        return float(own.get(f"{cls}_mask_threshold", own.get("mask_threshold", pp.get("mask_threshold", 0.5))))
 
     return replace(
         det,

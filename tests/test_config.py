@@ -44,3 +44,6 @@ def test_unset_thresholds_come_from_the_model_card():
     context = {"outputs": ["position"], "postprocess": {"mask_threshold": 0.6}}
     det = calibrated(SurveySettings().detection, card, context)
     assert (det.trench_threshold, det.position_threshold) == (0.45, 0.6)  # each map its model's
+    context["postprocess"]["position_mask_threshold"] = 0.35  # calibrated for one class
+    det = calibrated(SurveySettings().detection, card, {**context, "outputs": ["trench", "position"]})
+    assert (det.trench_threshold, det.position_threshold) == (0.6, 0.35)

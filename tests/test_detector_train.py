@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import torch
+import yaml
 from detector_fixtures import make_flight
 
 from pipelines.cli import main
@@ -98,3 +99,12 @@ def test_train_resume_and_evaluate_cli(tmp_path) -> None:
     metrics = json.loads(report.read_text())["metrics"]
     assert set(metrics) == {"submunition", "position", "trench"}
     assert 0 <= metrics["submunition"]["precision"] <= 1
+    args = ["evaluate", "--model", str(model_dir), "--flight", str(tmp_path / "hand.tif"), "--labels",
+            str(tmp_path / "hand.labels.gpkg"), "--out", str(report), "--position-threshold", "0.999",
+            "--record", "test"]
+    assert main(args) == 0
+    strict = json.loads(report.read_text())["metrics"]["position"]
+    assert strict["tp"] + strict["fp"] <= metrics["position"]["tp"] + metrics["position"]["fp"]
+    recorded = yaml.safe_load((model_dir / "card.yaml").read_text())["metrics"]["test"]["hand.tif"]
+    assert "--position-threshold 0.999" in recorded["command"]
+    assert all(recorded["position"][k] == strict[k] for k in ("tp", "fp", "fn"))
