@@ -6,9 +6,9 @@ Uses the shipped model when it loads (else the default architecture, randomly in
 speed is the same), through ``Detector.predict`` (BatchNorm folded, inference mode; fp16 autocast
 on CUDA). The context model (trenches, positions) runs once per region on the block-averaged
 pixels; its cost is measured on a 2048 px region at 3 cm. The verifier's cost is per candidate
-(cutting its patch out of a 2048 px region at 3 cm and scoring it): patches/s, turned into MPix/s at a
-given candidate density. Prints one line per device; the last
-line is the summary on the preferred device.
+(cutting its patch out of a 2048 px region at 3 cm and scoring it): candidates/s, turned into
+MPix/s at a given candidate density. Prints one line per device; the last line is the summary on
+the preferred device.
 """
 
 from __future__ import annotations

@@ -193,18 +193,14 @@ def iter_flights(fs: FlightSet, cache_dir: Path, input_gsd_m: float | None = Non
         yield load_labelled_flight(tif, gpkg, input_gsd_m)
     if fs.synth.in_memory and fs.synth.seeds:
         s = fs.synth
-        args = [(seed, s.width_px, s.height_px, s.gsd_for(seed), s.crs, input_gsd_m) for seed in s.seeds]
-        workers = min(len(args), os.cpu_count() or 1)
+        n = len(s.seeds)
         # spawned, not forked: the parent holds torch threads (and maybe CUDA)
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            yield from pool.map(_render, args)
+        with ProcessPoolExecutor(min(n, os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn")) as pool:
+            yield from pool.map(synth_labelled_flight, s.seeds, [s.width_px] * n, [s.height_px] * n,
+                                [s.gsd_for(seed) for seed in s.seeds], [s.crs] * n, [input_gsd_m] * n)
 
 
 def load_flights(fs: FlightSet, cache_dir: Path, input_gsd_m: float | None = None) -> list[LabelledFlight]:
     """:func:`iter_flights` as a list."""
     return list(iter_flights(fs, cache_dir, input_gsd_m))
-
-
-def _render(args: tuple) -> LabelledFlight:
-    return synth_labelled_flight(*args)
 

@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,17 @@ def save_checkpoint(out: Path, model: torch.nn.Module, opt: torch.optim.Optimize
     tmp.replace(out / "state.json")
 
 
+def initial_model(cfg: TrainConfig, build: Callable[[dict], torch.nn.Module], device: torch.device
+                  ) -> torch.nn.Module:
+    """The network to train, on ``device``: ``build(cfg.arch)``, or the verified model
+    ``cfg.init_from`` when fine-tuning (its card's architecture wins)."""
+    if not cfg.init_from:
+        return build(cfg.arch).to(device)
+    model, init_dir, init_card = load_model(cfg.init_from, build)
+    log.info("starting from %s (sha256 %s)", init_dir, init_card["sha256"][:12])
+    return model.to(device)
+
+
 def make_card(cfg: TrainConfig, model: RamsNet, train_flights: list[LabelledFlight],
               val_summary: dict, peak_threshold: float, epoch: int) -> dict[str, Any]:
     """The model card of a checkpoint (sha256 and rams_version are filled in when saved)."""
@@ -193,11 +205,7 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
 
     torch.manual_seed(cfg.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = build_model(cfg.arch)
-    if cfg.init_from:  # fine-tuning a verified model (its card's architecture wins)
-        model, init_dir, init_card = load_model(cfg.init_from, build_model)
-        log.info("starting from %s (sha256 %s)", init_dir, init_card["sha256"][:12])
-    model = model.to(device)
+    model = initial_model(cfg, build_model, device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.steps_per_epoch
 

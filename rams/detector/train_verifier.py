@@ -31,12 +31,12 @@ from safetensors.torch import load_file
 from scipy.spatial import cKDTree
 
 from rams.detector.augment import augment_batch
-from rams.detector.card import load_model, save_model, write_weights
+from rams.detector.card import save_model, write_weights
 from rams.detector.config import TrainConfig, iter_flights
 from rams.detector.data import LabelledFlight
 from rams.detector.detector import Detector
 from rams.detector.metrics import EVALUATION_DEFAULTS, add_counts, submunition_sweep, summarise
-from rams.detector.train import load_checkpoint, save_checkpoint
+from rams.detector.train import initial_model, load_checkpoint, save_checkpoint
 from rams.detector.verifier import (
     PatchNet,
     build_verifier,
@@ -197,11 +197,7 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
              sum(len(v.candidates) for v in val), device)
 
     torch.manual_seed(cfg.seed)
-    model = build_verifier(cfg.arch)
-    if cfg.init_from:  # fine-tuning a verified model (its card's architecture wins)
-        model, init_dir, init_card = load_model(cfg.init_from, build_verifier)
-        log.info("starting from %s (sha256 %s)", init_dir, init_card["sha256"][:12])
-    model = model.to(device)
+    model = initial_model(cfg, build_verifier, device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.steps_per_epoch
     state = load_checkpoint(out, model, opt, resume, device)
