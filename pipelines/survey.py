@@ -28,6 +28,8 @@ from pipelines.survey_config import SurveySettings, calibrated
 from pipelines.survey_region import RegionJob, detector_for, survey_region
 from rams.config import load_config
 from rams.detector.card import resolve_model_dir
+from rams.detector.detector import Detector
+from rams.elevation import sidecar, with_dsm
 from rams.errors import RamsError
 from rams.export import write_geopackage
 from rams.flight import Flight, open_flight, resampled
@@ -51,6 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL, help="model name under models/ or a model folder")
     p.add_argument("--config", help="survey settings YAML (see configs/survey.yaml)")
     p.add_argument("--report", help="HTML report path (default: OUT with .html)")
+    p.add_argument("--dsm", help="surface model (GeoTIFF, metres) for a model that takes an elevation band "
+                                 "(default: FLIGHT.dsm.tif beside the flight)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", help="address of a dask.distributed scheduler (tcp://HOST:PORT)")
     where.add_argument("--workers", type=int, help="run on a local cluster of N worker processes")
@@ -69,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         settings=settings,
         report=report,
+        dsm=args.dsm,
         scheduler=args.scheduler,
         workers=args.workers,
         threads=args.threads,
@@ -101,9 +106,9 @@ def weights_key(card: dict, *others: dict | None) -> str:
 
 def run_key(flight: Flight, settings: SurveySettings, model_sha: str, grid: TileGrid) -> str:
     """Hash of everything that determines the regions' results (the resumable run's name)."""
-    stat = os.stat(flight.path)
     doc = {
-        "flight": [os.path.abspath(flight.path), stat.st_size, stat.st_mtime_ns],
+        "flight": _file_key(flight.path),
+        **({"dsm": _file_key(flight.dsm)} if flight.dsm else {}),
         "gsd_m": flight.gsd_m,
         "settings": dataclasses.asdict(settings),
         "model": model_sha,
@@ -111,6 +116,25 @@ def run_key(flight: Flight, settings: SurveySettings, model_sha: str, grid: Tile
         "rams": rams.__version__,
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _file_key(path: str) -> list:
+    stat = os.stat(path)
+    return [os.path.abspath(path), stat.st_size, stat.st_mtime_ns]
+
+
+def with_elevation(flight: Flight, detector: Detector, dsm: str | os.PathLike | None) -> Flight:
+    """The flight with its DSM attached when the model takes an elevation band (``dsm``, else
+    the ``F.dsm.tif`` sidecar); a DSM given to a model without one is ignored."""
+    name = detector.card["name"]
+    if not detector.uses_elevation:
+        if dsm is not None:
+            log.warning("model %s takes no elevation band: %s is not used", name, dsm)
+        return flight
+    if dsm is None and not sidecar(flight.path).is_file():
+        raise RamsError(flight.path, f"model {name} takes an elevation band: give --dsm DSM.tif or put "
+                                     f"{sidecar(flight.path).name} beside the flight")
+    return with_dsm(flight, dsm if dsm is not None else sidecar(flight.path))
 
 
 def _cluster(stack: ExitStack, scheduler: str | None, workers: int | None):
@@ -136,12 +160,15 @@ def survey(
     model: str = DEFAULT_MODEL,
     settings: SurveySettings | None = None,
     report: Path | None = None,
+    dsm: str | os.PathLike | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
     threads: int | None = None,
     keep_run: bool = False,
 ) -> dict:
-    """Survey one flight into ``out`` (GeoPackage) and ``report`` (HTML); returns the summary."""
+    """Survey one flight into ``out`` (GeoPackage) and ``report`` (HTML); returns the summary.
+
+    ``dsm`` is the surface model of a model that takes an elevation band (see :func:`with_elevation`)."""
     started = time.perf_counter()
     settings = settings or SurveySettings()
     if out.suffix.lower() != ".gpkg":
@@ -150,6 +177,7 @@ def survey(
     native = open_flight(flight_path)
     model_dir = str(resolve_model_dir(model))
     detector = detector_for(model_dir)
+    native = with_elevation(native, detector, dsm)
     card = detector.card
     context = detector.context.card if detector.context is not None else None
     verifier = detector.verifier.card if detector.verifier is not None else None

@@ -108,13 +108,13 @@ def survey_region(job: RegionJob, region: Region) -> RegionResult:
 
     torch.set_num_threads(job.torch_threads)
     flight, det = job.flight, job.settings.detection
+    detector = detector_for(job.model_dir)
     t0 = time.perf_counter()
     try:
-        pixels = read_region(flight, region, reuse=True)
+        pixels = read_region(flight, region, reuse=True, relief=detector.uses_elevation)
     except (RasterioError, OSError) as err:
         raise RamsError(flight.path, f"cannot read region {region.index} ({gdal_message(err)})") from None
     t1 = time.perf_counter()
-    detector = detector_for(job.model_dir)
     prob = predict_region(detector, pixels, region, job.settings.tiling.batch_size,
                           gsd_m=flight.gsd_m)
     t2 = time.perf_counter()

@@ -59,6 +59,8 @@ class Flight:
     #: Per-band (lo, hi) input values mapped to 0 and 255; None for 8-bit imagery.
     stretch: tuple[tuple[float, float], ...] | None = None
     flight_id: str = ""
+    #: Surface model (metres) read as the elevation band, see :mod:`rams.elevation`; or None.
+    dsm: str | None = None
     _lut: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def dataset(self) -> rasterio.io.DatasetReaderBase:

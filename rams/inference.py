@@ -19,7 +19,10 @@ from rams.tiling import Region
 
 
 class Predictor(Protocol):
-    """Anything mapping uint8 batches (N, C, H, W) to probabilities (N, K, H, W)."""
+    """Anything mapping uint8 batches (N, C, H, W) of ``in_channels`` bands (RGB, then the
+    elevation band when 4) to probabilities (N, K, H, W)."""
+
+    in_channels: int
 
     def predict(self, batch: np.ndarray) -> np.ndarray: ...
 
@@ -71,7 +74,7 @@ def predict_region(
     """
     canvas = np.zeros((classes, *pixels.valid.shape), dtype=np.float32)
     strips = [s for s in _halo_strips(pixels.window, region.core) if s.width > 0 and s.height > 0]
-    for group, batch in batches(pixels, valid_tiles(pixels, region), batch_size):
+    for group, batch in batches(pixels, valid_tiles(pixels, region), batch_size, detector.in_channels):
         for tile, prob in zip(group, detector.predict(batch), strict=True):
             _paste(canvas, pixels.window, prob, tile.window, tile.core)
             for strip in strips:
@@ -82,7 +85,7 @@ def predict_region(
         card = context.card
         channels = [CLASSES.index(c) for c in context.outputs]
         k = context_factor(gsd_m, float(card["input_gsd_m"]))
-        maps = context_probabilities(context.predict, pixels.rgb, k, int(card["tile_px"]),
+        maps = context_probabilities(context.predict, pixels.image(context.in_channels), k, int(card["tile_px"]),
                                      int(card["overlap_px"]), channels)
         canvas[channels] = maps * pixels.valid
     return canvas

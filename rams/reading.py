@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from rasterio.windows import Window
 
+from rams.elevation import RELIEF_ZERO_LEVEL, read_relief
+from rams.errors import RamsError
 from rams.flight import Flight
 from rams.tiling import Region, Tile
 
@@ -20,11 +22,22 @@ from rams.tiling import Region, Tile
 @dataclass
 class RegionPixels:
     """A region's pixels: ``rgb`` uint8 (3, H, W) and ``valid`` bool (H, W) on ``window``
-    (raster px; parts of the window outside the raster are zero and invalid)."""
+    (raster px; parts of the window outside the raster are zero and invalid), and the elevation
+    band ``relief`` uint8 (H, W) when it was read (see :mod:`rams.elevation`)."""
 
     window: Window
     rgb: np.ndarray
     valid: np.ndarray
+    relief: np.ndarray | None = None
+
+    def image(self, bands: int) -> np.ndarray:
+        """uint8 (bands, H, W): the RGB bands, then the elevation band when ``bands`` is 4."""
+        if bands == 3:
+            return self.rgb
+        if bands != 4 or self.relief is None:
+            raise RamsError("region", f"the model takes {bands} bands; this flight was read with "
+                                      f"{3 if self.relief is None else 4} (RGB, then elevation)")
+        return np.concatenate([self.rgb, self.relief[None]])
 
     def view(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
         """(rgb, valid) views of a sub-window given in raster px."""
@@ -46,13 +59,24 @@ def _thread_canvas(shape: tuple[int, ...]) -> np.ndarray:
     return canvas
 
 
-def read_region(flight: Flight, region: Region, *, reuse: bool = False) -> RegionPixels:
-    """Read ``region.read`` in one windowed read (padding with invalid zeros past the raster).
+def read_region(flight: Flight, region: Region, *, reuse: bool = False, relief: bool = False
+                ) -> RegionPixels:
+    """Read ``region.read`` in one windowed read (padding with invalid zeros past the raster),
+    and with ``relief`` the elevation band from the flight's DSM (ground level past the raster).
 
     With ``reuse`` the pixels go into this thread's canvas, overwritten by its next reuse read:
     for region tasks that are done with one region before they read the next.
     """
-    win = region.read
+    pixels = _read_rgb(flight, region.read, reuse)
+    if relief:
+        inside = pixels.window.intersection(Window(0, 0, flight.width, flight.height))
+        pixels.relief = np.full(pixels.valid.shape, RELIEF_ZERO_LEVEL, np.uint8)
+        r, c = int(inside.row_off - pixels.window.row_off), int(inside.col_off - pixels.window.col_off)
+        pixels.relief[r:r + int(inside.height), c:c + int(inside.width)] = read_relief(flight, inside)
+    return pixels
+
+
+def _read_rgb(flight: Flight, win: Window, reuse: bool) -> RegionPixels:
     shape = (3, int(win.height), int(win.width))
     inside = win.intersection(Window(0, 0, flight.width, flight.height))
     if (inside.width, inside.height) == (win.width, win.height):
@@ -72,8 +96,10 @@ def valid_tiles(pixels: RegionPixels, region: Region) -> list[Tile]:
     return [tile for tile in region.tiles if pixels.view(tile.core)[1].any()]
 
 
-def batches(pixels: RegionPixels, tiles: list[Tile], batch_size: int) -> Iterator[tuple[list[Tile], np.ndarray]]:
-    """Yield (tiles, batch), batch a contiguous uint8 array (N, 3, tile_px, tile_px).
+def batches(pixels: RegionPixels, tiles: list[Tile], batch_size: int, bands: int = 3
+            ) -> Iterator[tuple[list[Tile], np.ndarray]]:
+    """Yield (tiles, batch), batch a contiguous uint8 array (N, bands, tile_px, tile_px) (see
+    :meth:`RegionPixels.image`).
 
     One buffer serves every batch of the call (fresh pages cost more than the copy itself), so
     a batch is valid until the next one is drawn: copy it to keep it.
@@ -81,10 +107,11 @@ def batches(pixels: RegionPixels, tiles: list[Tile], batch_size: int) -> Iterato
     if not tiles:
         return
     h, w = int(tiles[0].window.height), int(tiles[0].window.width)
-    buffer = np.empty((min(batch_size, len(tiles)), 3, h, w), dtype=np.uint8)
+    image = RegionPixels(pixels.window, pixels.image(bands), pixels.valid)
+    buffer = np.empty((min(batch_size, len(tiles)), bands, h, w), dtype=np.uint8)
     for i in range(0, len(tiles), batch_size):
         group = tiles[i : i + batch_size]
         batch = buffer[: len(group)]
         for j, tile in enumerate(group):
-            batch[j] = pixels.view(tile.window)[0]
+            batch[j] = image.view(tile.window)[0]
         yield group, batch

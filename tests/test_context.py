@@ -91,6 +91,8 @@ def test_context_model_without_its_gsd_is_refused(tmp_path) -> None:
 class _Echo:
     """Probabilities = the pixels / 255: channel c echoes band c."""
 
+    in_channels = 3
+
     def __init__(self, card: dict | None = None, outputs: tuple[str, ...] = ()) -> None:
         self.card, self.outputs, self.context = card or {}, outputs, None
 

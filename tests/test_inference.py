@@ -10,6 +10,8 @@ from rams.tiling import TileGrid
 class EchoModel:
     """Returns the tile's own pixels scaled to 0..1, so a stitched canvas must equal the image."""
 
+    in_channels = 3
+
     def __init__(self):
         self.calls = 0
 

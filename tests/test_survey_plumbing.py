@@ -27,8 +27,10 @@ class SeeingModel:
         "tile_px": 256,
         "overlap_px": 32,
     }
-    context = None  # no context model, no verifier: every map comes from predict
+    context = None  # no context model, no verifier, no elevation band: every map comes from predict
     verifier = None
+    in_channels = 3
+    uses_elevation = False
 
     def predict(self, batch):
         rgb = batch.astype(np.float32)

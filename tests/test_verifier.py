@@ -10,13 +10,14 @@ import pytest
 import torch
 from affine import Affine
 from detector_fixtures import make_flight, tamper
+from safetensors.torch import load_file
 from shapely.geometry import Point
 from test_detector_model import CARD, _model
 
 from rams.detector.card import WEIGHTS_FILE, save_model
 from rams.detector.config import load_config
 from rams.detector.detector import Detector
-from rams.detector.train_verifier import label_candidates, train_verifier
+from rams.detector.train_verifier import label_candidates, positive_weights, train_verifier
 from rams.detector.verifier import build_verifier, crop_patches, patch_scale, verify_points
 from rams.errors import RamsError
 
@@ -58,7 +59,17 @@ def test_crop_patches_resampled_to_a_fixed_ground_resolution() -> None:
 def test_label_candidates_visible_hidden_and_far() -> None:
     items = gpd.GeoDataFrame({"visible_fraction": [1.0, 0.0]}, geometry=[Point(0, 0), Point(5, 0)], crs=CRS)
     cands = gpd.GeoDataFrame(geometry=[Point(0.2, 0), Point(5.1, 0), Point(2, 2)], crs=CRS)
-    assert label_candidates(cands, items, 0.3).tolist() == [1, -1, 0]
+    labels, item = label_candidates(cands, items, 0.3)
+    assert labels.tolist() == [1, -1, 0] and item.tolist() == [0, 1, -1]
+
+
+def test_positive_weights_share_draws_evenly_over_length_octaves() -> None:
+    # 6 small items (3 px, octave 2-4), 2 large ones (10 px, octave 8-16), 2 of unknown length
+    length = torch.tensor([3.0] * 6 + [10.0] * 2 + [float("nan")] * 2)
+    w = positive_weights(length)
+    shares = [float(w[:6].sum()), float(w[6:8].sum()), float(w[8:].sum())]
+    assert shares == pytest.approx([1.0, 1.0, 1.0])
+    assert torch.allclose(w[:6], w[0].expand(6)) and float(w[6]) == pytest.approx(3 * float(w[0]))
 
 
 class _Bright:
@@ -103,7 +114,7 @@ def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
         "train: {flights: [{tif: hand.tif, labels: hand.labels.gpkg}]}\n"
         "val: {flights: [{tif: hand.tif, labels: hand.labels.gpkg}]}\n"
         "batch_size: 8\nepochs: 2\nsteps_per_epoch: 2\nwarmup_steps: 1\ntile_px: 128\noverlap_px: 32\n"
-        "arch: {widths: [8, 8, 8, 8]}\nthreads: 1\n"
+        "arch: {widths: [8, 8, 8, 8]}\nthreads: 1\nbalance_sizes: true\n"
     )
     model_dir = train_verifier(load_config(cfg), tmp_path / "run")
     card = Detector.load(tmp_path / "heat").card  # the source is untouched
@@ -111,7 +122,10 @@ def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
     save_model(tmp_path / "det", _model(), {**CARD, "verifier_model": str(model_dir)})
     ver = Detector.load(tmp_path / "det", device="cpu").verifier
     assert ver.card["kind"] == "verifier" and 0.0 < ver.card["postprocess"]["threshold"] < 1.0
-    assert (tmp_path / "run" / "candidates.safetensors").is_file()
+    mined = load_file(str(tmp_path / "run" / "candidates.safetensors"))
+    positive = mined["labels"] > 0.5
+    assert positive.any() and (mined["length_px"][positive] > 0).all() and (mined["length_px"][~positive] == 0).all()
+    assert ver.card["training"]["balance_sizes"] is True
     cfg3 = tmp_path / "v3.yaml"  # resumed: the mined candidates and the finished epochs are kept
     cfg3.write_text(cfg.read_text().replace("epochs: 2", "epochs: 3"))
     train_verifier(load_config(cfg3), tmp_path / "run", resume=True)

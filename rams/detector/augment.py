@@ -1,8 +1,9 @@
 """Batch augmentation for training chips (torch, CPU or GPU).
 
-Geometric (applied to images and targets alike): flips and 90° rotations. Photometric (images
-only): brightness, contrast, per-channel colour gain, gaussian blur, gaussian noise, then
-re-quantisation to 0-255 integers as a uint8 sensor would deliver. Scale jitter happens when
+Geometric (applied to images and targets alike): flips and 90° rotations. Photometric (the RGB
+bands only, not an elevation band): brightness, contrast, per-channel colour gain, gaussian
+noise; gaussian blur (every band); then re-quantisation to 0-255 integers as a uint8 sensor
+would deliver. Scale jitter happens when
 chips are sampled (:func:`rams.detector.data.sample_batch`), where targets are redrawn.
 """
 
@@ -67,19 +68,20 @@ def augment_batch(img: torch.Tensor, tgt: torch.Tensor, g: torch.Generator,
     """
     img, tgt = _geometric(img, tgt, g, cfg)
     x = img.float()
-    n, c = x.shape[:2]
+    n, c = x.shape[0], 3
+    rgb = x[:, :3]  # a view: the photometric changes below go to the RGB bands only
 
     def u(*shape: int) -> torch.Tensor:  # uniform in [-1, 1)
         return (torch.rand(*shape, generator=g, device=g.device) * 2 - 1).to(x.device)
 
-    mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    x = (x - mean) * (1 + cfg.contrast * u(n, 1, 1, 1)) + mean
-    x = x * (1 + cfg.colour * u(n, c, 1, 1)) + 255 * cfg.brightness * u(n, 1, 1, 1)
+    mean = rgb.mean(dim=(1, 2, 3), keepdim=True)
+    rgb[:] = (rgb - mean) * (1 + cfg.contrast * u(n, 1, 1, 1)) + mean
+    rgb[:] = rgb * (1 + cfg.colour * u(n, c, 1, 1)) + 255 * cfg.brightness * u(n, 1, 1, 1)
     blur = (torch.rand(n, generator=g, device=g.device) < cfg.blur_p).to(x.device)
     sigmas = (0.4 + 0.8 * torch.rand(n, generator=g, device=g.device)).to(x.device)
     if bool(blur.any()):
         x[blur] = _blur(x[blur], sigmas[blur])
     if cfg.noise_std > 0:
         std = cfg.noise_std * (torch.rand(n, 1, 1, 1, generator=g, device=g.device)).to(x.device)
-        x = x + std * torch.randn(x.shape, generator=g, device=g.device).to(x.device)
+        x[:, :3] += std * torch.randn(rgb.shape, generator=g, device=g.device).to(x.device)
     return x.clamp(0, 255).round(), tgt.contiguous()

@@ -23,7 +23,8 @@ import yaml
 
 from rams.detector.augment import AugmentConfig
 from rams.detector.data import SAMPLE_KINDS, LabelledFlight, load_labelled_flight, synth_labelled_flight
-from rams.detector.model import CLASSES
+from rams.detector.model import CLASSES, RGB_BANDS
+from rams.elevation import ELEVATION_BAND, sidecar
 from rams.errors import RamsError
 
 
@@ -89,6 +90,11 @@ class TrainConfig:
     candidate_threshold: float = 0.08  # heatmap peak value a candidate needs
     patch_px: int = 32  # verifier patch side
     patch_gsd_m: float | None = None  # verifier patches resampled to this many metres per pixel
+    # verifier: positives drawn evenly over octaves of item length (flight px), not as they occur
+    # (small bomblets such as M77 outnumber the larger types many times over in cluster strikes)
+    balance_sizes: bool = False
+    # red, green, blue, then optionally the elevation band (relief of the DSM beside each flight)
+    input_bands: tuple[str, ...] = RGB_BANDS
 
 
 def _check(d: Any, cls: type, where: str) -> dict[str, Any]:
@@ -148,6 +154,13 @@ def load_config(path: str | Path) -> TrainConfig:
     unknown_kinds = set(kw.get("sampling", {})) - set(SAMPLE_KINDS)
     if unknown_kinds:
         raise RamsError(path, f"unknown sampling kind(s) {sorted(unknown_kinds)}")
+    if "input_bands" in raw:
+        kw["input_bands"] = tuple(str(b) for b in raw["input_bands"])
+        if kw["input_bands"] not in (RGB_BANDS, (*RGB_BANDS, ELEVATION_BAND)):
+            raise RamsError(path, f"input_bands must be {list(RGB_BANDS)}, optionally followed by {ELEVATION_BAND}")
+        if kw.get("kind") == "verifier" and len(kw["input_bands"]) > 3:
+            raise RamsError(path, "a verifier judges RGB patches: input_bands must be red, green, blue")
+        kw["arch"] = arch_for_bands(kw.get("arch") or {}, len(kw["input_bands"]))
     if not kw["train"].flights and not kw["train"].synth.seeds:
         raise RamsError(path, "no training flights: give train.flights and/or train.synth.seeds")
     overlap = set(kw["train"].synth.seeds) & set(kw["val"].synth.seeds)
@@ -162,9 +175,9 @@ def synth_paths(cache_dir: Path, spec: SynthSpec, seed: int) -> tuple[Path, Path
     return cache_dir / f"{stem}.tif", cache_dir / f"{stem}.labels.gpkg"
 
 
-def resolve_flights(fs: FlightSet, cache_dir: Path) -> list[tuple[str, str]]:
+def resolve_flights(fs: FlightSet, cache_dir: Path, elevation: bool = False) -> list[tuple[str, str]]:
     """All (tif, labels) pairs of a flight set, generating missing synthetic flights (none for
-    seeds rendered in memory)."""
+    seeds rendered in memory; with their DSMs when ``elevation``)."""
     pairs = list(fs.flights)
     if fs.synth.seeds and not fs.synth.in_memory:
         from rams.synth import generate_flight  # only needed when seeds are asked for
@@ -172,10 +185,11 @@ def resolve_flights(fs: FlightSet, cache_dir: Path) -> list[tuple[str, str]]:
         cache_dir.mkdir(parents=True, exist_ok=True)
         for seed in fs.synth.seeds:
             tif, gpkg = synth_paths(cache_dir, fs.synth, seed)
-            if not (tif.is_file() and gpkg.is_file()):
+            if not (tif.is_file() and gpkg.is_file() and (sidecar(tif).is_file() or not elevation)):
                 tif_out, gpkg_out = generate_flight(str(tif), fs.synth.width_px,
                                                     fs.synth.height_px, fs.synth.gsd_for(seed),
-                                                    seed, crs=fs.synth.crs, bands="rgb")
+                                                    seed, crs=fs.synth.crs,
+                                                    bands="rgb+dsm" if elevation else "rgb")
                 tif, gpkg = Path(tif_out), Path(gpkg_out)
             pairs.append((str(tif), str(gpkg)))
     for tif, gpkg in pairs:
@@ -185,22 +199,33 @@ def resolve_flights(fs: FlightSet, cache_dir: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def iter_flights(fs: FlightSet, cache_dir: Path, input_gsd_m: float | None = None
+def arch_for_bands(arch: dict[str, Any], bands: int) -> dict[str, Any]:
+    """``arch`` with ``in_channels`` and per-band normalisation for ``bands`` input bands (the
+    elevation band's relief levels are centred on ground level, 128, about 0.3 m per std)."""
+    mean = [127.5, 127.5, 127.5, 128.0][:bands]
+    std = [64.0, 64.0, 64.0, 16.0][:bands]
+    return {"in_channels": bands, "mean": mean, "std": std, **arch}
+
+
+def iter_flights(fs: FlightSet, cache_dir: Path, input_gsd_m: float | None = None, elevation: bool = False
                  ) -> Iterator[LabelledFlight]:
-    """Every flight of a set, in order, loaded for training; in-memory seeds are rendered on a
-    process pool of all CPU cores while earlier flights are consumed."""
-    for tif, gpkg in resolve_flights(fs, cache_dir):
-        yield load_labelled_flight(tif, gpkg, input_gsd_m)
+    """Every flight of a set, in order, loaded for training (with the elevation band when
+    ``elevation``); in-memory seeds are rendered on a process pool of all CPU cores while
+    earlier flights are consumed."""
+    for tif, gpkg in resolve_flights(fs, cache_dir, elevation):
+        yield load_labelled_flight(tif, gpkg, input_gsd_m, elevation)
     if fs.synth.in_memory and fs.synth.seeds:
         s = fs.synth
         n = len(s.seeds)
         # spawned, not forked: the parent holds torch threads (and maybe CUDA)
         with ProcessPoolExecutor(min(n, os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn")) as pool:
             yield from pool.map(synth_labelled_flight, s.seeds, [s.width_px] * n, [s.height_px] * n,
-                                [s.gsd_for(seed) for seed in s.seeds], [s.crs] * n, [input_gsd_m] * n)
+                                [s.gsd_for(seed) for seed in s.seeds], [s.crs] * n, [input_gsd_m] * n,
+                                [elevation] * n)
 
 
-def load_flights(fs: FlightSet, cache_dir: Path, input_gsd_m: float | None = None) -> list[LabelledFlight]:
+def load_flights(fs: FlightSet, cache_dir: Path, input_gsd_m: float | None = None, elevation: bool = False
+                 ) -> list[LabelledFlight]:
     """:func:`iter_flights` as a list."""
-    return list(iter_flights(fs, cache_dir, input_gsd_m))
+    return list(iter_flights(fs, cache_dir, input_gsd_m, elevation))
 

@@ -23,7 +23,8 @@ def context_factor(gsd_m: float, input_gsd_m: float) -> int:
 
 
 def block_mean(image: np.ndarray, k: int) -> np.ndarray:
-    """uint8 (C, H, W) averaged over k x k blocks -> uint8 (C, ceil(H/k), ceil(W/k)).
+    """uint8 (C, H, W) averaged over k x k blocks -> uint8 (C, ceil(H/k), ceil(W/k)) (rounded);
+    float images average to float32.
 
     The last partial blocks are completed by repeating the edge pixels.
     """
@@ -34,6 +35,8 @@ def block_mean(image: np.ndarray, k: int) -> np.ndarray:
     if ph or pw:
         image = np.pad(image, ((0, 0), (0, ph), (0, pw)), mode="edge")
     hk, wk = image.shape[1] // k, image.shape[2] // k
+    if image.dtype != np.uint8:
+        return image.reshape(c, hk, k, wk, k).mean(axis=(2, 4), dtype=np.float32)
     total = image.reshape(c, hk, k, wk, k).sum(axis=(2, 4), dtype=np.uint32)
     return ((total + (k * k) // 2) // (k * k)).astype(np.uint8)
 

@@ -22,6 +22,7 @@ from affine import Affine
 from rasterio.features import rasterize
 
 from rams.detector.context import block_mean, context_factor
+from rams.elevation import relief_levels, relief_on_grid, sidecar
 from rams.errors import RamsError
 
 LABEL_LAYERS = ("submunitions", "trenches", "trench_polygons", "positions", "vegetation",
@@ -46,7 +47,7 @@ class LabelledFlight:
     """A flight held in memory for training/validation, with its labels and sampling anchors."""
 
     path: str
-    image: np.ndarray  # uint8 (3, H, W)
+    image: np.ndarray  # uint8 (3, H, W), or (4, H, W) with the elevation band
     transform: Affine
     crs: object
     gsd_m: float
@@ -60,9 +61,10 @@ class LabelledFlight:
         return int(self.image.shape[1]), int(self.image.shape[2])
 
 
-def load_labelled_flight(tif: str | Path, gpkg: str | Path, gsd_m: float | None = None
-                         ) -> LabelledFlight:
-    """Read RGB (bands 1-3, uint8) and labels (see :func:`labelled_flight` for ``gsd_m``)."""
+def load_labelled_flight(tif: str | Path, gpkg: str | Path, gsd_m: float | None = None,
+                         elevation: bool = False) -> LabelledFlight:
+    """Read RGB (bands 1-3, uint8) and labels (see :func:`labelled_flight` for ``gsd_m``); with
+    ``elevation`` the relief of the DSM beside the flight (``F.dsm.tif``) as a fourth band."""
     try:
         with rasterio.open(tif) as ds:
             if ds.count < 3 or ds.dtypes[0] != "uint8":
@@ -70,21 +72,30 @@ def load_labelled_flight(tif: str | Path, gpkg: str | Path, gsd_m: float | None 
             image, transform, crs = ds.read([1, 2, 3]), ds.transform, ds.crs
     except rasterio.errors.RasterioIOError as err:
         raise RamsError(tif, f"cannot read raster ({err})") from err
+    if elevation:
+        dsm = sidecar(tif)
+        if not dsm.is_file():
+            raise RamsError(tif, f"training with an elevation band needs {dsm.name} beside the flight")
+        relief = relief_on_grid(dsm, crs, transform, image.shape[2], image.shape[1])
+        image = np.concatenate([image, relief[None]])
     return labelled_flight(str(tif), image, transform, crs, read_labels(gpkg), gsd_m)
 
 
 def synth_labelled_flight(seed: int, width_px: int, height_px: int, gsd_m: float, crs: str,
-                          input_gsd_m: float | None = None) -> LabelledFlight:
-    """A synthetic flight rendered in memory (as ``rams synth`` would write it, no files)."""
+                          input_gsd_m: float | None = None, elevation: bool = False) -> LabelledFlight:
+    """A synthetic flight rendered in memory (as ``rams synth`` would write it, no files), with
+    the relief of its surface model as a fourth band when ``elevation``."""
     from rams.synth import render_flight  # only needed when seeds are asked for
 
-    image, transform, wkt, labels = render_flight(width_px, height_px, gsd_m, seed, crs)
+    image, transform, wkt, labels, z = render_flight(width_px, height_px, gsd_m, seed, crs)
+    if elevation:
+        image = np.concatenate([image, relief_levels(z, np.ones(z.shape, bool), gsd_m)[None]])
     return labelled_flight(f"synthetic seed {seed}", image, transform, wkt, labels, input_gsd_m)
 
 
 def labelled_flight(path: str, image: np.ndarray, transform: Affine, crs: object,
                     labels: dict[str, gpd.GeoDataFrame], gsd_m: float | None = None) -> LabelledFlight:
-    """A flight for training: uint8 RGB (3, H, W) on ``transform``, its label layers, and the
+    """A flight for training: uint8 RGB (3, H, W) (+ elevation band) on ``transform``, its label layers, and the
     pixel positions (anchors) of each object kind.
 
     With ``gsd_m`` (metres) the image is block-averaged by the integer factor that brings its GSD

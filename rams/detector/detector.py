@@ -12,6 +12,7 @@ import torch
 from rams.detector.card import load_model
 from rams.detector.model import CLASSES, DOWNSAMPLE_PX, RamsNet, build_model, fuse_batchnorm
 from rams.detector.verifier import Verifier
+from rams.elevation import ELEVATION_BAND
 from rams.errors import RamsError
 
 
@@ -34,6 +35,12 @@ class Detector:
         self._unused = [i for i, c in enumerate(CLASSES) if c not in self.outputs]
         self.context = context
         self.verifier = verifier
+
+    @property
+    def uses_elevation(self) -> bool:
+        """Whether this model or its context model takes the elevation band (see
+        :mod:`rams.elevation`) after the RGB bands."""
+        return ELEVATION_BAND in self.card["input_bands"] or bool(self.context and self.context.uses_elevation)
 
     @classmethod
     def load(cls, name_or_dir: str | os.PathLike[str], device: str | None = None) -> Detector:

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 CLASSES = ("trench", "position", "submunition")
+RGB_BANDS = ("red", "green", "blue")
 Net = TypeVar("Net", bound=nn.Module)
 DOWNSAMPLE_PX = 32  # tile sides must be multiples of the deepest stride
 

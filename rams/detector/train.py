@@ -30,6 +30,7 @@ from rams.detector.data import LabelledFlight, sample_batch
 from rams.detector.metrics import add_counts, score_detections, summarise
 from rams.detector.model import CLASSES, RamsNet, build_model
 from rams.detector.whole_flight import DEFAULT_POSTPROCESS, predict_flight, vectorise
+from rams.elevation import ELEVATION_BAND
 
 log = logging.getLogger("rams.train")
 PEAK_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
@@ -161,7 +162,7 @@ def make_card(cfg: TrainConfig, model: RamsNet, train_flights: list[LabelledFlig
     return {
         "name": cfg.name,
         "classes": list(CLASSES),
-        "input_bands": ["red", "green", "blue"],
+        "input_bands": list(cfg.input_bands),
         "input_dtype": "uint8",
         "normalisation": {"mean": model.mean.flatten().tolist(),
                           "std": model.std.flatten().tolist(), "inside_model": True},
@@ -199,8 +200,9 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     torch.set_num_threads(cfg.threads)
     out.mkdir(parents=True, exist_ok=True)
     cache = Path(cfg.cache_dir)
-    train_flights = load_flights(cfg.train, cache, cfg.input_gsd_m)
-    val_flights = load_flights(cfg.val, cache, cfg.input_gsd_m)
+    elevation = ELEVATION_BAND in cfg.input_bands
+    train_flights = load_flights(cfg.train, cache, cfg.input_gsd_m, elevation)
+    val_flights = load_flights(cfg.val, cache, cfg.input_gsd_m, elevation)
     log.info("loaded %d training and %d validation flights", len(train_flights), len(val_flights))
 
     torch.manual_seed(cfg.seed)

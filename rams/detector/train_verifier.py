@@ -36,6 +36,7 @@ from rams.detector.config import TrainConfig, iter_flights
 from rams.detector.data import LabelledFlight
 from rams.detector.detector import Detector
 from rams.detector.metrics import EVALUATION_DEFAULTS, add_counts, submunition_sweep, summarise
+from rams.detector.model import RGB_BANDS
 from rams.detector.train import initial_model, load_checkpoint, save_checkpoint
 from rams.detector.verifier import (
     PatchNet,
@@ -46,6 +47,7 @@ from rams.detector.verifier import (
     pixel_positions,
 )
 from rams.detector.whole_flight import peaks_to_points, predict_flight
+from rams.errors import RamsError
 
 log = logging.getLogger("rams.train")
 # a verifier trained on balanced batches puts many negatives high: the sweep reaches 0.999
@@ -60,11 +62,12 @@ def candidates(detector: Detector, flight: LabelledFlight, threshold: float, til
 
 
 def label_candidates(cands: gpd.GeoDataFrame, items: gpd.GeoDataFrame, radius_m: float
-                     ) -> np.ndarray:
-    """1 near a visible item, 0 far from every item, -1 near an item hidden under vegetation."""
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(label, item) per candidate: label 1 near a visible item, 0 far from every item, -1 near an
+    item hidden under vegetation; item is the row of the nearest item in ``items`` (-1 if none)."""
     out = np.zeros(len(cands), np.int8)
     if len(cands) == 0 or len(items) == 0:
-        return out
+        return out, np.full(len(cands), -1)
     xy = np.column_stack([shapely.get_x(items.geometry.to_numpy()), shapely.get_y(items.geometry.to_numpy())])
     hidden = items["visible_fraction"].to_numpy(float) <= 0 if "visible_fraction" in items \
         else np.zeros(len(items), bool)
@@ -73,43 +76,69 @@ def label_candidates(cands: gpd.GeoDataFrame, items: gpd.GeoDataFrame, radius_m:
     near = dist <= radius_m
     out[near & ~hidden[nearest]] = 1
     out[near & hidden[nearest]] = -1
-    return out
+    return out, np.where(near, nearest, -1)
 
 
-def mine(detector: Detector, flight: LabelledFlight, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Training patches (K, C, P, P) uint8 and labels (K,) 0/1 of one flight."""
+def item_length_px(items: gpd.GeoDataFrame, gsd_m: float) -> np.ndarray:
+    """Each item's length in flight pixels (NaN where the labels give no ``length_m``)."""
+    if "length_m" not in items:
+        return np.full(len(items), np.nan, np.float32)
+    return (items["length_m"].to_numpy(float) / gsd_m).astype(np.float32)
+
+
+def positive_weights(length_px: torch.Tensor) -> torch.Tensor:
+    """Sampling weights over positive patches that give every octave of item length (flight px:
+    under 2, 2-4, 4-8, 8-16, ...) the same share; unknown lengths (NaN) form one group."""
+    octave = torch.floor(torch.log2(torch.nan_to_num(length_px, nan=0.5).clamp(min=0.5))).long() + 1
+    counts = torch.bincount(octave)
+    return 1.0 / counts[octave].float()
+
+
+def mine(detector: Detector, flight: LabelledFlight, cfg: TrainConfig
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training patches (K, C, P, P) uint8, labels (K,) 0/1 and, for positives, the length of
+    their item in flight pixels (K,) (0 for negatives) of one flight."""
     radius = float(cfg.evaluation.get("match_radius_m", 0.3))
     cands = candidates(detector, flight, cfg.candidate_threshold, cfg.tile_px, cfg.overlap_px)
-    items = flight.labels["submunitions"]
-    lab = label_candidates(cands, items, radius)
+    items = flight.labels["submunitions"].reset_index(drop=True)
+    lab, item = label_candidates(cands, items, radius)
     keep = lab >= 0
+    length = np.concatenate([item_length_px(items, flight.gsd_m), np.zeros(1, np.float32)])
     rc = [pixel_positions(flight.transform, cands.geometry[keep])]
     labels = [lab[keep]]
+    lengths = [np.where(lab[keep] > 0, length[item[keep]], 0).astype(np.float32)]
     if len(items):
-        visible = items[items["visible_fraction"].to_numpy(float) > 0] if "visible_fraction" in items else items
-        rc.append(pixel_positions(flight.transform, visible.geometry))
-        labels.append(np.ones(len(visible), np.int8))
-    rc_all = np.concatenate(rc)
-    patches = crop_patches(flight.image, rc_all, cfg.patch_px, patch_scale(cfg.patch_gsd_m, flight.gsd_m))
-    return patches, np.concatenate(labels).astype(np.float32)
+        visible = items["visible_fraction"].to_numpy(float) > 0 if "visible_fraction" in items \
+            else np.ones(len(items), bool)
+        rc.append(pixel_positions(flight.transform, items.geometry[visible]))
+        labels.append(np.ones(int(visible.sum()), np.int8))
+        lengths.append(length[:-1][visible])
+    patches = crop_patches(flight.image, np.concatenate(rc), cfg.patch_px,
+                           patch_scale(cfg.patch_gsd_m, flight.gsd_m))
+    return patches, np.concatenate(labels).astype(np.float32), np.concatenate(lengths)
 
 
 def _mined_set(detector: Detector, flights: Iterator[LabelledFlight], cfg: TrainConfig, cache: Path
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+               ) -> dict[str, torch.Tensor]:
+    """``patches``, ``labels`` and ``length_px`` of every training flight, mined once and cached."""
     if cache.is_file():
         data = load_file(str(cache))
-        return data["patches"], data["labels"]
-    patches, labels = [], []
+        if "length_px" not in data:
+            raise RamsError(cache, "mined before item lengths were recorded: delete it to mine again")
+        return data
+    patches, labels, lengths = [], [], []
     t0 = time.perf_counter()
     for i, fl in enumerate(flights):
-        p, lab = mine(detector, fl, cfg)
+        p, lab, length = mine(detector, fl, cfg)
         patches.append(p)
         labels.append(lab)
+        lengths.append(length)
         log.info("mined %s: %d candidates, %d positive (%d flights, %.0fs)", Path(fl.path).name, len(lab),
                  int(lab.sum()), i + 1, time.perf_counter() - t0)
-    data = {"patches": torch.from_numpy(np.concatenate(patches)), "labels": torch.from_numpy(np.concatenate(labels))}
+    data = {"patches": torch.from_numpy(np.concatenate(patches)), "labels": torch.from_numpy(np.concatenate(labels)),
+            "length_px": torch.from_numpy(np.concatenate(lengths))}
     write_weights(cache, data)
-    return data["patches"], data["labels"]
+    return data
 
 
 @dataclass
@@ -156,7 +185,7 @@ def _card(cfg: TrainConfig, model: PatchNet, source: Detector, summary: dict, th
         "name": cfg.name,
         "kind": "verifier",
         "classes": ["submunition"],
-        "input_bands": ["red", "green", "blue"],
+        "input_bands": list(RGB_BANDS),
         "input_dtype": "uint8",
         "normalisation": {"mean": model.mean.flatten().tolist(), "std": model.std.flatten().tolist(),
                           "inside_model": True},
@@ -172,7 +201,7 @@ def _card(cfg: TrainConfig, model: PatchNet, source: Detector, summary: dict, th
                      "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
                      "candidates_from": source.card["name"], "candidates_from_sha256": source.card["sha256"],
                      "train_synth_seeds": list(cfg.train.synth.seeds), "val_synth_seeds": list(cfg.val.synth.seeds),
-                     "epoch": epoch},
+                     "balance_sizes": cfg.balance_sizes, "epoch": epoch},
         "metrics": {"validation": {"submunition": summary}},
     }
 
@@ -189,10 +218,12 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     source = Detector.load(cfg.candidates_from, device=str(device))
     cache = Path(cfg.cache_dir)
-    patches, labels = _mined_set(source, iter_flights(cfg.train, cache), cfg, out / "candidates.safetensors")
+    mined = _mined_set(source, iter_flights(cfg.train, cache), cfg, out / "candidates.safetensors")
     val = [val_flight(source, fl, cfg) for fl in iter_flights(cfg.val, cache)]
-    patches, labels = patches.to(device), labels.to(device)
+    patches, labels = mined["patches"].to(device), mined["labels"].to(device)
     pos, neg = torch.nonzero(labels > 0.5).flatten(), torch.nonzero(labels < 0.5).flatten()
+    pos_weights = positive_weights(mined["length_px"].to(device)[pos]) if cfg.balance_sizes \
+        else torch.ones(len(pos), device=device)
     log.info("%d positive and %d negative training patches; %d validation candidates on %s", len(pos), len(neg),
              sum(len(v.candidates) for v in val), device)
 
@@ -210,7 +241,7 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
         model.train()
         t0, losses = time.perf_counter(), []
         for _ in range(cfg.steps_per_epoch):
-            idx = torch.cat([pos[torch.randint(len(pos), (half,), generator=gen, device=device)],
+            idx = torch.cat([pos[torch.multinomial(pos_weights, half, replacement=True, generator=gen)],
                              neg[torch.randint(len(neg), (cfg.batch_size - half,), generator=gen, device=device)]])
             x, _ = augment_batch(patches[idx], torch.zeros(len(idx), 1, 1, 1, device=device), gen, cfg.augment)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):

@@ -172,19 +172,22 @@ def generate_scene(width_px: int, height_px: int, gsd_m: float, seed: int,
     return make_scene(seed, (t.c, t.f - height_px * gsd_m, t.c + width_px * gsd_m, t.f), gsd_m)
 
 
-def render_flight(width_px: int, height_px: int, gsd_m: float, seed: int,
-                  crs: str = "EPSG:32638") -> tuple[np.ndarray, Affine, str, dict[str, gpd.GeoDataFrame]]:
+def render_flight(width_px: int, height_px: int, gsd_m: float, seed: int, crs: str = "EPSG:32638"
+                  ) -> tuple[np.ndarray, Affine, str, dict[str, gpd.GeoDataFrame], np.ndarray]:
     """The flight :func:`generate_flight` would write, held in memory instead: RGB uint8
-    (3, H, W), its transform, the CRS as WKT and the label layers (nothing touches the disk)."""
+    (3, H, W), its transform, the CRS as WKT, the label layers and the surface model
+    (float32 (H, W), metres) of ``bands="rgb+dsm"`` (nothing touches the disk)."""
     where = Path(f"<synthetic flight {seed}>")
     _check(where.with_suffix(".tif"), width_px, height_px, gsd_m, "rgb")
     crs_obj, transform = _grid(where, width_px, height_px, gsd_m, crs)
     scene = generate_scene(width_px, height_px, gsd_m, seed, crs)
     rgb = np.empty((3, height_px, width_px), np.uint8)
+    z = np.empty((height_px, width_px), np.float32)
     for w in _regions(width_px, height_px):
         rows, cols = w.toslices()
-        rgb[:, rows, cols] = render_region(scene, int(w.row_off), int(w.col_off), int(w.height), int(w.width))[0]
-    return rgb, transform, crs_obj.to_wkt(), label_frames(scene, crs_obj.to_wkt())
+        rgb[:, rows, cols], z[rows, cols] = render_region(scene, int(w.row_off), int(w.col_off), int(w.height),
+                                                          int(w.width))
+    return rgb, transform, crs_obj.to_wkt(), label_frames(scene, crs_obj.to_wkt()), z
 
 
 __all__ = ["DEMO", "SynthPreset", "generate_flight", "generate_scene", "labels_path",
