@@ -40,8 +40,9 @@ def evaluate(
 ) -> dict:
     """Survey ``flight`` with ``model`` and score the output against the ``labels`` GeoPackage.
 
-    ``thresholds`` overrides the cards' detection thresholds (``DetectionSettings`` field names,
-    e.g. ``submunition_threshold``, ``position_threshold``), as when calibrating them."""
+    ``thresholds`` overrides the cards' detection settings (``DetectionSettings`` field names,
+    e.g. ``submunition_threshold``, ``position_threshold``, ``position_min_area_m2``), as when
+    calibrating them."""
     truth = read_labels(labels)
     settings = SurveySettings(hazard_rules=rules)
     if thresholds:
@@ -99,13 +100,14 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-OVERRIDES = {"submunition": "--peak-threshold", "position": "--position-threshold", "trench": "--trench-threshold"}
+#: Detection settings (``DetectionSettings`` fields) the command line may override, and their options.
+OVERRIDES = {"submunition_threshold": "--peak-threshold", "position_threshold": "--position-threshold",
+             "trench_threshold": "--trench-threshold", "position_min_area_m2": "--position-min-area"}
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, float]:
-    """The detection thresholds given on the command line, by class."""
-    values = {"submunition": args.peak_threshold, "position": args.position_threshold,
-              "trench": args.trench_threshold}
+    """The detection settings given on the command line, by ``DetectionSettings`` field."""
+    values = {name: getattr(args, option[2:].replace("-", "_")) for name, option in OVERRIDES.items()}
     return {name: float(v) for name, v in values.items() if v is not None}
 
 
@@ -121,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         rules=args.rules,
         matching=matching,
-        thresholds={f"{name}_threshold": value for name, value in _overrides(args).items()},
+        thresholds=_overrides(args),
     )
     print(format_table(report))
     if args.out:
@@ -160,6 +162,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--peak-threshold", type=float, help="override the card's submunition threshold (0-1)")
     p.add_argument("--position-threshold", type=float, help="override the position mask threshold (0-1)")
     p.add_argument("--trench-threshold", type=float, help="override the trench mask threshold (0-1)")
+    p.add_argument("--position-min-area", type=float, help="override the smallest position kept (m²)")
     p.add_argument(
         "--record", metavar="SECTION", help="also write the metrics into the model card under metrics.SECTION"
     )

@@ -29,7 +29,7 @@ class DetectionSettings:
     trench_threshold: float | None = bounded(None, 0.01, 1.0, doc="default: the model card's")
     trench_min_length_m: float = bounded(2.0, 0.0, 1000.0)
     position_threshold: float | None = bounded(None, 0.01, 1.0, doc="default: the model card's")
-    position_min_area_m2: float = bounded(2.0, 0.0, 10000.0)
+    position_min_area_m2: float | None = bounded(None, 0.0, 10000.0, doc="default: the model card's")
     simplify_m: float = bounded(0.05, 0.0, 5.0)
     mask_simplify_m: float = bounded(0.25, 0.0, 10.0, doc="coverage / not-assessable outlines")
 
@@ -38,15 +38,19 @@ def calibrated(
     det: DetectionSettings, card: dict, context: dict | None = None, verifier: dict | None = None
 ) -> DetectionSettings:
     """Thresholds left unset take the values the model was calibrated with on validation
-    flights (card ``postprocess``: ``<class>_mask_threshold``, else ``mask_threshold``, else 0.5);
-    masks a context model provides take its card's, and with a verifier the submunition
-    thresholds are the verifier card's."""
+    flights (card ``postprocess``: ``<class>_mask_threshold``, else ``mask_threshold``, else 0.5;
+    ``min_position_area_m2``, else 2 m²); masks a context model provides take its card's, and
+    with a verifier the submunition thresholds are the verifier card's."""
     pp = card.get("postprocess", {})
     vp = (verifier or {}).get("postprocess", {})
     provided = (context or {}).get("outputs", ())
 
+    def own_pp(cls: str) -> dict:
+        """The post-processing of the card whose model provides ``cls``."""
+        return (context or {}).get("postprocess", {}) if cls in provided else pp
+
     def mask_for(cls: str) -> float:
-        own = (context or {}).get("postprocess", {}) if cls in provided else pp
+        own = own_pp(cls)
         return float(own.get(f"{cls}_mask_threshold", own.get("mask_threshold", pp.get("mask_threshold", 0.5))))
 
     return replace(
@@ -56,6 +60,8 @@ def calibrated(
         candidate_threshold=det.candidate_threshold or float(vp.get("candidate_threshold", 0.1)),
         trench_threshold=det.trench_threshold or mask_for("trench"),
         position_threshold=det.position_threshold or mask_for("position"),
+        position_min_area_m2=det.position_min_area_m2 if det.position_min_area_m2 is not None
+        else float(own_pp("position").get("min_position_area_m2", pp.get("min_position_area_m2", 2.0))),
     )
 
 

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from pipelines.survey_config import SurveySettings, calibrated
@@ -47,3 +49,8 @@ def test_unset_thresholds_come_from_the_model_card():
     context["postprocess"]["position_mask_threshold"] = 0.35  # calibrated for one class
     det = calibrated(SurveySettings().detection, card, {**context, "outputs": ["trench", "position"]})
     assert (det.trench_threshold, det.position_threshold) == (0.6, 0.35)
+    assert det.position_min_area_m2 == 2.0  # neither card says: 2 m2
+    context["postprocess"]["min_position_area_m2"] = 6.0  # from the model that draws positions
+    assert calibrated(SurveySettings().detection, card, context).position_min_area_m2 == 6.0
+    own = replace(SurveySettings().detection, position_min_area_m2=0.0)  # the user's setting wins
+    assert calibrated(own, card, context).position_min_area_m2 == 0.0

@@ -108,3 +108,6 @@ def test_train_resume_and_evaluate_cli(tmp_path) -> None:
     recorded = yaml.safe_load((model_dir / "card.yaml").read_text())["metrics"]["test"]["hand.tif"]
     assert "--position-threshold 0.999" in recorded["command"]
     assert all(recorded["position"][k] == strict[k] for k in ("tp", "fp", "fn"))
+    assert main(args[:-2] + ["--position-min-area", "1e6"]) == 0  # no position is that large
+    none = json.loads(report.read_text())["metrics"]["position"]
+    assert none["tp"] + none["fp"] == 0 and none["fn"] == metrics["position"]["tp"] + metrics["position"]["fn"]
