@@ -254,6 +254,7 @@ def survey(
     metadata = {
         "flight_id": flight_id,
         "flight_path": str(native.path),
+        **({"dsm_path": str(native.dsm)} if native.dsm else {}),
         "crs": flight.crs.to_string(),
         "model": card["name"],
         "model_sha256": card["sha256"],
@@ -276,6 +277,7 @@ def survey(
     summary = {
         "flight_id": flight_id,
         "flight": str(native.path),
+        **({"dsm": str(native.dsm)} if native.dsm else {}),
         "model": card["name"],
         "model_sha256": card["sha256"],
         "gsd_m": round(native.gsd_m, 4),

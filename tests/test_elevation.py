@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyogrio
 import pytest
 import rasterio
 import torch
@@ -102,7 +103,9 @@ def test_train_and_survey_with_an_elevation_band(tmp_path) -> None:
     assert det.uses_elevation
     out = tmp_path / "out" / "e.gpkg"
     summary = survey(tif, out, model=str(model_dir), report=None)  # the sidecar e.dsm.tif is found
-    assert out.is_file() and summary["model"] == "tiny-dsm"
+    assert out.is_file() and summary["model"] == "tiny-dsm" and summary["dsm"] == str(dsm_path(tif))
+    metadata = pyogrio.read_dataframe(out, layer="metadata")
+    assert dict(zip(metadata["key"], metadata["value"], strict=True))["dsm_path"] == str(dsm_path(tif))
     bare = tmp_path / "bare"
     bare.mkdir()
     (bare / "e.tif").write_bytes(Path(tif).read_bytes())
