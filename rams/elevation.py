@@ -35,6 +35,9 @@ METRES_PER_LEVEL = 0.02
 RELIEF_ZERO_LEVEL = 128
 GROUND_CELL_M = 0.5
 GROUND_WINDOW_M = 10.0
+#: The encoding above as a model card records it (a model trained with another is refused).
+ENCODING = {"metres_per_level": METRES_PER_LEVEL, "zero_level": RELIEF_ZERO_LEVEL,
+            "ground_cell_m": GROUND_CELL_M, "ground_window_m": GROUND_WINDOW_M}
 #: Where a flight's DSM is looked for when none is given: OUT.tif -> OUT.dsm.tif.
 SIDECAR_SUFFIX = ".dsm.tif"
 
@@ -92,16 +95,37 @@ def with_dsm(flight: Flight, dsm: str | os.PathLike[str]) -> Flight:
     return replace(flight, dsm=str(p))
 
 
+def check_encoding(card: dict, where: object) -> None:
+    """Refuse a model card whose elevation band was encoded otherwise than this code encodes it."""
+    if ELEVATION_BAND in card.get("input_bands", ()) and card.get("elevation_encoding") != ENCODING:
+        raise RamsError(where, f"elevation band encoded as {card.get('elevation_encoding')}, "
+                               f"this rams encodes it as {ENCODING}")
+
+
+class _SameGrid:
+    """A DSM already on the flight's grid: read as it is (float32, NaN where it has no data)."""
+
+    def __init__(self, src: rasterio.io.DatasetReader) -> None:
+        self.src = src
+
+    def read(self, band: int, window: Window) -> np.ndarray:
+        z = self.src.read(band, window=window, masked=True).astype(np.float32)
+        return z.filled(np.nan)
+
+
 def _on_grid(src: rasterio.io.DatasetReader, crs: object, transform: Affine, width: int, height: int
-             ) -> WarpedVRT:
-    """``src`` warped (bilinear) onto a pixel grid, float32 with NaN where it has no data."""
+             ) -> WarpedVRT | _SameGrid:
+    """``src`` warped (bilinear) onto a pixel grid, float32 with NaN where it has no data; read
+    directly when it is on that grid already."""
+    if src.crs == crs and src.transform.almost_equals(transform) and (src.width, src.height) == (width, height):
+        return _SameGrid(src)
     return WarpedVRT(src, crs=crs, transform=transform, width=width, height=height,
                      resampling=Resampling.bilinear, src_nodata=src.nodata, nodata=np.nan, dtype="float32")
 
 
-def _dsm_on_grid(flight: Flight) -> WarpedVRT:
+def _dsm_on_grid(flight: Flight) -> WarpedVRT | _SameGrid:
     """This thread's handle on the flight's DSM, warped onto the flight's pixel grid."""
-    handles: dict[tuple, WarpedVRT] = _local.__dict__.setdefault("handles", {})
+    handles: dict[tuple, WarpedVRT | _SameGrid] = _local.__dict__.setdefault("handles", {})
     key = (flight.dsm, flight.crs.to_string(), tuple(flight.transform), flight.width, flight.height,
            os.getpid())
     if key not in handles:
@@ -114,8 +138,8 @@ def relief_on_grid(dsm: str | os.PathLike[str], crs: object, transform: Affine, 
                    ) -> np.ndarray:
     """uint8 relief (H, W) of a whole pixel grid (a training flight's) from a DSM file."""
     try:
-        with rasterio.open(dsm) as src, _on_grid(src, crs, transform, width, height) as vrt:
-            z = vrt.read(1)
+        with rasterio.open(dsm) as src:
+            z = _on_grid(src, crs, transform, width, height).read(1, window=Window(0, 0, width, height))
     except RasterioError as err:
         raise RamsError(dsm, f"cannot read DSM ({gdal_message(err)})") from None
     return relief_levels(z, np.isfinite(z), abs(transform.a))

@@ -18,7 +18,7 @@ from rams.detector.config import load_config
 from rams.detector.data import load_labelled_flight, synth_labelled_flight
 from rams.detector.detector import Detector
 from rams.detector.train import train
-from rams.elevation import METRES_PER_LEVEL, RELIEF_ZERO_LEVEL, read_relief, relief_levels, with_dsm
+from rams.elevation import ENCODING, METRES_PER_LEVEL, RELIEF_ZERO_LEVEL, read_relief, relief_levels, with_dsm
 from rams.errors import RamsError
 from rams.flight import open_flight
 from rams.synth import dsm_path, generate_flight
@@ -100,7 +100,7 @@ def test_train_and_survey_with_an_elevation_band(tmp_path) -> None:
     model_dir = train(load_config(cfg), tmp_path / "run")
     det = Detector.load(model_dir, device="cpu")
     assert det.card["input_bands"] == ["red", "green", "blue", "elevation"] and det.in_channels == 4
-    assert det.uses_elevation
+    assert det.uses_elevation and det.card["elevation_encoding"] == ENCODING
     out = tmp_path / "out" / "e.gpkg"
     summary = survey(tif, out, model=str(model_dir), report=None)  # the sidecar e.dsm.tif is found
     assert out.is_file() and summary["model"] == "tiny-dsm" and summary["dsm"] == str(dsm_path(tif))
@@ -114,3 +114,7 @@ def test_train_and_survey_with_an_elevation_band(tmp_path) -> None:
     again = survey(bare / "e.tif", tmp_path / "out" / "given.gpkg", model=str(model_dir), report=None,
                    dsm=dsm_path(tif))  # the DSM given explicitly
     assert again["model"] == "tiny-dsm"
+    card = (model_dir / "card.yaml").read_text()
+    (model_dir / "card.yaml").write_text(card.replace("metres_per_level: 0.02", "metres_per_level: 0.05"))
+    with pytest.raises(RamsError, match="elevation band encoded"):
+        Detector.load(model_dir)

@@ -18,6 +18,7 @@ import yaml
 from safetensors.torch import load_file, save_file
 
 import rams
+from rams.elevation import check_encoding
 from rams.errors import RamsError
 
 WEIGHTS_FILE = "model.safetensors"
@@ -94,6 +95,7 @@ def load_model(name_or_dir: str | os.PathLike[str], build: Callable[[dict], torc
     verified weights, the folder and the card."""
     model_dir = resolve_model_dir(name_or_dir)
     card = read_card(model_dir)
+    check_encoding(card, model_dir / CARD_FILE)
     return load_into(build(card["arch"]), model_dir, card), model_dir, card
 
 

@@ -30,7 +30,7 @@ from rams.detector.data import LabelledFlight, sample_batch
 from rams.detector.metrics import add_counts, score_detections, summarise
 from rams.detector.model import CLASSES, RamsNet, build_model
 from rams.detector.whole_flight import DEFAULT_POSTPROCESS, predict_flight, vectorise
-from rams.elevation import ELEVATION_BAND
+from rams.elevation import ELEVATION_BAND, ENCODING
 
 log = logging.getLogger("rams.train")
 PEAK_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
@@ -163,6 +163,7 @@ def make_card(cfg: TrainConfig, model: RamsNet, train_flights: list[LabelledFlig
         "name": cfg.name,
         "classes": list(CLASSES),
         "input_bands": list(cfg.input_bands),
+        **({"elevation_encoding": ENCODING} if ELEVATION_BAND in cfg.input_bands else {}),
         "input_dtype": "uint8",
         "normalisation": {"mean": model.mean.flatten().tolist(),
                           "std": model.std.flatten().tolist(), "inside_model": True},
