@@ -26,9 +26,9 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 from scipy import ndimage
 
-from rams.detector.context import block_mean, upsample
 from rams.errors import RamsError
 from rams.flight import Flight, gdal_message
+from rams.resample import block_mean, upsample
 
 ELEVATION_BAND = "elevation"
 METRES_PER_LEVEL = 0.02

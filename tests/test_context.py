@@ -10,7 +10,7 @@ from rasters import write_tif
 from test_detector_model import CARD, _model
 
 from rams.detector.card import save_model
-from rams.detector.context import block_mean, context_factor, upsample
+from rams.detector.context import context_factor
 from rams.detector.data import load_labelled_flight
 from rams.detector.detector import Detector
 from rams.detector.train import detection_loss
@@ -18,6 +18,7 @@ from rams.errors import RamsError
 from rams.flight import open_flight
 from rams.inference import predict_region
 from rams.reading import read_region
+from rams.resample import block_mean, upsample
 from rams.tiling import TileGrid
 
 

@@ -21,9 +21,10 @@ import torch.nn.functional as F
 from affine import Affine
 from rasterio.features import rasterize
 
-from rams.detector.context import block_mean, context_factor
+from rams.detector.context import context_factor
 from rams.elevation import relief_levels, relief_on_grid, sidecar
 from rams.errors import RamsError
+from rams.resample import block_mean
 
 LABEL_LAYERS = ("submunitions", "trenches", "trench_polygons", "positions", "vegetation",
                 "distractors")
