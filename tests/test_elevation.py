@@ -10,6 +10,9 @@ import pytest
 import rasterio
 import torch
 from affine import Affine
+from rasterio.enums import Resampling
+from rasterio.transform import from_bounds
+from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 
 from pipelines.survey import survey
@@ -69,6 +72,18 @@ def test_a_dsm_on_another_grid_is_warped_onto_the_flights(tmp_path) -> None:
     pit = (1.2 + 5.4 + 0.6) / GSD  # the pit's centre in flight px (row and column)
     assert relief[round(pit), round(pit)] < RELIEF_ZERO_LEVEL - 0.6 / METRES_PER_LEVEL
     assert (relief[:30, :30] == RELIEF_ZERO_LEVEL).all()  # outside the DSM: ground level
+    geographic = tmp_path / "d4326.tif"  # the same DSM delivered in longitude / latitude
+    left, bottom, right, top = transform_bounds("EPSG:32638", "EPSG:4326", x0 + 1.2, y0 - 1.2 - 12, x0 + 13.2, y0 - 1.2)
+    lonlat = from_bounds(left, bottom, right, top, 300, 300)
+    warped = np.full((300, 300), np.nan, np.float32)
+    reproject(z, warped, src_transform=Affine(0.06, 0, x0 + 1.2, 0, -0.06, y0 - 1.2), src_crs="EPSG:32638",
+              dst_transform=lonlat, dst_crs="EPSG:4326", resampling=Resampling.bilinear, dst_nodata=np.nan)
+    with rasterio.open(geographic, "w", driver="GTiff", width=300, height=300, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=lonlat, nodata=np.nan) as dst:
+        dst.write(warped[None])
+    relief4326 = read_relief(with_dsm(open_flight(tif), geographic), Window(0, 0, 300, 300))
+    assert relief4326[round(pit), round(pit)] < RELIEF_ZERO_LEVEL - 0.6 / METRES_PER_LEVEL
+    assert np.abs(relief4326[100:150, 100:150].astype(int) - RELIEF_ZERO_LEVEL).max() <= 0.1 / METRES_PER_LEVEL
     with pytest.raises(RamsError, match="does not overlap"):
         with_dsm(open_flight(tif), _write(tmp_path / "far.tif", z, Affine(0.06, 0, x0 + 900, 0, -0.06, y0)))
     with pytest.raises(RamsError, match="no such DSM"):
