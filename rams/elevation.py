@@ -23,6 +23,7 @@ from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
 from rasterio.vrt import WarpedVRT
+from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 from scipy import ndimage
 
@@ -85,8 +86,7 @@ def with_dsm(flight: Flight, dsm: str | os.PathLike[str]) -> Flight:
         with rasterio.open(p) as src:
             if src.crs is None:
                 raise RamsError(p, "DSM has no CRS")
-            with WarpedVRT(src, crs=flight.crs) as vrt:
-                left, bottom, right, top = vrt.bounds
+            left, bottom, right, top = transform_bounds(src.crs, flight.crs, *src.bounds)
     except RasterioError as err:
         raise RamsError(p, f"cannot read DSM ({gdal_message(err)})") from None
     fl, fb, fr, ft = flight.bounds
@@ -134,23 +134,25 @@ def _dsm_on_grid(flight: Flight) -> WarpedVRT | _SameGrid:
     return handles[key]
 
 
+def _relief(dsm: WarpedVRT | _SameGrid, window: Window, gsd_m: float, path: object) -> np.ndarray:
+    """uint8 relief of ``window`` read from a DSM already on the target grid."""
+    try:
+        z = dsm.read(1, window=window)
+    except RasterioError as err:
+        raise RamsError(path, f"cannot read DSM ({gdal_message(err)})") from None
+    return relief_levels(z, np.isfinite(z), gsd_m)
+
+
 def relief_on_grid(dsm: str | os.PathLike[str], crs: object, transform: Affine, width: int, height: int
                    ) -> np.ndarray:
     """uint8 relief (H, W) of a whole pixel grid (a training flight's) from a DSM file."""
-    try:
-        with rasterio.open(dsm) as src:
-            z = _on_grid(src, crs, transform, width, height).read(1, window=Window(0, 0, width, height))
-    except RasterioError as err:
-        raise RamsError(dsm, f"cannot read DSM ({gdal_message(err)})") from None
-    return relief_levels(z, np.isfinite(z), abs(transform.a))
+    with rasterio.open(dsm) as src:
+        return _relief(_on_grid(src, crs, transform, width, height), Window(0, 0, width, height),
+                       abs(transform.a), dsm)
 
 
 def read_relief(flight: Flight, window: Window) -> np.ndarray:
     """uint8 relief (H, W) of a window of the flight's grid (inside the raster) from its DSM."""
     if flight.dsm is None:
         raise RamsError(flight.path, "no DSM: give one (--dsm) or put F.dsm.tif beside the flight")
-    try:
-        dsm = _dsm_on_grid(flight).read(1, window=window)
-    except RasterioError as err:
-        raise RamsError(flight.dsm, f"cannot read DSM ({gdal_message(err)})") from None
-    return relief_levels(dsm, np.isfinite(dsm), flight.gsd_m)
+    return _relief(_dsm_on_grid(flight), window, flight.gsd_m, flight.dsm)

@@ -3,8 +3,8 @@
 Geometric (applied to images and targets alike): flips and 90° rotations. Photometric (the RGB
 bands only, not an elevation band): brightness, contrast, per-channel colour gain, gaussian
 noise; gaussian blur (every band); then re-quantisation to 0-255 integers as a uint8 sensor
-would deliver. Scale jitter happens when
-chips are sampled (:func:`rams.detector.data.sample_batch`), where targets are redrawn.
+would deliver. Scale jitter happens when chips are sampled
+(:func:`rams.detector.data.sample_batch`), where targets are redrawn.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def augment_batch(img: torch.Tensor, tgt: torch.Tensor, g: torch.Generator,
     """
     img, tgt = _geometric(img, tgt, g, cfg)
     x = img.float()
-    n, c = x.shape[0], 3
+    n = x.shape[0]
     rgb = x[:, :3]  # a view: the photometric changes below go to the RGB bands only
 
     def u(*shape: int) -> torch.Tensor:  # uniform in [-1, 1)
@@ -76,7 +76,7 @@ def augment_batch(img: torch.Tensor, tgt: torch.Tensor, g: torch.Generator,
 
     mean = rgb.mean(dim=(1, 2, 3), keepdim=True)
     rgb[:] = (rgb - mean) * (1 + cfg.contrast * u(n, 1, 1, 1)) + mean
-    rgb[:] = rgb * (1 + cfg.colour * u(n, c, 1, 1)) + 255 * cfg.brightness * u(n, 1, 1, 1)
+    rgb[:] = rgb * (1 + cfg.colour * u(n, 3, 1, 1)) + 255 * cfg.brightness * u(n, 1, 1, 1)
     blur = (torch.rand(n, generator=g, device=g.device) < cfg.blur_p).to(x.device)
     sigmas = (0.4 + 0.8 * torch.rand(n, generator=g, device=g.device)).to(x.device)
     if bool(blur.any()):

@@ -103,16 +103,19 @@ def mine(detector: Detector, flight: LabelledFlight, cfg: TrainConfig
     items = flight.labels["submunitions"].reset_index(drop=True)
     lab, item = label_candidates(cands, items, radius)
     keep = lab >= 0
-    length = np.concatenate([item_length_px(items, flight.gsd_m), np.zeros(1, np.float32)])
+    length = item_length_px(items, flight.gsd_m)
+    positive = lab[keep] > 0
+    cand_length = np.zeros(int(keep.sum()), np.float32)
+    cand_length[positive] = length[item[keep][positive]]
     rc = [pixel_positions(flight.transform, cands.geometry[keep])]
     labels = [lab[keep]]
-    lengths = [np.where(lab[keep] > 0, length[item[keep]], 0).astype(np.float32)]
+    lengths = [cand_length]
     if len(items):
         visible = items["visible_fraction"].to_numpy(float) > 0 if "visible_fraction" in items \
             else np.ones(len(items), bool)
         rc.append(pixel_positions(flight.transform, items.geometry[visible]))
         labels.append(np.ones(int(visible.sum()), np.int8))
-        lengths.append(length[:-1][visible])
+        lengths.append(length[visible])
     patches = crop_patches(flight.image, np.concatenate(rc), cfg.patch_px,
                            patch_scale(cfg.patch_gsd_m, flight.gsd_m))
     return patches, np.concatenate(labels).astype(np.float32), np.concatenate(lengths)
