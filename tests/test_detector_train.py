@@ -63,6 +63,19 @@ def test_vectorise_hand_made_maps(tmp_path) -> None:
     assert abs(det["trenches"].length.sum() - true_len) < 0.15 * true_len
 
 
+def test_vectorise_takes_a_class_mask_threshold_over_the_shared_one(tmp_path) -> None:
+    fl = load_labelled_flight(*make_flight(tmp_path))
+    from rams.detector.data import rasterise_targets
+
+    prob = rasterise_targets(fl.labels, fl.transform, fl.shape) * 0.4  # masks at 0.4 only
+    pp = {"peak_threshold": 0.9, "mask_threshold": 0.5}
+    assert vectorise(prob, fl.transform, fl.crs, pp)["positions"].empty
+    det = vectorise(prob, fl.transform, fl.crs, {**pp, "position_mask_threshold": 0.35})
+    assert len(det["positions"]) == 1 and det["trenches"].empty
+    det = vectorise(prob, fl.transform, fl.crs, {**pp, "trench_mask_threshold": 0.35})
+    assert det["positions"].empty and len(det["trenches"]) >= 1
+
+
 def test_train_resume_and_evaluate_cli(tmp_path) -> None:
     make_flight(tmp_path)
     cfg_path = tmp_path / "t.yaml"
@@ -76,6 +89,8 @@ def test_train_resume_and_evaluate_cli(tmp_path) -> None:
     model_dir = train(load_config(cfg_path), out)
     state = json.loads((out / "state.json").read_text())
     assert state["epoch"] == 1 and (model_dir / "card.yaml").is_file()
+    expected = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
+    assert yaml.safe_load((model_dir / "card.yaml").read_text())["training"]["device"] == expected
     cfg2 = tmp_path / "t2.yaml"
     cfg2.write_text(cfg_path.read_text().replace("epochs: 1", "epochs: 2"))
     train(load_config(cfg2), out, resume=True)

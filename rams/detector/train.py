@@ -85,17 +85,19 @@ def validate(model: RamsNet, flights: list[LabelledFlight], cfg: TrainConfig
     model.eval()
     predict = model_predict_fn(model)
     pp = {**DEFAULT_POSTPROCESS, **cfg.postprocess}
+    # a model without the heatmap (a context model) has no threshold to sweep
+    thresholds = PEAK_THRESHOLDS if "submunition" in cfg.outputs else (DEFAULT_POSTPROCESS["peak_threshold"],)
     per_thr: dict[float, dict[str, dict[str, float]]] = {}
     for fl in flights:
         prob = predict_flight(predict, fl.image, cfg.tile_px, cfg.overlap_px)
-        det = vectorise(prob, fl.transform, fl.crs, {**pp, "peak_threshold": min(PEAK_THRESHOLDS)})
+        det = vectorise(prob, fl.transform, fl.crs, {**pp, "peak_threshold": min(thresholds)})
         area_ha = fl.shape[0] * fl.shape[1] * fl.gsd_m**2 / 1e4
-        for thr in PEAK_THRESHOLDS:
+        for thr in thresholds:
             d = dict(det, submunitions=det["submunitions"][det["submunitions"].confidence >= thr])
             c = score_detections(d, fl.labels, area_ha, cfg.evaluation, fl.gsd_m)
             per_thr[thr] = add_counts(per_thr[thr], c) if thr in per_thr else c
     summaries = {thr: summarise(c) for thr, c in per_thr.items()}
-    best = max(PEAK_THRESHOLDS, key=lambda t: (summaries[t]["submunition"]["f1"], -abs(t - 0.3)))
+    best = max(thresholds, key=lambda t: (summaries[t]["submunition"]["f1"], -abs(t - 0.3)))
     return {c: summaries[best][c] for c in cfg.outputs}, best
 
 
@@ -145,6 +147,11 @@ def save_checkpoint(out: Path, model: torch.nn.Module, opt: torch.optim.Optimize
     tmp.replace(out / "state.json")
 
 
+def device_name() -> str:
+    """What a model is trained on, for its card: the CUDA device's name, else ``cpu``."""
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
+
+
 def initial_model(cfg: TrainConfig, build: Callable[[dict], torch.nn.Module], device: torch.device
                   ) -> torch.nn.Module:
     """The network to train, on ``device``: ``build(cfg.arch)``, or the verified model
@@ -182,6 +189,7 @@ def make_card(cfg: TrainConfig, model: RamsNet, train_flights: list[LabelledFlig
             "description": cfg.description,
             "seed": cfg.seed,
             "init_from": cfg.init_from,
+            "device": device_name(),
             "train_synth_seeds": list(cfg.train.synth.seeds),
             "val_synth_seeds": list(cfg.val.synth.seeds),
             "synth_gsd_m": list(cfg.train.synth.gsd_m),

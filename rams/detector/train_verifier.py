@@ -37,7 +37,7 @@ from rams.detector.data import LabelledFlight
 from rams.detector.detector import Detector
 from rams.detector.metrics import EVALUATION_DEFAULTS, add_counts, submunition_sweep, summarise
 from rams.detector.model import RGB_BANDS
-from rams.detector.train import initial_model, load_checkpoint, save_checkpoint
+from rams.detector.train import device_name, initial_model, load_checkpoint, save_checkpoint
 from rams.detector.verifier import (
     PatchNet,
     build_verifier,
@@ -201,7 +201,7 @@ def _card(cfg: TrainConfig, model: PatchNet, source: Detector, summary: dict, th
                  **({"patch_gsd_m": cfg.patch_gsd_m} if cfg.patch_gsd_m else {})},
         "postprocess": {"candidate_threshold": cfg.candidate_threshold, "threshold": threshold},
         "training": {"description": cfg.description, "seed": cfg.seed, "init_from": cfg.init_from,
-                     "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+                     "device": device_name(),
                      "candidates_from": source.card["name"], "candidates_from_sha256": source.card["sha256"],
                      "train_synth_seeds": list(cfg.train.synth.seeds), "val_synth_seeds": list(cfg.val.synth.seeds),
                      "balance_sizes": cfg.balance_sizes, "epoch": epoch},
