@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -11,10 +12,10 @@ from detector_fixtures import make_flight
 
 from pipelines.cli import main
 from rams.detector.augment import AugmentConfig, augment_batch
-from rams.detector.config import load_config
+from rams.detector.config import TrainConfig, load_config
 from rams.detector.data import load_labelled_flight, sample_batch
 from rams.detector.model import build_model
-from rams.detector.train import detection_loss, train
+from rams.detector.train import chip_batches, detection_loss, train
 from rams.detector.whole_flight import predict_flight, vectorise
 
 
@@ -35,6 +36,20 @@ def test_tiny_training_lowers_the_loss(tmp_path) -> None:
         opt.step()
         losses.append(float(loss))
     assert np.mean(losses[-3:]) < 0.6 * np.mean(losses[:3])
+
+
+def test_chip_batches_cut_by_worker_processes_are_complete_and_reproducible(tmp_path) -> None:
+    fl = load_labelled_flight(*make_flight(tmp_path))
+    cfg = TrainConfig(steps_per_epoch=5, batch_size=3, chip_px=48)
+    here = list(chip_batches([fl], cfg, epoch=0))
+    forked = dataclasses.replace(cfg, loader_workers=2)
+    once, again = list(chip_batches([fl], forked, epoch=0)), list(chip_batches([fl], forked, epoch=0))
+    assert len(here) == len(once) == 5
+    assert all(img.shape == (3, 3, 48, 48) and img.dtype == torch.uint8 and tgt.shape == (3, 3, 48, 48)
+               for img, tgt in once)
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(once, again, strict=True))
+    assert not torch.equal(once[1][0], once[2][0])  # each worker draws its own chips
+    assert not torch.equal(once[0][0], list(chip_batches([fl], forked, epoch=1))[0][0])
 
 
 def test_predict_flight_core_crop_stitching() -> None:

@@ -75,6 +75,9 @@ class TrainConfig:
     postprocess: dict[str, float] = field(default_factory=dict)
     evaluation: dict[str, float] = field(default_factory=dict)
     threads: int = 2
+    # processes that cut training chips beside the training process (0: it cuts them itself);
+    # on a GPU machine with many cores the chips, not the network, limit the step rate
+    loader_workers: int = 0
     init_from: str | None = None  # model name or folder to fine-tune from (e.g. rams-det-v1)
     # the evidence maps this model is trained (and scored) for; the others are left untrained
     outputs: tuple[str, ...] = CLASSES

@@ -14,7 +14,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +147,38 @@ def save_checkpoint(out: Path, model: torch.nn.Module, opt: torch.optim.Optimize
     tmp.replace(out / "state.json")
 
 
+class _ChipStream(torch.utils.data.IterableDataset):
+    """One epoch of training batches. In a loader's worker ``k`` of ``n`` it cuts every ``n``-th
+    batch from its own generator (seeded by seed, epoch and ``k``); outside a loader, all of them."""
+
+    def __init__(self, flights: list[LabelledFlight], cfg: TrainConfig, epoch: int) -> None:
+        self.flights, self.cfg, self.epoch = flights, cfg, epoch
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        info = torch.utils.data.get_worker_info()
+        k, n = (info.id, info.num_workers) if info else (0, 1)
+        cfg = self.cfg
+        # worker 0 (or no worker) draws what [seed, epoch] drew before workers existed: a
+        # trailing zero does not change numpy's seed sequence
+        rng = np.random.default_rng([cfg.seed, self.epoch, k])
+        for _ in range(k, cfg.steps_per_epoch, n):
+            yield sample_batch(self.flights, rng, cfg.batch_size, cfg.chip_px, cfg.sampling,
+                               cfg.gsd_range_m, cfg.scale_jitter_p)
+
+
+def chip_batches(flights: list[LabelledFlight], cfg: TrainConfig, epoch: int
+                 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The ``steps_per_epoch`` class-balanced batches (uint8 chips, float32 targets) of an epoch,
+    reproducible from the seed; cut by ``cfg.loader_workers`` forked processes when set (the
+    flights are shared with them, not copied), else here."""
+    stream = _ChipStream(flights, cfg, epoch)
+    if cfg.loader_workers <= 0:
+        return iter(stream)
+    # the loader hands the workers' batches over in turn, so the order is reproducible too
+    return iter(torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.loader_workers,
+                                            multiprocessing_context="fork", prefetch_factor=4))
+
+
 def device_name() -> str:
     """What a model is trained on, for its card: the CUDA device's name, else ``cpu``."""
     return torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
@@ -230,13 +262,10 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
                                               last_epoch=state["epoch"] * cfg.steps_per_epoch - 1)
 
     for epoch in range(state["epoch"], cfg.epochs):
-        rng = np.random.default_rng([cfg.seed, epoch])
         gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
         model.train()
         t0, losses = time.perf_counter(), []
-        for step in range(cfg.steps_per_epoch):
-            img, tgt = sample_batch(train_flights, rng, cfg.batch_size, cfg.chip_px, cfg.sampling,
-                                    cfg.gsd_range_m, cfg.scale_jitter_p)
+        for step, (img, tgt) in enumerate(chip_batches(train_flights, cfg, epoch)):
             x, y = augment_batch(img, tgt, gen, cfg.augment)
             loss, parts = detection_loss(model(x.to(device)), y.to(device), cfg.heatmap_weight,
                                          cfg.outputs)
