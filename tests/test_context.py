@@ -118,3 +118,34 @@ def test_region_takes_context_classes_from_the_coarse_pass(tmp_path) -> None:
     np.testing.assert_allclose(canvas[2], 77 / 255.0, atol=1e-6)  # the fine model's own map
     plain = predict_region(fine, read_region(flight, region), region)  # no GSD: no context pass
     np.testing.assert_allclose(plain[0], data[0] / 255.0, atol=1e-6)
+
+
+class _FixedMaps(torch.nn.Module):
+    """A 'network' whose logits are fixed probability maps of one whole flight."""
+
+    def __init__(self, prob: np.ndarray) -> None:
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(1))  # gives the maps a device
+        self.logits = torch.logit(torch.from_numpy(prob).clamp(1e-4, 1 - 1e-4))[None]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits.expand(len(x), -1, -1, -1)
+
+
+def test_context_validation_scores_masks_at_the_configured_class_threshold(tmp_path) -> None:
+    from dataclasses import replace
+
+    from rams.detector.config import TrainConfig
+    from rams.detector.data import rasterise_targets
+    from rams.detector.train import validate
+
+    fl = load_labelled_flight(*make_flight(tmp_path))
+    prob = rasterise_targets(fl.labels, fl.transform, fl.shape) * 0.4  # masks at 0.4 only
+    model = _FixedMaps(prob)
+    cfg = TrainConfig(outputs=("trench", "position"), tile_px=512, overlap_px=0,
+                      evaluation={"iou_threshold": 0.5})
+    summary, thr = validate(model, [fl], cfg)
+    assert set(summary) == {"trench", "position"} and thr == 0.3  # no peak threshold swept
+    assert summary["position"]["tp"] == 0  # the shared mask threshold, 0.5
+    summary, _ = validate(model, [fl], replace(cfg, postprocess={"position_mask_threshold": 0.35}))
+    assert summary["position"]["tp"] == 1 and summary["position"]["fp"] == 0
