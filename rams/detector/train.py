@@ -80,7 +80,8 @@ def validate(model: RamsNet, flights: list[LabelledFlight], cfg: TrainConfig
     """Summed object-level metrics over validation flights at the best heatmap threshold.
 
     Returns (summary, best peak threshold); the threshold maximises submunition F1 on these
-    validation flights (never on test flights).
+    validation flights (never on test flights). Masks are cut at the post-processing's class
+    thresholds; a model without the heatmap (a context model) gets the default peak threshold.
     """
     model.eval()
     predict = model_predict_fn(model)
@@ -236,7 +237,8 @@ def make_card(cfg: TrainConfig, model: RamsNet, train_flights: list[LabelledFlig
 def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     """Train per ``cfg`` into ``out`` (on CUDA when present); returns the best model folder.
 
-    Chips are sampled and augmented on the CPU; the network runs on the GPU when there is one.
+    Chips are cut on the CPU (by ``cfg.loader_workers`` processes when set) and augmented there;
+    the network runs on the GPU when there is one.
     """
     torch.set_num_threads(cfg.threads)
     out.mkdir(parents=True, exist_ok=True)
