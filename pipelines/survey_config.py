@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from rams.config import bounded
+from rams.detector.whole_flight import mask_threshold
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,7 @@ def calibrated(
         return (context or {}).get("postprocess", {}) if cls in provided else pp
 
     def mask_for(cls: str) -> float:
-        own = own_pp(cls)
-        return float(own.get(f"{cls}_mask_threshold", own.get("mask_threshold", pp.get("mask_threshold", 0.5))))
+        return mask_threshold(own_pp(cls), cls, float(pp.get("mask_threshold", 0.5)))
 
     return replace(
         det,

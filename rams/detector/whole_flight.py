@@ -156,20 +156,23 @@ def mask_to_centrelines(prob: np.ndarray, transform: Affine, crs: Any, threshold
     return gpd.GeoDataFrame({"length_m": [g.length for g in parts]}, geometry=parts, crs=crs)
 
 
+def mask_threshold(postprocess: dict[str, float], cls: str, default: float = 0.5) -> float:
+    """A mask class's threshold in a card's post-processing: ``<cls>_mask_threshold`` when it
+    names one, else ``mask_threshold``, else ``default``."""
+    return float(postprocess.get(f"{cls}_mask_threshold", postprocess.get("mask_threshold", default)))
+
+
 def vectorise(prob: np.ndarray, transform: Affine, crs: Any,
               postprocess: dict[str, float] | None = None) -> dict[str, gpd.GeoDataFrame]:
     """Detections from probability maps (3, H, W): submunition points, positions, trench lines.
 
-    A mask's threshold is ``<class>_mask_threshold`` when the post-processing names one, else
-    ``mask_threshold`` (as a survey calibrates them from a card)."""
+    Masks are cut at their class's :func:`mask_threshold`, as a survey calibrates them."""
     pp = {**DEFAULT_POSTPROCESS, **(postprocess or {})}
     return {
         "submunitions": peaks_to_points(prob[2], transform, crs, pp["peak_threshold"],
                                         pp["peak_min_distance_m"]),
-        "positions": mask_to_polygons(prob[1], transform, crs,
-                                      pp.get("position_mask_threshold", pp["mask_threshold"]),
+        "positions": mask_to_polygons(prob[1], transform, crs, mask_threshold(pp, "position"),
                                       pp["min_position_area_m2"]),
-        "trenches": mask_to_centrelines(prob[0], transform, crs,
-                                         pp.get("trench_mask_threshold", pp["mask_threshold"]),
-                                         pp["min_trench_area_m2"]),
+        "trenches": mask_to_centrelines(prob[0], transform, crs, mask_threshold(pp, "trench"),
+                                        pp["min_trench_area_m2"]),
     }
