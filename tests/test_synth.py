@@ -14,7 +14,7 @@ from rasterio.features import geometry_mask
 
 from rams.errors import RamsError
 from rams.synth import DEMO, dsm_path, generate_flight, generate_scene, labels_path
-from rams.synth.render import render_region, render_window
+from rams.synth.render import render_region, render_view, render_window
 
 LAYERS = {"submunitions", "strike_footprints", "trenches", "trench_polygons", "positions",
           "vegetation", "distractors"}
@@ -77,6 +77,21 @@ def test_region_grouping_does_not_change_pixels() -> None:
             assert np.array_equal(bz, z[r:r + h, c:c + w])
     part, _ = render_region(scene, 512, 512, 188, 788)
     assert np.array_equal(part, whole[:, 512:, 512:])
+
+
+def test_a_view_on_the_flight_grid_shows_the_flight_s_pixels_up_to_sensor_noise() -> None:
+    scene = generate_scene(512, 512, 0.025, 5)
+    flight, _ = render_region(scene, 0, 0, 512, 512)
+    g, (x0, _, _, y1) = scene.gsd_m, scene.bounds
+    r0, c0, side = 200, 300, 40  # a view whose pixel centres fall on the flight's, rows 200-239
+    view = render_view(scene, x0 + (c0 + side / 2) * g, y1 - (r0 + side / 2) * g, side, 1)
+    assert view.shape == (3, side, side) and view.dtype == np.uint8
+    diff = np.abs(view.astype(int) - flight[:, r0:r0 + side, c0:c0 + side])
+    assert diff.mean() < 3.0 and np.median(diff) <= 2  # sensor noise is about 2 grey levels
+    moved = render_view(scene, x0 + (c0 + side / 2 + 8) * g, y1 - (r0 + side / 2) * g, side, 1)
+    assert np.abs(moved.astype(int) - flight[:, r0:r0 + side, c0:c0 + side]).mean() > diff.mean() + 1
+    assert np.array_equal(view, render_view(scene, x0 + (c0 + side / 2) * g, y1 - (r0 + side / 2) * g, side, 1))
+    assert not np.array_equal(view, render_view(scene, x0 + (c0 + side / 2) * g, y1 - (r0 + side / 2) * g, side, 2))
 
 
 def _mask(geoms: list, transform, shape: tuple[int, int]) -> np.ndarray:

@@ -18,7 +18,17 @@ from rams.detector.card import WEIGHTS_FILE, save_model
 from rams.detector.config import load_config
 from rams.detector.detector import Detector
 from rams.detector.train_verifier import label_candidates, positive_weights, train_verifier
-from rams.detector.verifier import build_verifier, crop_patches, patch_scale, verify_points
+from rams.detector.verifier import (
+    PatchEnsemble,
+    Verifier,
+    build_verifier,
+    cascade_probabilities,
+    crop_patches,
+    patch_arch,
+    patch_probabilities,
+    patch_scale,
+    verify_points,
+)
 from rams.errors import RamsError
 
 CRS = "EPSG:32638"
@@ -36,6 +46,49 @@ def test_patchnet_one_logit_per_patch_uint8_like_float(stem_stride: int) -> None
         assert net(x).shape == (5,)
         assert torch.allclose(net(x), net(x.float()), atol=1e-5)
         assert net.stem[0].stride == (stem_stride, stem_stride)
+
+
+def _nets(n: int) -> list:
+    torch.manual_seed(0)
+    return [build_verifier({"widths": [8, 8, 8, 8], "stem_stride": 2}).eval() for _ in range(n)]
+
+
+def test_ensemble_is_the_mean_logit_and_eight_orientations_make_it_turn_invariant() -> None:
+    a, b = _nets(2)
+    x = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
+    turned = torch.rot90(x, 1, (-2, -1)).flip(-1)
+    with torch.inference_mode():
+        assert torch.allclose(PatchEnsemble([a, b], 1)(x), (a(x) + b(x)) / 2, atol=1e-6)
+        assert not torch.allclose(a(x), a(turned), rtol=0, atol=2e-5)  # one network alone is not invariant
+        full = PatchEnsemble([a, b], 8)
+        assert torch.allclose(full(x), full(turned), rtol=0, atol=2e-6)
+        four = PatchEnsemble([a], 4)
+        assert torch.allclose(four(x), four(torch.rot90(x, 3, (-2, -1))), rtol=0, atol=2e-6)
+    with pytest.raises(ValueError, match="orientations"):
+        PatchEnsemble([a], 2)
+
+
+def test_ensemble_card_round_trip_and_cascade(tmp_path) -> None:
+    ens = PatchEnsemble(_nets(2), 4).eval()
+    patches = np.random.default_rng(0).integers(0, 256, (64, 3, 16, 16), dtype=np.uint8)
+    cpu = torch.device("cpu")
+    whole = patch_probabilities(ens, patches, cpu)
+    first = patch_probabilities(ens.members[0], patches, cpu)
+    ranked = np.sort(first)
+    prefilter = float(ranked[31] + ranked[32]) / 2  # half the patches pass the first member
+    card = {**VERIFIER_CARD, "arch": {**patch_arch(ens), "patch_px": 16},
+            "postprocess": {"candidate_threshold": 0.05, "threshold": 0.6, "prefilter_threshold": prefilter}}
+    save_model(tmp_path / "ens", ens, card)
+    ver = Verifier.load(tmp_path / "ens", device="cpu")  # hash-checked, BatchNorm folded
+    assert isinstance(ver.model, PatchEnsemble) and len(ver.model.members) == 2
+    assert ver.model.orientations == 4 and ver.prefilter == prefilter
+    got = ver.score(patches)
+    passed = first >= prefilter
+    assert passed.sum() == 32
+    assert np.allclose(got[passed], whole[passed], atol=1e-5)  # the whole ensemble
+    assert np.allclose(got[~passed], first[~passed], atol=1e-5)  # the first member only
+    assert not np.allclose(whole[passed], first[passed], atol=1e-5)
+    assert np.allclose(cascade_probabilities(ens, patches, cpu, None), whole)
 
 
 def test_crop_patches_centred_and_edge_padded() -> None:
@@ -131,6 +184,27 @@ def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
     train_verifier(load_config(cfg3), tmp_path / "run", resume=True)
     history = json.loads((tmp_path / "run" / "state.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2, 3]
+    ens_cfg = tmp_path / "v5.yaml"  # a second network trained beside the first, on rendered objects too
+    ens_cfg.write_text(cfg.read_text().replace("name: tiny-ver", "name: tiny-ens") + (
+        f"init_from: {model_dir}\nensemble_with: {model_dir}\norientations: 4\nprefilter_threshold: 0.3\n"
+        "object_scenes: 1\nobject_first_seed: 1\nmin_positive_px: 5\n"))
+    ens_dir = train_verifier(load_config(ens_cfg), tmp_path / "ens")
+    ens = Verifier.load(ens_dir, device="cpu")
+    assert isinstance(ens.model, PatchEnsemble) and ens.card["arch"]["type"] == "PatchEnsemble"
+    assert len(ens.card["arch"]["members"]) == 2 and ens.card["postprocess"]["prefilter_threshold"] == 0.3
+    assert ens.card["training"]["object_scenes"] == 1 and ens.card["training"]["ensemble_with"] == str(model_dir)
+    first, trained = load_file(str(model_dir / WEIGHTS_FILE)), load_file(str(ens_dir / WEIGHTS_FILE))
+    assert all(torch.equal(trained[f"members.0.{k}"], v) for k, v in first.items())  # frozen
+    assert not all(torch.equal(trained[f"members.1.{k}"], v) for k, v in first.items() if v.is_floating_point())
+    rendered = load_file(str(tmp_path / "ens" / "objects.safetensors"))
+    assert len(rendered["labels"]) > 10 and rendered["patches"].shape[1:] == (3, 16, 16)
     with pytest.raises(RamsError, match="candidates_from"):
         cfg.write_text(cfg.read_text().replace("candidates_from: heat\n", ""))
         load_config(cfg)
+    with pytest.raises(RamsError, match="orientations"):
+        ens_cfg.write_text(ens_cfg.read_text().replace("orientations: 4", "orientations: 3"))
+        load_config(ens_cfg)
+    with pytest.raises(RamsError, match="both train and val"):  # rendered scenes are training seeds too
+        ens_cfg.write_text(ens_cfg.read_text().replace("orientations: 3", "orientations: 4").replace(
+            "val: {flights: [{tif: hand.tif, labels: hand.labels.gpkg}]}", "val: {synth: {seeds: [1]}}"))
+        load_config(ens_cfg)

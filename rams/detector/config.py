@@ -96,6 +96,20 @@ class TrainConfig:
     # verifier: positives drawn evenly over octaves of item length (flight px), not as they occur
     # (small bomblets such as M77 outnumber the larger types many times over in cluster strikes)
     balance_sizes: bool = False
+    # verifier: items shorter than this (flight px) are neither positives nor negatives: below
+    # the imagery's resolution, where the evaluation ignores them too
+    min_positive_px: float = 0.0
+    # verifier: patches rendered around the objects (items, litter, stones) of this many synthetic
+    # scenes, seeds object_first_seed onwards, beside the candidates mined on whole flights
+    object_scenes: int = 0
+    object_first_seed: int = 0
+    object_negative_share: float = 0.5  # share of each batch's negatives drawn from those patches
+    # verifier: a verifier (name or folder) whose networks, frozen, judge beside the one trained;
+    # the model saved is their ensemble, each patch judged in ``orientations`` (1, 4 or 8)
+    ensemble_with: str | None = None
+    orientations: int = 1
+    # verifier ensemble: the first member's probability a patch needs for the whole ensemble
+    prefilter_threshold: float | None = None
     # red, green, blue, then optionally the elevation band (relief of the DSM beside each flight)
     input_bands: tuple[str, ...] = RGB_BANDS
 
@@ -166,7 +180,13 @@ def load_config(path: str | Path) -> TrainConfig:
         kw["arch"] = arch_for_bands(kw.get("arch") or {}, len(kw["input_bands"]))
     if not kw["train"].flights and not kw["train"].synth.seeds:
         raise RamsError(path, "no training flights: give train.flights and/or train.synth.seeds")
-    overlap = set(kw["train"].synth.seeds) & set(kw["val"].synth.seeds)
+    if raw.get("ensemble_with") and (path.parent / str(raw["ensemble_with"])).is_dir():
+        kw["ensemble_with"] = str(path.parent / str(raw["ensemble_with"]))
+    if kw.get("orientations", 1) not in (1, 4, 8):
+        raise RamsError(path, "orientations must be 1, 4 or 8")
+    first = int(kw.get("object_first_seed", 0))
+    objects = set(range(first, first + int(kw.get("object_scenes", 0))))
+    overlap = (set(kw["train"].synth.seeds) | objects) & set(kw["val"].synth.seeds)
     if overlap:
         raise RamsError(path, f"seeds {sorted(overlap)} are in both train and val")
     return TrainConfig(**kw)

@@ -6,6 +6,14 @@ near an item hidden under vegetation is left out; every other candidate is negat
 visible item's own centre is added as a positive too, so that items the heatmap ranks low are
 still learnt. The mined patches are cached in the output folder (``candidates.safetensors``).
 
+With ``object_scenes`` the batches also draw on patches rendered around the objects of that many
+synthetic scenes (:mod:`rams.detector.windows`, cached as ``objects.safetensors``): far more
+submunitions of 5 px or more, and far more cans, bottles and scrap, than mining whole flights
+yields in the same time. With ``ensemble_with`` the network trained joins the frozen networks of
+an earlier verifier, and what is validated and saved is their ensemble
+(:class:`rams.detector.verifier.PatchEnsemble`): a new member trained on different patches errs
+on different candidates.
+
 Validation re-scores the validation flights' candidates every epoch with the verifier's
 probability (the confidence a survey reports) and measures object-level precision / recall (the
 evaluation settings of the config) over a threshold sweep; the best epoch is kept with its
@@ -31,7 +39,7 @@ from safetensors.torch import load_file
 from scipy.spatial import cKDTree
 
 from rams.detector.augment import augment_batch
-from rams.detector.card import save_model, write_weights
+from rams.detector.card import load_model, save_model, write_weights
 from rams.detector.config import TrainConfig, iter_flights
 from rams.detector.data import LabelledFlight
 from rams.detector.detector import Detector
@@ -39,14 +47,17 @@ from rams.detector.metrics import EVALUATION_DEFAULTS, add_counts, submunition_s
 from rams.detector.model import RGB_BANDS
 from rams.detector.train import device_name, initial_model, load_checkpoint, save_checkpoint
 from rams.detector.verifier import (
+    PatchEnsemble,
     PatchNet,
     build_verifier,
+    cascade_probabilities,
     crop_patches,
-    patch_probabilities,
+    patch_arch,
     patch_scale,
     pixel_positions,
 )
 from rams.detector.whole_flight import peaks_to_points, predict_flight
+from rams.detector.windows import rendered_patches
 from rams.errors import RamsError
 
 log = logging.getLogger("rams.train")
@@ -164,15 +175,16 @@ def val_flight(detector: Detector, flight: LabelledFlight, cfg: TrainConfig) -> 
     return ValFlight(flight.labels, flight.gsd_m, area_ha, cands, patches)
 
 
-def validate(model: PatchNet, val: list[ValFlight], cfg: TrainConfig, device: torch.device
+def validate(model: PatchNet | PatchEnsemble, val: list[ValFlight], cfg: TrainConfig, device: torch.device
              ) -> tuple[dict[str, float], float]:
     """Submunition metrics summed over validation flights at the best-F1 threshold on the
-    verifier's probability."""
+    verifier's probability (through the cascade of ``cfg.prefilter_threshold``, as in a survey)."""
     model.eval()
     p = {**EVALUATION_DEFAULTS, **cfg.evaluation}
     per_thr: list[dict[str, dict[str, float]]] = [{} for _ in THRESHOLDS]
     for fl in val:
-        scored = fl.candidates.assign(confidence=patch_probabilities(model, fl.patches, device))
+        prob = cascade_probabilities(model, fl.patches, device, cfg.prefilter_threshold)
+        scored = fl.candidates.assign(confidence=prob)
         sweep = submunition_sweep(scored, fl.labels["submunitions"], THRESHOLDS, p["match_radius_m"], fl.area_ha,
                                   p["min_visible_fraction"], p["min_length_px"] * fl.gsd_m)
         per_thr = [add_counts(acc, {"submunition": c}) if acc else {"submunition": c}
@@ -182,31 +194,65 @@ def validate(model: PatchNet, val: list[ValFlight], cfg: TrainConfig, device: to
     return sums[best], float(THRESHOLDS[best])
 
 
-def _card(cfg: TrainConfig, model: PatchNet, source: Detector, summary: dict, threshold: float,
+def _card(cfg: TrainConfig, model: PatchNet | PatchEnsemble, source: Detector, summary: dict, threshold: float,
           epoch: int) -> dict[str, Any]:
+    first = model.members[0] if isinstance(model, PatchEnsemble) else model
+    postprocess = {"candidate_threshold": cfg.candidate_threshold, "threshold": threshold}
+    if cfg.prefilter_threshold is not None and isinstance(model, PatchEnsemble):
+        postprocess["prefilter_threshold"] = cfg.prefilter_threshold
     return {
         "name": cfg.name,
         "kind": "verifier",
         "classes": ["submunition"],
         "input_bands": list(RGB_BANDS),
         "input_dtype": "uint8",
-        "normalisation": {"mean": model.mean.flatten().tolist(), "std": model.std.flatten().tolist(),
+        "normalisation": {"mean": first.mean.flatten().tolist(), "std": first.std.flatten().tolist(),
                           "inside_model": True},
         "gsd_range_m": list(cfg.gsd_range_m),
         "tile_px": cfg.patch_px,
         "overlap_px": 0,
-        "arch": {"type": "PatchNet", "in_channels": model.in_channels, "widths": list(model.widths),
-                 "mean": model.mean.flatten().tolist(), "std": model.std.flatten().tolist(),
-                 "stem_stride": model.stem_stride, "patch_px": cfg.patch_px,
+        "arch": {**patch_arch(model), "patch_px": cfg.patch_px,
                  **({"patch_gsd_m": cfg.patch_gsd_m} if cfg.patch_gsd_m else {})},
-        "postprocess": {"candidate_threshold": cfg.candidate_threshold, "threshold": threshold},
+        "postprocess": postprocess,
         "training": {"description": cfg.description, "seed": cfg.seed, "init_from": cfg.init_from,
                      "device": device_name(),
                      "candidates_from": source.card["name"], "candidates_from_sha256": source.card["sha256"],
                      "train_synth_seeds": list(cfg.train.synth.seeds), "val_synth_seeds": list(cfg.val.synth.seeds),
-                     "balance_sizes": cfg.balance_sizes, "epoch": epoch},
+                     "balance_sizes": cfg.balance_sizes, "min_positive_px": cfg.min_positive_px,
+                     "object_scenes": cfg.object_scenes, "object_first_seed": cfg.object_first_seed,
+                     "object_negative_share": cfg.object_negative_share,
+                     "ensemble_with": cfg.ensemble_with, "epoch": epoch},
         "metrics": {"validation": {"submunition": summary}},
     }
+
+
+def _object_set(cfg: TrainConfig, cache: Path) -> dict[str, torch.Tensor]:
+    """``patches``, ``labels`` and ``length_px`` rendered around the objects of the config's
+    ``object_scenes`` scenes, rendered once and cached."""
+    if cache.is_file():
+        return load_file(str(cache))
+    seeds = list(range(cfg.object_first_seed, cfg.object_first_seed + cfg.object_scenes))
+    t0 = time.perf_counter()
+    patches, labels, lengths = rendered_patches(seeds, cfg.gsd_range_m, cfg.patch_px, cfg.patch_gsd_m,
+                                                float(cfg.evaluation.get("match_radius_m", 0.3)))
+    log.info("rendered %d patches around the objects of %d scenes (%d positive) in %.0fs", len(labels),
+             len(seeds), int(labels.sum()), time.perf_counter() - t0)
+    data = {"patches": torch.from_numpy(patches), "labels": torch.from_numpy(labels),
+            "length_px": torch.from_numpy(lengths)}
+    write_weights(cache, data)
+    return data
+
+
+def _judge(cfg: TrainConfig, member: PatchNet, device: torch.device) -> PatchNet | PatchEnsemble:
+    """What validation scores and the saved model holds: the trained network alone, or the frozen
+    networks of ``cfg.ensemble_with`` with it."""
+    if not cfg.ensemble_with:
+        return member
+    other, _, _ = load_model(cfg.ensemble_with, build_verifier)
+    frozen = list(other.members) if isinstance(other, PatchEnsemble) else [other]
+    for net in frozen:
+        net.requires_grad_(False)
+    return PatchEnsemble([*frozen, member], cfg.orientations).to(device)
 
 
 def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
@@ -223,15 +269,22 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     cache = Path(cfg.cache_dir)
     mined = _mined_set(source, iter_flights(cfg.train, cache), cfg, out / "candidates.safetensors")
     val = [val_flight(source, fl, cfg) for fl in iter_flights(cfg.val, cache)]
-    patches, labels = mined["patches"].to(device), mined["labels"].to(device)
-    pos, neg = torch.nonzero(labels > 0.5).flatten(), torch.nonzero(labels < 0.5).flatten()
-    pos_weights = positive_weights(mined["length_px"].to(device)[pos]) if cfg.balance_sizes \
-        else torch.ones(len(pos), device=device)
-    log.info("%d positive and %d negative training patches; %d validation candidates on %s", len(pos), len(neg),
-             sum(len(v.candidates) for v in val), device)
+    objects = _object_set(cfg, out / "objects.safetensors") if cfg.object_scenes else None
+    parts = [mined] + ([objects] if objects else [])
+    patches = torch.cat([p["patches"] for p in parts]).to(device)
+    labels = torch.cat([p["labels"] for p in parts]).to(device)
+    length = torch.cat([p["length_px"] for p in parts]).to(device)
+    rendered = torch.arange(len(labels), device=device) >= len(mined["labels"])
+    pos = torch.nonzero((labels > 0.5) & ~(length < cfg.min_positive_px)).flatten()
+    neg = torch.nonzero((labels < 0.5) & ~rendered).flatten()
+    neg_rendered = torch.nonzero((labels < 0.5) & rendered).flatten()
+    pos_weights = positive_weights(length[pos]) if cfg.balance_sizes else torch.ones(len(pos), device=device)
+    log.info("%d positive and %d + %d (rendered) negative training patches; %d validation candidates on %s",
+             len(pos), len(neg), len(neg_rendered), sum(len(v.candidates) for v in val), device)
 
     torch.manual_seed(cfg.seed)
     model = initial_model(cfg, build_verifier, device)
+    judge = _judge(cfg, model, device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.steps_per_epoch
     state = load_checkpoint(out, model, opt, resume, device)
@@ -239,13 +292,17 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
         opt, lambda s: min((s + 1) / cfg.warmup_steps, 0.5 * (1 + math.cos(math.pi * min(s / total, 1.0)))),
         last_epoch=state["epoch"] * cfg.steps_per_epoch - 1)
     half = cfg.batch_size // 2
+    n_rendered = round((cfg.batch_size - half) * cfg.object_negative_share) if len(neg_rendered) else 0
     for epoch in range(state["epoch"], cfg.epochs):
         gen = torch.Generator(device=device).manual_seed(cfg.seed * 100_003 + epoch)
         model.train()
         t0, losses = time.perf_counter(), []
         for _ in range(cfg.steps_per_epoch):
             idx = torch.cat([pos[torch.multinomial(pos_weights, half, replacement=True, generator=gen)],
-                             neg[torch.randint(len(neg), (cfg.batch_size - half,), generator=gen, device=device)]])
+                             neg[torch.randint(len(neg), (cfg.batch_size - half - n_rendered,), generator=gen,
+                                               device=device)],
+                             neg_rendered[torch.randint(max(len(neg_rendered), 1), (n_rendered,), generator=gen,
+                                                        device=device)]])
             x, _ = augment_batch(patches[idx], torch.zeros(len(idx), 1, 1, 1, device=device), gen, cfg.augment)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 logits = model(x).float()
@@ -256,7 +313,7 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
             sched.step()
             losses.append(loss.detach())
         loss_mean = float(torch.stack(losses).mean())
-        summary, thr = validate(model, val, cfg, device)
+        summary, thr = validate(judge, val, cfg, device)
         log.info("epoch %d: loss %.4f (%.3fs/step), val submunition P %.3f R %.3f F1 %.3f at %.3f", epoch + 1,
                  loss_mean, (time.perf_counter() - t0) / cfg.steps_per_epoch, summary["precision"],
                  summary["recall"], summary["f1"], thr)
@@ -264,7 +321,7 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
                                  "threshold": thr})
         if summary["f1"] > state["best_score"]:
             state.update(best_score=summary["f1"], best_epoch=epoch + 1)
-            save_model(out / "model", model, _card(cfg, model, source, summary, thr, epoch + 1))
+            save_model(out / "model", judge, _card(cfg, judge, source, summary, thr, epoch + 1))
             log.info("new best verifier saved to %s", out / "model")
         save_checkpoint(out, model, opt, state, epoch + 1)
     return out / "model"

@@ -57,10 +57,51 @@ class PatchNet(UInt8Net):
         return self.head(pooled)[:, 0]
 
 
-def build_verifier(arch: dict | None = None) -> PatchNet:
-    """The network described by a verifier card's ``arch`` entry (defaults when None)."""
-    return PatchNet(**arch_arguments(arch, (16, 32, 48, 64)),
-                    stem_stride=int((arch or {}).get("stem_stride", 1)))
+class PatchEnsemble(nn.Module):
+    """Several :class:`PatchNet` members judging each patch in several ``orientations``: the
+    mean of their logits. Orientations are 1, 4 (the quarter turns) or 8 (and their mirror
+    images): a submunition lying on the ground has no preferred orientation, so each turn is one
+    more look at the same evidence. ``members[0]`` alone serves as the cheap first pass of a
+    cascade (:func:`cascade_probabilities`)."""
+
+    def __init__(self, members: Sequence[PatchNet], orientations: int = 1) -> None:
+        super().__init__()
+        if orientations not in (1, 4, 8):
+            raise ValueError(f"orientations must be 1, 4 or 8, not {orientations}")
+        self.members = nn.ModuleList(members)
+        self.orientations = orientations
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        total = torch.zeros(x.shape[0], device=x.device)
+        for k in range(self.orientations):
+            turned = torch.rot90(x, k % 4, (-2, -1))
+            turned = turned.flip(-1) if k >= 4 else turned
+            for member in self.members:
+                total = total + member(turned).float()
+        return total / (self.orientations * len(self.members))
+
+
+def _patch_net(arch: dict) -> PatchNet:
+    return PatchNet(**arch_arguments(arch, (16, 32, 48, 64)), stem_stride=int(arch.get("stem_stride", 1)))
+
+
+def build_verifier(arch: dict | None = None) -> PatchNet | PatchEnsemble:
+    """The network described by a verifier card's ``arch`` entry (defaults when None): a
+    :class:`PatchNet`, or a :class:`PatchEnsemble` when ``arch`` lists ``members``."""
+    arch = arch or {}
+    if "members" in arch:
+        return PatchEnsemble([_patch_net(m) for m in arch["members"]], int(arch.get("orientations", 1)))
+    return _patch_net(arch)
+
+
+def patch_arch(model: PatchNet | PatchEnsemble) -> dict[str, Any]:
+    """The card's ``arch`` entry of a verifier network (without the patch size and GSD)."""
+    if isinstance(model, PatchEnsemble):
+        return {"type": "PatchEnsemble", "orientations": model.orientations,
+                "members": [patch_arch(m) for m in model.members]}
+    return {"type": "PatchNet", "in_channels": model.in_channels, "widths": list(model.widths),
+            "mean": model.mean.flatten().tolist(), "std": model.std.flatten().tolist(),
+            "stem_stride": model.stem_stride}
 
 
 def crop_patches(image: np.ndarray, rc: np.ndarray, patch_px: int, scale: float = 1.0) -> np.ndarray:
@@ -91,14 +132,15 @@ def patch_scale(patch_gsd_m: float | None, gsd_m: float) -> float:
 
 
 class Verifier:
-    """A loaded, hash-checked :class:`PatchNet` with its card (``patch_px``, thresholds)."""
+    """A loaded, hash-checked verifier network with its card (``patch_px``, thresholds)."""
 
-    def __init__(self, model: PatchNet, card: dict[str, Any], device: str | None = None) -> None:
+    def __init__(self, model: PatchNet | PatchEnsemble, card: dict[str, Any], device: str | None = None) -> None:
         self.card = card
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.eval().to(self.device)
         self.patch_px = int(card["arch"]["patch_px"])
         self.patch_gsd_m = card["arch"].get("patch_gsd_m")
+        self.prefilter = card.get("postprocess", {}).get("prefilter_threshold")
 
     @classmethod
     def load(cls, name_or_dir: str | os.PathLike[str], device: str | None = None) -> Verifier:
@@ -108,10 +150,10 @@ class Verifier:
 
     def score(self, patches: np.ndarray) -> np.ndarray:
         """Probabilities (K,) float32 for uint8 patches (K, C, P, P)."""
-        return patch_probabilities(self.model, patches, self.device)
+        return cascade_probabilities(self.model, patches, self.device, self.prefilter)
 
 
-def patch_probabilities(model: PatchNet, patches: np.ndarray, device: torch.device,
+def patch_probabilities(model: nn.Module, patches: np.ndarray, device: torch.device,
                         batch: int = 512) -> np.ndarray:
     """Probabilities (K,) float32 of ``model`` (in eval mode) for uint8 patches (K, C, P, P)."""
     out = []
@@ -120,6 +162,19 @@ def patch_probabilities(model: PatchNet, patches: np.ndarray, device: torch.devi
             x = torch.from_numpy(np.ascontiguousarray(patches[k:k + batch])).to(device)
             out.append(torch.sigmoid(model(x)).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def cascade_probabilities(model: PatchNet | PatchEnsemble, patches: np.ndarray, device: torch.device,
+                          prefilter: float | None = None) -> np.ndarray:
+    """Probabilities (K,) of a verifier; with a ``prefilter`` an ensemble's first member scores
+    every patch once, and only the patches it puts at or above ``prefilter`` get the whole
+    ensemble's judgement (the others keep the first member's probability, below ``prefilter``)."""
+    if prefilter is None or not isinstance(model, PatchEnsemble):
+        return patch_probabilities(model, patches, device)
+    prob = patch_probabilities(model.members[0], patches, device)
+    keep = np.flatnonzero(prob >= prefilter)
+    prob[keep] = patch_probabilities(model, patches[keep], device)
+    return prob
 
 
 def pixel_positions(transform: Affine, points: gpd.GeoSeries) -> np.ndarray:

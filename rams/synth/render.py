@@ -7,6 +7,8 @@ So a flight rendered in any grouping of blocks, serially or in parallel, is the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
@@ -28,6 +30,33 @@ def _hillshade(cv: Canvas) -> np.ndarray:
     return np.clip(0.45 + 0.55 * lam / sun[2], 0.2, 1.5).astype(np.float32)
 
 
+def _develop(cv: Canvas, noise_key: Sequence[int]) -> np.ndarray:
+    """Paint the scene onto a fresh canvas and develop it as a camera would: uint8 RGB (3, h, w)
+    of the canvas less its ``MARGIN_PX`` border; sensor noise is drawn from ``noise_key``."""
+    m = MARGIN_PX
+    paint_ground(cv)
+    paint_fields(cv)
+    paint_paths(cv)
+    paint_scorches(cv)
+    paint_craters(cv)
+    paint_trenches(cv)
+    paint_positions(cv)
+    cv.rgb *= (_hillshade(cv) * cv.shade)[None]
+    paint_objects(cv)
+    full = cv.full()
+    # slow illumination drift (thin cloud, vignetting of the mosaic's source frames)
+    cv.rgb *= (1 + 0.06 * cv.noise(full, 70, 2, 200))[None]
+    warm = cv.noise(full, 120, 1, 201)
+    cv.rgb[0] *= 1 + 0.02 * warm
+    cv.rgb[2] *= 1 - 0.02 * warm
+    rgb = gaussian_filter(cv.rgb, sigma=(0, 0.55, 0.55), mode="nearest")[:, m:-m, m:-m]
+    rng = np.random.default_rng(list(noise_key))
+    rgb += rng.normal(0, 0.008, rgb.shape).astype(np.float32)
+    # a soft shoulder instead of hard clipping, like a camera's tone curve
+    rgb = 1.05 * np.tanh(np.maximum(rgb, 0) / 1.05)
+    return np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
 def render_window(
     scene: Scene, row0: int, col0: int, height: int, width: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -45,28 +74,17 @@ def render_window(
     xs = scene.bounds[0] + (col0 - m + np.arange(width + 2 * m) + 0.5) * g
     ys = scene.bounds[3] - (row0 - m + np.arange(height + 2 * m) + 0.5) * g
     cv = Canvas(scene, xs, ys)
-    paint_ground(cv)
-    paint_fields(cv)
-    paint_paths(cv)
-    paint_scorches(cv)
-    paint_craters(cv)
-    paint_trenches(cv)
-    paint_positions(cv)
-    cv.rgb *= (_hillshade(cv) * cv.shade)[None]
-    paint_objects(cv)
-    full = cv.full()
-    # slow illumination drift (thin cloud, vignetting of the mosaic's source frames)
-    cv.rgb *= (1 + 0.06 * cv.noise(full, 70, 2, 200))[None]
-    warm = cv.noise(full, 120, 1, 201)
-    cv.rgb[0] *= 1 + 0.02 * warm
-    cv.rgb[2] *= 1 - 0.02 * warm
-    rgb = gaussian_filter(cv.rgb, sigma=(0, 0.55, 0.55), mode="nearest")[:, m:-m, m:-m]
-    rng = np.random.default_rng([scene.seed, 0xB10C, *block])
-    rgb += rng.normal(0, 0.008, rgb.shape).astype(np.float32)
-    # a soft shoulder instead of hard clipping, like a camera's tone curve
-    rgb = 1.05 * np.tanh(np.maximum(rgb, 0) / 1.05)
-    out = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
+    out = _develop(cv, (scene.seed, 0xB10C, *block))
     return out[:, cut[0], cut[1]].copy(), cv.z[m:-m, m:-m][cut].copy()
+
+
+def render_view(scene: Scene, x: float, y: float, side_px: int, key: int) -> np.ndarray:
+    """RGB uint8 (3, side, side) of a square view centred on map point (``x``, ``y``), metres,
+    at the scene's GSD: a fresh shot, on a pixel grid of its own rather than the flight's, with
+    sensor noise keyed by ``key``. Costs what its pixels cost, not a whole block."""
+    m = MARGIN_PX
+    offsets = (np.arange(side_px + 2 * m) - (side_px + 2 * m) / 2 + 0.5) * scene.gsd_m
+    return _develop(Canvas(scene, x + offsets, y - offsets), (scene.seed, 0x51E3, key))
 
 
 def render_region(

@@ -1,0 +1,32 @@
+"""Verifier training patches rendered around the objects of synthetic scenes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rams.detector.windows import rendered_patches, scene_patches
+
+
+def test_scene_patches_are_labelled_centred_and_reproducible() -> None:
+    patches, labels, length = scene_patches(1, (0.02, 0.03), 32, 0.02, small_item_share=0.0)
+    assert patches.shape == (len(labels), 3, 32, 32) and patches.dtype == np.uint8
+    positive = labels > 0.5
+    assert positive.sum() >= 10 and (~positive).sum() >= 10  # items, and litter, stones, ground
+    assert (length[positive] >= 5).all() and (length[~positive] == 0).all()  # small items left out
+    # an item lies at the centre of its patch: the centre stands out from the patch's top rows
+    centre = patches[:, :, 13:19, 13:19].astype(float).mean(axis=(2, 3))
+    border = np.median(patches[:, :, :4, :].reshape(len(labels), 3, -1), axis=2)
+    contrast = np.abs(centre - border).sum(axis=1)
+    assert np.median(contrast[positive]) > np.median(contrast[~positive]) + 10
+    again = scene_patches(1, (0.02, 0.03), 32, 0.02, small_item_share=0.0)
+    assert np.array_equal(again[0], patches) and np.array_equal(again[1], labels)
+    with_small = scene_patches(1, (0.02, 0.03), 32, 0.02, small_item_share=1.0)
+    assert (with_small[2][with_small[1] > 0.5] < 5).any()
+
+
+def test_rendered_patches_concatenate_the_scenes_in_seed_order() -> None:
+    patches, labels, length = rendered_patches([4, 1], (0.02, 0.03), 16, None, workers=2)
+    parts = [scene_patches(s, (0.02, 0.03), 16, None) for s in (4, 1)]
+    assert np.array_equal(patches, np.concatenate([p[0] for p in parts]))
+    assert np.array_equal(labels, np.concatenate([p[1] for p in parts]))
+    assert np.array_equal(length, np.concatenate([p[2] for p in parts]))
