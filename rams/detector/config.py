@@ -152,8 +152,9 @@ def load_config(path: str | Path) -> TrainConfig:
         kw[key] = FlightSet(tuple((str(path.parent / t), str(path.parent / g))
                                   for t, g in fs.flights), fs.synth)
     kw["cache_dir"] = str(path.parent / raw.get("cache_dir", TrainConfig.cache_dir))
-    if raw.get("init_from") and (path.parent / str(raw["init_from"])).is_dir():
-        kw["init_from"] = str(path.parent / str(raw["init_from"]))  # a folder beside the config
+    for key in ("init_from", "candidates_from", "ensemble_with"):  # a model name, or a folder beside the config
+        if raw.get(key) and (path.parent / str(raw[key])).is_dir():
+            kw[key] = str(path.parent / str(raw[key]))
     if "augment" in raw:
         kw["augment"] = AugmentConfig(**_check(raw["augment"], AugmentConfig, f"{path}:augment"))
     if "gsd_range_m" in raw:
@@ -162,8 +163,6 @@ def load_config(path: str | Path) -> TrainConfig:
         raise RamsError(path, f"kind must be detector or verifier, not {kw['kind']!r}")
     if kw.get("kind") == "verifier" and not kw.get("candidates_from"):
         raise RamsError(path, "a verifier needs candidates_from: the model whose candidates it judges")
-    if raw.get("candidates_from") and (path.parent / str(raw["candidates_from"])).is_dir():
-        kw["candidates_from"] = str(path.parent / str(raw["candidates_from"]))
     if "outputs" in raw:
         kw["outputs"] = tuple(str(c) for c in raw["outputs"])
         if not kw["outputs"] or set(kw["outputs"]) - set(CLASSES):
@@ -180,8 +179,6 @@ def load_config(path: str | Path) -> TrainConfig:
         kw["arch"] = arch_for_bands(kw.get("arch") or {}, len(kw["input_bands"]))
     if not kw["train"].flights and not kw["train"].synth.seeds:
         raise RamsError(path, "no training flights: give train.flights and/or train.synth.seeds")
-    if raw.get("ensemble_with") and (path.parent / str(raw["ensemble_with"])).is_dir():
-        kw["ensemble_with"] = str(path.parent / str(raw["ensemble_with"]))
     if kw.get("orientations", 1) not in (1, 4, 8):
         raise RamsError(path, "orientations must be 1, 4 or 8")
     first = int(kw.get("object_first_seed", 0))
