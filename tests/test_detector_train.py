@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 import yaml
 from detector_fixtures import make_flight
@@ -141,3 +143,19 @@ def test_train_resume_and_evaluate_cli(tmp_path) -> None:
     assert main(args[:-2] + ["--position-min-area", "1e6"]) == 0  # no position is that large
     none = json.loads(report.read_text())["metrics"]["position"]
     assert none["tp"] + none["fp"] == 0 and none["fn"] == metrics["position"]["tp"] + metrics["position"]["fn"]
+
+
+#: Seeds of the held-out test flights the shipped models' cards report on (3001-3010, 3101-3130).
+TEST_SEEDS = set(range(3001, 3011)) | set(range(3101, 3131))
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "configs").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_shipped_training_configs_parse_and_hold_out_the_test_seeds(path: Path) -> None:
+    if path.name == "survey.yaml":
+        pytest.skip("the survey's settings, not a training config")
+    cfg = load_config(path)
+    seeds = set(cfg.train.synth.seeds) | set(cfg.val.synth.seeds)
+    seeds |= set(range(cfg.object_first_seed, cfg.object_first_seed + cfg.object_scenes))
+    assert not seeds & TEST_SEEDS
+    assert not any("test" in Path(t).name for t, _ in cfg.train.flights + cfg.val.flights)
