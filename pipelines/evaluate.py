@@ -20,7 +20,7 @@ from pipelines.survey import DEFAULT_MODEL, hazard_rules_path, survey
 from pipelines.survey_config import SurveySettings
 from rams.detector.card import record_metrics, resolve_model_dir
 from rams.detector.data import read_labels
-from rams.detector.metrics import score_detections, summarise
+from rams.detector.metrics import EVALUATION_DEFAULTS, score_detections, summarise
 from rams.hazards import hazard_metrics, load_rules
 
 #: Submunitions are 5-40 px objects at the survey GSD; shorter items are below what RGB imagery at
@@ -52,9 +52,10 @@ def evaluate(
         summary = survey(flight, out, model=model, settings=settings, report=None)
         found = {name: pyogrio.read_dataframe(out, layer=name) for name in SCORED_LAYERS}
     area_ha = float(found["coverage"]["area_m2"].sum()) / 1e4
-    match = {"match_radius_m": 0.3, "iou_threshold": 0.5, "trench_tolerance_m": 1.0, **(matching or {})}
+    match = {**EVALUATION_DEFAULTS, **(matching or {})}
     gsd = float(summary["gsd_m"])
-    every_size = score_detections(found, truth, area_ha, {**match, "min_length_px": 0.0}, gsd)
+    every = summarise(score_detections(found, truth, area_ha,
+                                       {**match, "min_length_px": 0.0, "min_position_visible_share": 0.0}, gsd))
     return {
         "model": summary["model"],
         "model_sha256": summary["model_sha256"],
@@ -65,7 +66,8 @@ def evaluate(
         "survey_seconds": summary["seconds"],
         "matching": match,
         "metrics": summarise(score_detections(found, truth, area_ha, match, gsd)),
-        "submunition_every_size": summarise(every_size)["submunition"],
+        "submunition_every_size": every["submunition"],
+        "position_including_hidden": every["position"],
         "hazards": hazard_metrics(found["hazard_areas"], truth, load_rules(hazard_rules_path(rules))),
     }
 
@@ -88,11 +90,18 @@ def format_table(report: dict) -> str:
             extra += f", radius {match['match_radius_m']} m"
             if match.get("min_length_px"):
                 extra += f", items >= {match['min_length_px']:g} px long"
+        if cls == "position" and match.get("min_position_visible_share"):
+            extra += (f", {m['ignored_truth']:.0f} more than {1 - match['min_position_visible_share']:.0%} "
+                      "under vegetation not scored")
         lines.append(f"{cls:<12} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f}  {extra}")
     if "submunition_every_size" in report:
         m = report["submunition_every_size"]
         lines.append(f"{'(any size)':<12} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f}  "
                      f"tp {m['tp']:.0f} fp {m['fp']:.0f} fn {m['fn']:.0f}, every submunition however small")
+    if "position_including_hidden" in report:
+        m = report["position_including_hidden"]
+        lines.append(f"{'(+ hidden)':<12} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f}  "
+                     f"tp {m['tp']:.0f} fp {m['fp']:.0f} fn {m['fn']:.0f}, every position, under trees too")
     lines.append("hazard areas:")
     for key, value in report["hazards"].items():
         shown = "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
@@ -116,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         "match_radius_m": args.radius_m,
         "min_visible_fraction": args.min_visible_fraction,
         "min_length_px": args.min_length_px,
+        "min_position_visible_share": args.min_position_visible_share,
     }
     report = evaluate(
         args.flight,
@@ -135,10 +145,12 @@ def run(args: argparse.Namespace) -> int:
         parts = ["rams", "evaluate", "--model", args.model, "--flight", args.flight, "--labels", args.labels]
         parts += ["--radius-m", str(args.radius_m), "--min-visible-fraction", str(args.min_visible_fraction)]
         parts += ["--min-length-px", str(args.min_length_px)]
+        parts += ["--min-position-visible-share", str(args.min_position_visible_share)]
         for name, value in _overrides(args).items():
             parts += [OVERRIDES[name], str(value)]
         command = " ".join(shlex.quote(p) for p in parts)
-        metrics = {**report["metrics"], "submunition_every_size": report["submunition_every_size"]}
+        metrics = {**report["metrics"], "submunition_every_size": report["submunition_every_size"],
+                   "position_including_hidden": report["position_including_hidden"]}
         record_metrics(resolve_model_dir(args.model), args.record, Path(args.flight).name, metrics, command)
     return 0
 
@@ -159,6 +171,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--min-length-px", type=float, default=MIN_LENGTH_PX,
                    help="score only true submunitions at least this long in pixels (the rest are reported "
                    "separately as 'any size'); 0 scores every item")  # fmt: skip
+    p.add_argument("--min-position-visible-share", type=float,
+                   default=EVALUATION_DEFAULTS["min_position_visible_share"],
+                   help="score only true positions with at least this share of their area outside vegetation "
+                   "(the rest are reported separately, '+ hidden'); the default, the IoU a match needs, "
+                   "leaves out positions that an outline of their visible part could not match; 0 scores "
+                   "every one")  # fmt: skip
     p.add_argument("--peak-threshold", type=float, help="override the card's submunition threshold (0-1)")
     p.add_argument("--position-threshold", type=float, help="override the position mask threshold (0-1)")
     p.add_argument("--trench-threshold", type=float, help="override the trench mask threshold (0-1)")

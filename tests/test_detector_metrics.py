@@ -9,6 +9,7 @@ from shapely.geometry import LineString, Point, box
 
 from rams.detector.metrics import (
     add_counts,
+    hidden_share,
     match_points,
     position_counts,
     submunition_counts,
@@ -76,7 +77,24 @@ def test_position_counts_iou() -> None:
     pred = gpd.GeoDataFrame(geometry=[box(1, 0, 11, 10),  # IoU 9/11 -> match
                                       box(20, 0, 30, 4),  # IoU 0.4 -> no match
                                       box(50, 50, 52, 52)], crs=CRS)
-    assert position_counts(pred, truth, 0.5) == {"tp": 1, "fp": 2, "fn": 1}
+    assert position_counts(pred, truth, 0.5) == {"tp": 1, "fp": 2, "fn": 1, "ignored_truth": 0}
+
+
+def test_positions_mostly_under_vegetation_are_not_scored() -> None:
+    truth = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10), box(40, 0, 50, 10)], crs=CRS)
+    # canopy over 60 % of the second position and 40 % of the third
+    veg = gpd.GeoDataFrame(geometry=[box(20, 0, 26, 10), box(40, 0, 44, 10)], crs=CRS)
+    assert hidden_share(truth, veg) == pytest.approx([0.0, 0.6, 0.4])
+    found_hidden = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10)], crs=CRS)
+    # the hidden one found: neither a true nor a false positive; the 40 % one missed: scored
+    assert position_counts(found_hidden, truth, 0.5, veg, 0.5) == {"tp": 1, "fp": 0, "fn": 1, "ignored_truth": 1}
+    # the hidden one missed: no false negative
+    assert position_counts(found_hidden.iloc[:1], truth, 0.5, veg, 0.5)["fn"] == 1
+    # a stray outline beside a hidden position is still false
+    stray = gpd.GeoDataFrame(geometry=[box(26, 0, 30, 4)], crs=CRS)
+    assert position_counts(stray, truth, 0.5, veg, 0.5) == {"tp": 0, "fp": 1, "fn": 2, "ignored_truth": 1}
+    # without the rule every position counts
+    assert position_counts(found_hidden, truth, 0.5, veg, 0.0) == {"tp": 2, "fp": 0, "fn": 1, "ignored_truth": 0}
 
 
 def test_trench_counts_by_length() -> None:
@@ -97,4 +115,4 @@ def test_empty_is_perfect_and_counts_add() -> None:
     s = summarise(c)
     assert s["position"]["f1"] == 1.0 and s["trench"]["f1"] == 1.0
     total = add_counts(c, c)
-    assert total["position"] == {"tp": 0, "fp": 0, "fn": 0}
+    assert total["position"] == {"tp": 0, "fp": 0, "fn": 0, "ignored_truth": 0}

@@ -15,7 +15,8 @@ import shapely
 from scipy.spatial import cKDTree
 
 EVALUATION_DEFAULTS = {"match_radius_m": 0.3, "iou_threshold": 0.5, "trench_tolerance_m": 1.0,
-                       "min_visible_fraction": 0.01, "min_length_px": 0.0}
+                       "min_visible_fraction": 0.01, "min_length_px": 0.0,
+                       "min_position_visible_share": 0.5}
 
 
 def _xy(gdf: gpd.GeoDataFrame) -> np.ndarray:
@@ -103,9 +104,31 @@ def _ignored_truth(truth: gpd.GeoDataFrame, min_visible_fraction: float, min_len
     return ignored
 
 
-def position_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame,
-                    iou_threshold: float = 0.5) -> dict[str, float]:
-    """tp/fp/fn of polygons matched one-to-one by IoU >= ``iou_threshold`` (greedy by IoU)."""
+def hidden_share(polygons: gpd.GeoDataFrame, vegetation: gpd.GeoDataFrame | None) -> np.ndarray:
+    """Share (0-1) of each polygon's area under the ``vegetation`` outlines (canopy that hides
+    the ground), same projected CRS."""
+    if len(polygons) == 0 or vegetation is None or len(vegetation) == 0:
+        return np.zeros(len(polygons))
+    canopy = shapely.union_all(vegetation.geometry.to_numpy())
+    geoms = polygons.geometry.to_numpy()
+    area = shapely.area(geoms)
+    return np.where(area > 0, shapely.area(shapely.intersection(geoms, canopy)) / np.maximum(area, 1e-12), 0.0)
+
+
+def position_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, iou_threshold: float = 0.5,
+                    vegetation: gpd.GeoDataFrame | None = None,
+                    min_visible_share: float = 0.0) -> dict[str, float]:
+    """tp/fp/fn of polygons matched one-to-one by IoU >= ``iou_threshold`` (greedy by IoU).
+
+    True positions with less than ``min_visible_share`` of their area outside ``vegetation`` are
+    ignored, as hidden submunitions are: matching one is not a true or false positive, missing
+    one is not a false negative (``ignored_truth`` counts them). With ``min_visible_share`` equal
+    to ``iou_threshold``, these are the positions that even an outline of exactly their visible
+    part could not match.
+    """
+    ignored = np.zeros(len(truth), bool)
+    if min_visible_share > 0:
+        ignored = hidden_share(truth, vegetation) > 1.0 - min_visible_share
     p, t = pred.geometry.to_numpy(), truth.geometry.to_numpy()
     pairs = []
     if len(p) and len(t):
@@ -122,8 +145,10 @@ def position_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame,
         if i not in used_p and j not in used_t:
             used_p.add(i)
             used_t.add(j)
-    tp = len(used_p)
-    return {"tp": tp, "fp": len(p) - tp, "fn": len(t) - tp}
+    tp = sum(1 for j in used_t if not ignored[j])
+    on_ignored = len(used_t) - tp
+    return {"tp": tp, "fp": len(p) - tp - on_ignored, "fn": int(np.sum(~ignored)) - tp,
+            "ignored_truth": int(ignored.sum())}
 
 
 def trench_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame,
@@ -188,6 +213,7 @@ def score_detections(det: dict[str, gpd.GeoDataFrame], labels: dict[str, gpd.Geo
         "submunition": submunition_counts(det["submunitions"], labels["submunitions"],
                                           p["match_radius_m"], area_ha, labels["distractors"],
                                           p["min_visible_fraction"], p["min_length_px"] * gsd_m),
-        "position": position_counts(det["positions"], labels["positions"], p["iou_threshold"]),
+        "position": position_counts(det["positions"], labels["positions"], p["iou_threshold"],
+                                    labels.get("vegetation"), p["min_position_visible_share"]),
         "trench": trench_counts(det["trenches"], labels["trenches"], p["trench_tolerance_m"]),
     }
