@@ -1,8 +1,9 @@
-"""`rams evaluate --model M --flight F.tif --labels F.labels.gpkg [--out report.json]`.
+"""`rams evaluate --model M --flight F.tif [G.tif ...] [--labels F.labels.gpkg ...] [--out report.json]`.
 
-The flight is surveyed exactly as `rams survey` surveys it (same tiling, stitching,
+Each flight is surveyed exactly as `rams survey` surveys it (same tiling, stitching,
 vectorisation, thresholds and hazard stage), then scored against its labels in metres:
 object-level detector metrics and hazard-level metrics (coverage, tightness, disaggregation).
+With several flights the detector metrics are also pooled: counts summed over the flights.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from pipelines.survey import DEFAULT_MODEL, hazard_rules_path, survey
 from pipelines.survey_config import SurveySettings
 from rams.detector.card import record_metrics, resolve_model_dir
 from rams.detector.data import read_labels
-from rams.detector.metrics import EVALUATION_DEFAULTS, score_detections, summarise
+from rams.detector.metrics import EVALUATION_DEFAULTS, add_counts, score_detections, summarise
+from rams.errors import RamsError
 from rams.hazards import hazard_metrics, load_rules
+from rams.synth.flight import labels_path
 
 #: Submunitions are 5-40 px objects at the survey GSD; shorter items are below what RGB imagery at
 #: that GSD resolves (an 8 cm M77 is under 3 px at 3 cm) and are reported apart.
@@ -72,11 +75,54 @@ def evaluate(
     }
 
 
+#: Report sections of per-class counts that add up across flights.
+POOLED_SECTIONS = ("submunition_every_size", "position_including_hidden")
+#: Hazard metrics pooled as the worst flight's: shares that should be 1 (lowest) and tightness (highest).
+WORST_HAZARDS = {"submunition_coverage": min, "trench_length_coverage": min, "position_coverage": min,
+                 "tightness": max}
+_RATIOS = ("precision", "recall", "f1", "fp_per_ha")
+
+
+def _counts(metrics: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    return {cls: {k: v for k, v in m.items() if k not in _RATIOS} for cls, m in metrics.items()}
+
+
+def pool(reports: list[dict]) -> dict:
+    """One report for several flights: counts and lengths summed, then precision / recall / F1 (as
+    the detector's bar is set, pooled over held-out flights); hazard shares as the worst flight's."""
+    def summed(get) -> dict[str, dict[str, float]]:
+        total = _counts(get(reports[0]))
+        for r in reports[1:]:
+            total = add_counts(total, _counts(get(r)))
+        return summarise(total)
+
+    extra = summed(lambda r: {name: r[name] for name in POOLED_SECTIONS})
+    hazards = {}
+    for key, worst in WORST_HAZARDS.items():
+        values = [r["hazards"][key] for r in reports if r["hazards"].get(key) is not None]
+        hazards[f"{'lowest' if worst is min else 'highest'} {key}"] = worst(values) if values else None
+    gsds = [r["gsd_m"] for r in reports]
+    return {
+        "model": reports[0]["model"],
+        "model_sha256": reports[0]["model_sha256"],
+        "flight": f"{len(reports)} flights pooled",
+        "flights": [r["flight"] for r in reports],
+        "gsd_m": [min(gsds), max(gsds)],
+        "area_ha": sum(r["area_ha"] for r in reports),
+        "matching": reports[0]["matching"],
+        "metrics": summed(lambda r: r["metrics"]),
+        **extra,
+        "hazards": hazards,
+    }
+
+
 def format_table(report: dict) -> str:
     """Per-class precision / recall / F1, then the hazard-level metrics, as plain text."""
     match = report["matching"]
+    gsd = report["gsd_m"]
+    gsd_shown = f"{gsd[0]:.3f}-{gsd[1]:.3f}" if isinstance(gsd, list) else f"{gsd:.3f}"
     lines = [
-        f"{report['flight']}  gsd {report['gsd_m']:.3f} m  area {report['area_ha']:.2f} ha  model {report['model']}",
+        f"{report['flight']}  gsd {gsd_shown} m  area {report['area_ha']:.2f} ha  model {report['model']}",
         f"{'class':<12} {'precision':>9} {'recall':>7} {'f1':>6}  details",
     ]
     for cls, m in report["metrics"].items():
@@ -105,7 +151,7 @@ def format_table(report: dict) -> str:
     lines.append("hazard areas:")
     for key, value in report["hazards"].items():
         shown = "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
-        lines.append(f"  {key:<26} {shown}")
+        lines.append(f"  {key:<30} {shown}")
     return "\n".join(lines)
 
 
@@ -120,6 +166,31 @@ def _overrides(args: argparse.Namespace) -> dict[str, float]:
     return {name: float(v) for name, v in values.items() if v is not None}
 
 
+def _labels_for(args: argparse.Namespace) -> list[str]:
+    """One labels GeoPackage per flight: as given, else ``F.labels.gpkg`` beside each ``F.tif``."""
+    if not args.labels:
+        return [str(labels_path(f)) for f in args.flight]
+    if len(args.labels) != len(args.flight):
+        raise RamsError("--labels", f"give one labels GeoPackage per flight ({len(args.flight)} flights, "
+                                    f"{len(args.labels)} labels), or none to read F.labels.gpkg beside each")
+    return list(args.labels)
+
+
+def _command(args: argparse.Namespace, flights: list[str], labels: list[str]) -> str:
+    """The command line that reproduces an evaluation of ``flights``."""
+    parts = ["rams", "evaluate", "--model", args.model, "--flight", *flights, "--labels", *labels]
+    parts += ["--radius-m", str(args.radius_m), "--min-visible-fraction", str(args.min_visible_fraction)]
+    parts += ["--min-length-px", str(args.min_length_px)]
+    parts += ["--min-position-visible-share", str(args.min_position_visible_share)]
+    for name, value in _overrides(args).items():
+        parts += [OVERRIDES[name], str(value)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _recorded(report: dict) -> dict[str, dict[str, float]]:
+    return {**report["metrics"], **{name: report[name] for name in POOLED_SECTIONS}}
+
+
 def run(args: argparse.Namespace) -> int:
     matching = {
         "match_radius_m": args.radius_m,
@@ -127,31 +198,28 @@ def run(args: argparse.Namespace) -> int:
         "min_length_px": args.min_length_px,
         "min_position_visible_share": args.min_position_visible_share,
     }
-    report = evaluate(
-        args.flight,
-        args.labels,
-        model=args.model,
-        rules=args.rules,
-        matching=matching,
-        thresholds=_overrides(args),
-    )
-    print(format_table(report))
+    labels = _labels_for(args)
+    reports = []
+    for flight, gpkg in zip(args.flight, labels, strict=True):
+        reports.append(evaluate(flight, gpkg, model=args.model, rules=args.rules, matching=matching,
+                                thresholds=_overrides(args)))
+        print(format_table(reports[-1]), flush=True)
+    pooled = pool(reports) if len(reports) > 1 else None
+    if pooled:
+        print(format_table(pooled))
     if args.out:
         out = Path(args.out)
         tmp = out.with_suffix(out.suffix + ".tmp")
-        tmp.write_text(json.dumps(report, indent=1))
+        tmp.write_text(json.dumps({"flights": reports, "pooled": pooled} if pooled else reports[0], indent=1))
         tmp.replace(out)
     if args.record:
-        parts = ["rams", "evaluate", "--model", args.model, "--flight", args.flight, "--labels", args.labels]
-        parts += ["--radius-m", str(args.radius_m), "--min-visible-fraction", str(args.min_visible_fraction)]
-        parts += ["--min-length-px", str(args.min_length_px)]
-        parts += ["--min-position-visible-share", str(args.min_position_visible_share)]
-        for name, value in _overrides(args).items():
-            parts += [OVERRIDES[name], str(value)]
-        command = " ".join(shlex.quote(p) for p in parts)
-        metrics = {**report["metrics"], "submunition_every_size": report["submunition_every_size"],
-                   "position_including_hidden": report["position_including_hidden"]}
-        record_metrics(resolve_model_dir(args.model), args.record, Path(args.flight).name, metrics, command)
+        model_dir = resolve_model_dir(args.model)
+        for flight, gpkg, report in zip(args.flight, labels, reports, strict=True):
+            record_metrics(model_dir, args.record, Path(flight).name, _recorded(report),
+                           _command(args, [flight], [gpkg]))
+        if pooled:
+            record_metrics(model_dir, args.record, "pooled", _recorded(pooled),
+                           _command(args, args.flight, labels))
     return 0
 
 
@@ -160,8 +228,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate", help="object- and hazard-level metrics on a labelled flight", description=__doc__
     )
     p.add_argument("--model", default=DEFAULT_MODEL, help="model name under models/ or a folder")
-    p.add_argument("--flight", required=True, help="flight raster (as for rams survey)")
-    p.add_argument("--labels", required=True, help="labels GeoPackage (rams synth layer names)")
+    p.add_argument("--flight", required=True, nargs="+",
+                   help="flight raster(s) (as for rams survey); with several, the metrics are also pooled")
+    p.add_argument("--labels", nargs="+",
+                   help="labels GeoPackage(s) (rams synth layer names), one per flight; default: F.labels.gpkg "
+                   "beside each F.tif")  # fmt: skip
     p.add_argument("--out", help="write the report as JSON here")
     p.add_argument("--rules", default="default", help="hazard rules profile name or YAML path")
     p.add_argument("--radius-m", type=float, default=0.3, help="submunition match radius (m)")

@@ -144,6 +144,25 @@ def test_train_resume_and_evaluate_cli(tmp_path) -> None:
     none = json.loads(report.read_text())["metrics"]["position"]
     assert none["tp"] + none["fp"] == 0 and none["fn"] == metrics["position"]["tp"] + metrics["position"]["fn"]
 
+    # several flights (labels found beside them): each flight's report, and the counts pooled
+    hand = str(tmp_path / "hand.tif")
+    assert main(["evaluate", "--model", str(model_dir), "--flight", hand, hand, "--out", str(report),
+                 "--record", "pool"]) == 0
+    both = json.loads(report.read_text())
+    assert [r["metrics"] for r in both["flights"]] == [metrics, metrics]
+    pooled = both["pooled"]["metrics"]
+    for cls in ("submunition", "position"):
+        assert [pooled[cls][k] for k in ("tp", "fp", "fn")] == [2 * metrics[cls][k] for k in ("tp", "fp", "fn")]
+        assert pooled[cls]["f1"] == pytest.approx(metrics[cls]["f1"])
+    assert pooled["trench"]["true_length_m"] == pytest.approx(2 * metrics["trench"]["true_length_m"])
+    first = both["flights"][0]["hazards"]
+    assert both["pooled"]["hazards"]["lowest submunition_coverage"] == first["submunition_coverage"]
+    card = yaml.safe_load((model_dir / "card.yaml").read_text())["metrics"]["pool"]
+    assert set(card) == {"hand.tif", "pooled"} and card["pooled"]["command"].count("hand.tif") == 2
+    assert card["pooled"]["submunition"]["tp"] == pooled["submunition"]["tp"]
+    one_label = ["--labels", str(tmp_path / "hand.labels.gpkg")]
+    assert main(["evaluate", "--model", str(model_dir), "--flight", hand, hand, *one_label]) == 2
+
 
 #: Seeds of the held-out test flights the shipped models' cards report on (3001-3010, 3101-3130).
 TEST_SEEDS = set(range(3001, 3011)) | set(range(3101, 3131))
