@@ -146,8 +146,7 @@ def position_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, iou_thresho
             used_p.add(i)
             used_t.add(j)
     tp = sum(1 for j in used_t if not ignored[j])
-    on_ignored = len(used_t) - tp
-    return {"tp": tp, "fp": len(p) - tp - on_ignored, "fn": int(np.sum(~ignored)) - tp,
+    return {"tp": tp, "fp": len(p) - len(used_p), "fn": int(np.sum(~ignored)) - tp,
             "ignored_truth": int(ignored.sum())}
 
 
