@@ -116,6 +116,13 @@ def pool(reports: list[dict]) -> dict:
     }
 
 
+def _distractor_kinds(m: dict[str, float]) -> str:
+    """The false positives on distractors by kind, commonest first: ``" (bottle 3, can 1)"``."""
+    kinds = sorted(((n, k.removeprefix("fp_on_")) for k, n in m.items() if k.startswith("fp_on_") and n),
+                   key=lambda nk: (-nk[0], nk[1]))
+    return f" ({', '.join(f'{k} {n:.0f}' for n, k in kinds)})" if kinds else ""
+
+
 def format_table(report: dict) -> str:
     """Per-class precision / recall / F1, then the hazard-level metrics, as plain text."""
     match = report["matching"]
@@ -133,6 +140,7 @@ def format_table(report: dict) -> str:
             extra = f"tp {m['tp']:.0f} fp {m['fp']:.0f} fn {m['fn']:.0f}"
         if cls == "submunition":
             extra += f", {m['fp_per_ha']:.2f} fp/ha, {m['distractor_fp']:.0f} on distractors"
+            extra += _distractor_kinds(m)
             extra += f", radius {match['match_radius_m']} m"
             if match.get("min_length_px"):
                 extra += f", items >= {match['min_length_px']:g} px long"

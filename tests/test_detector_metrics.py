@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, Point, box
 
+from pipelines.evaluate import format_table
 from rams.detector.metrics import (
     add_counts,
     hidden_share,
@@ -41,6 +42,7 @@ def test_submunition_counts() -> None:
                            min_visible_fraction=0.5)
     # (20,0) matches an ignored hidden item: neither tp nor fp; (10,0) is missed
     assert (c["tp"], c["fp"], c["fn"], c["distractor_fp"], c["ignored_truth"]) == (2, 2, 1, 1, 1)
+    assert c["fp_on_distractor"] == 1  # a distractors layer without kinds
     s = summarise({"submunition": c})["submunition"]
     assert s["precision"] == pytest.approx(0.5)
     assert s["recall"] == pytest.approx(2 / 3)
@@ -116,3 +118,26 @@ def test_empty_is_perfect_and_counts_add() -> None:
     assert s["position"]["f1"] == 1.0 and s["trench"]["f1"] == 1.0
     total = add_counts(c, c)
     assert total["position"] == {"tp": 0, "fp": 0, "fn": 0, "ignored_truth": 0}
+
+
+def test_false_positives_by_distractor_kind() -> None:
+    """Each false positive near distractors counts once, for the nearest one's kind; one farther
+    than the radius from every distractor counts for none."""
+    distractors = gpd.GeoDataFrame(
+        {"kind": ["bottle", "can", "bottle"]},
+        geometry=[Point(0, 0).buffer(0.1), Point(0.5, 0).buffer(0.1), Point(10, 0).buffer(0.1)], crs=CRS)
+    # (0.3, 0) is 0.2 m from the first bottle and 0.1 m from the can; (10.35, 0) is 0.25 m from the
+    # last bottle; (20, 0) is far from everything
+    pred = _pts([(0.3, 0), (10.35, 0), (20, 0)], confidence=[0.9, 0.8, 0.7])
+    c = submunition_counts(pred, _pts([]), 0.3, distractors=distractors)  # a flight without items
+    assert (c["fp"], c["distractor_fp"], c["fp_on_bottle"], c["fp_on_can"]) == (3, 2, 1, 1)
+    pooled = add_counts({"submunition": c}, {"submunition": {**c, "fp_on_bottle": 0, "fp_on_stone": 2}})
+    assert pooled["submunition"]["fp_on_can"] == 2 and pooled["submunition"]["fp_on_stone"] == 2
+
+
+def test_evaluation_table_names_the_distractors_taken_for_submunitions() -> None:
+    sub = summarise({"submunition": {"tp": 3, "fp": 4, "fn": 1, "distractor_fp": 3, "area_ha": 1.0,
+                                     "ignored_truth": 0, "fp_on_can": 1, "fp_on_bottle": 2, "fp_on_stone": 0}})
+    report = {"flight": "f.tif", "gsd_m": 0.03, "area_ha": 1.0, "model": "m", "hazards": {},
+              "matching": {"match_radius_m": 0.3}, "metrics": sub}
+    assert "3 on distractors (bottle 2, can 1), radius" in format_table(report)

@@ -55,24 +55,42 @@ def submunition_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, radius_m
     True items with ``visible_fraction`` below ``min_visible_fraction`` (hidden under vegetation)
     or shorter than ``min_length_m`` (below the imagery's resolution) are ignored: finding one is
     not a false positive, missing one is not a false negative.
-    A false positive inside a distractor outline (+ ``radius_m``) also counts as ``distractor_fp``.
+    A false positive within ``radius_m`` of a distractor outline also counts as ``distractor_fp``,
+    and as ``fp_on_KIND`` for the ``kind`` of the nearest such distractor (``fp_on_distractor``
+    when the layer has no ``kind``): what the detector takes for a submunition.
     """
     pred_xy = _xy(pred)
     conf = pred["confidence"].to_numpy(float) if len(pred) else np.empty(0)
     ignored = _ignored_truth(truth, min_visible_fraction, min_length_m)
     match = match_points(pred_xy, conf, _xy(truth), radius_m)
     hit = match >= 0
-    tp = int(np.sum(hit & ~ignored[np.maximum(match, 0)])) if len(match) else 0
+    tp = int(np.sum(_scored(match, ignored)))
     fp_mask = ~hit
-    n_distractor = 0
-    if distractors is not None and len(distractors) and fp_mask.any():
-        zone = shapely.union_all(distractors.geometry.buffer(radius_m).to_numpy())
-        pts = shapely.points(pred_xy[fp_mask])
-        n_distractor = int(np.sum(shapely.contains(zone, pts) | shapely.touches(zone, pts)))
+    on_kind = _nearest_kinds(pred_xy[fp_mask], distractors, radius_m)
     fp = int(fp_mask.sum())
     fn = int(np.sum(~ignored)) - tp
-    return {"tp": tp, "fp": fp, "fn": fn, "distractor_fp": n_distractor, "area_ha": area_ha,
-            "ignored_truth": int(ignored.sum())}
+    return {"tp": tp, "fp": fp, "fn": fn, "distractor_fp": sum(on_kind.values()), "area_ha": area_ha,
+            "ignored_truth": int(ignored.sum()), **{f"fp_on_{k}": n for k, n in sorted(on_kind.items())}}
+
+
+def _scored(match: np.ndarray, ignored: np.ndarray) -> np.ndarray:
+    """Per prediction: matched (``match`` >= 0, see :func:`match_points`) to a truth not ``ignored``."""
+    scored = match >= 0
+    scored[scored] = ~ignored[match[scored]]
+    return scored
+
+
+def _nearest_kinds(xy: np.ndarray, distractors: gpd.GeoDataFrame | None, radius_m: float) -> dict[str, int]:
+    """How many of the points ``xy`` (K, 2) lie within ``radius_m`` (metres) of a distractor, by the
+    ``kind`` of the nearest one."""
+    if distractors is None or len(distractors) == 0 or len(xy) == 0:
+        return {}
+    tree = shapely.STRtree(distractors.geometry.to_numpy())
+    _, nearest = tree.query_nearest(shapely.points(xy), max_distance=radius_m, all_matches=False)
+    kinds = (distractors["kind"].astype(str).to_numpy() if "kind" in distractors
+             else np.full(len(distractors), "distractor"))
+    names, counts = np.unique(kinds[nearest], return_counts=True)
+    return {str(k): int(n) for k, n in zip(names, counts, strict=True)}
 
 
 def submunition_sweep(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, thresholds: Sequence[float],
@@ -84,7 +102,7 @@ def submunition_sweep(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, threshold
     conf = pred["confidence"].to_numpy(float) if len(pred) else np.empty(0)
     ignored = _ignored_truth(truth, min_visible_fraction, min_length_m)
     match = match_points(_xy(pred), conf, _xy(truth), radius_m)
-    scored = (match >= 0) & ~ignored[np.maximum(match, 0)] if len(match) else np.zeros(0, bool)
+    scored = _scored(match, ignored)
     out = []
     for thr in thresholds:
         kept = conf >= thr
@@ -195,8 +213,9 @@ def summarise(counts: dict[str, dict[str, float]]) -> dict[str, dict[str, float]
 
 def add_counts(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]]
                ) -> dict[str, dict[str, float]]:
-    """Element-wise sum of two count dicts (per class, per key)."""
-    return {cls: {k: a.get(cls, {}).get(k, 0) + v for k, v in b[cls].items()} for cls in b}
+    """Element-wise sum of two count dicts (per class, per key; a key missing from one counts 0)."""
+    return {cls: {k: a.get(cls, {}).get(k, 0) + b[cls].get(k, 0) for k in {**a.get(cls, {}), **b[cls]}}
+            for cls in b}
 
 
 def score_detections(det: dict[str, gpd.GeoDataFrame], labels: dict[str, gpd.GeoDataFrame],
