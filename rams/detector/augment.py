@@ -3,16 +3,20 @@
 Geometric (applied to images and targets alike): flips and 90° rotations. Photometric (the RGB
 bands only, not an elevation band): brightness, contrast, per-channel colour gain, gaussian
 noise; gaussian blur (every band); then re-quantisation to 0-255 integers as a uint8 sensor
-would deliver. Scale jitter happens when chips are sampled
-(:func:`rams.detector.data.sample_batch`), where targets are redrawn.
+would deliver, and JPEG compression of the RGB bands as orthomosaics are often stored. Scale
+jitter happens when chips are sampled (:func:`rams.detector.data.sample_batch`), where targets
+are redrawn.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -22,8 +26,14 @@ class AugmentConfig:
     brightness: float = 0.15  # max additive shift, fraction of 255
     contrast: float = 0.25  # max relative contrast change
     colour: float = 0.08  # max relative per-channel gain change
-    blur_p: float = 0.25  # probability of a gaussian blur with sigma 0.4-1.2 px
+    blur_p: float = 0.25  # probability of a gaussian blur
+    blur_sigma_px: tuple[float, float] = (0.4, 1.2)  # its sigma, drawn uniformly (px)
     noise_std: float = 5.0  # max gaussian noise std, grey levels
+    jpeg_p: float = 0.0  # probability of JPEG compression of the RGB bands
+    jpeg_quality: tuple[int, int] = (40, 95)  # its quality, drawn uniformly
+    # image px per JPEG px, drawn uniformly: a verifier's patches (2 cm) come from flights of
+    # 2-4 cm, whose 8 x 8 px JPEG blocks are 8-16 patch px
+    jpeg_scale: tuple[float, float] = (1.0, 1.0)
 
 
 def _geometric(img: torch.Tensor, tgt: torch.Tensor, g: torch.Generator,
@@ -60,6 +70,35 @@ def _blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return y.reshape(n, c, h, w)
 
 
+def jpeg_compressed(rgb: np.ndarray, quality: int, scale: float = 1.0) -> np.ndarray:
+    """uint8 RGB (3, H, W) after JPEG compression at ``quality`` (1-95, 4:2:0 chroma) on a grid
+    ``scale`` times coarser than the image's (resampled down and back up; 1 keeps the grid)."""
+    h, w = rgb.shape[1:]
+    img = Image.fromarray(np.ascontiguousarray(rgb.transpose(1, 2, 0)))
+    if scale > 1:
+        img = img.resize((max(1, round(w / scale)), max(1, round(h / scale))), Image.Resampling.BOX)
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=int(quality), subsampling=2)
+    out = Image.open(buf)
+    if out.size != (w, h):
+        out = out.resize((w, h), Image.Resampling.BILINEAR)
+    return np.asarray(out.convert("RGB")).transpose(2, 0, 1)
+
+
+def _compress(x: torch.Tensor, g: torch.Generator, cfg: AugmentConfig) -> None:
+    """JPEG-compress the RGB bands of some of the 0-255 integer images ``x`` (N, C, H, W) in place."""
+    n = x.shape[0]
+    pick = torch.nonzero(torch.rand(n, generator=g, device=g.device) < cfg.jpeg_p).flatten()
+    if len(pick) == 0:
+        return
+    r = torch.rand(len(pick), 2, generator=g, device=g.device).cpu().numpy()
+    quality = np.round(cfg.jpeg_quality[0] + r[:, 0] * (cfg.jpeg_quality[1] - cfg.jpeg_quality[0]))
+    scale = cfg.jpeg_scale[0] + r[:, 1] * (cfg.jpeg_scale[1] - cfg.jpeg_scale[0])
+    rgb = x[pick.to(x.device), :3].to(torch.uint8).cpu().numpy()
+    out = np.stack([jpeg_compressed(im, int(q), float(s)) for im, q, s in zip(rgb, quality, scale, strict=True)])
+    x[pick.to(x.device), :3] = torch.from_numpy(out).to(x)
+
+
 def augment_batch(img: torch.Tensor, tgt: torch.Tensor, g: torch.Generator,
                   cfg: AugmentConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """Augment uint8 images (N,C,H,W) and targets (N,K,H,W); returns float 0-255 images, targets.
@@ -78,10 +117,14 @@ def augment_batch(img: torch.Tensor, tgt: torch.Tensor, g: torch.Generator,
     rgb[:] = (rgb - mean) * (1 + cfg.contrast * u(n, 1, 1, 1)) + mean
     rgb[:] = rgb * (1 + cfg.colour * u(n, 3, 1, 1)) + 255 * cfg.brightness * u(n, 1, 1, 1)
     blur = (torch.rand(n, generator=g, device=g.device) < cfg.blur_p).to(x.device)
-    sigmas = (0.4 + 0.8 * torch.rand(n, generator=g, device=g.device)).to(x.device)
+    lo, hi = cfg.blur_sigma_px
+    sigmas = (lo + (hi - lo) * torch.rand(n, generator=g, device=g.device)).to(x.device)
     if bool(blur.any()):
         x[blur] = _blur(x[blur], sigmas[blur])
     if cfg.noise_std > 0:
         std = cfg.noise_std * (torch.rand(n, 1, 1, 1, generator=g, device=g.device)).to(x.device)
         x[:, :3] += std * torch.randn(rgb.shape, generator=g, device=g.device).to(x.device)
-    return x.clamp(0, 255).round(), tgt.contiguous()
+    x = x.clamp(0, 255).round()
+    if cfg.jpeg_p > 0:
+        _compress(x, g, cfg)
+    return x, tgt.contiguous()

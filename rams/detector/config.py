@@ -156,7 +156,8 @@ def load_config(path: str | Path) -> TrainConfig:
         if raw.get(key) and (path.parent / str(raw[key])).is_dir():
             kw[key] = str(path.parent / str(raw[key]))
     if "augment" in raw:
-        kw["augment"] = AugmentConfig(**_check(raw["augment"], AugmentConfig, f"{path}:augment"))
+        aug = _check(raw["augment"], AugmentConfig, f"{path}:augment")
+        kw["augment"] = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in aug.items()})
     if "gsd_range_m" in raw:
         kw["gsd_range_m"] = tuple(map(float, raw["gsd_range_m"]))
     if kw.get("kind", "detector") not in ("detector", "verifier"):
