@@ -68,7 +68,7 @@ def write_shifted(src_path: Path, out: Path, shift: ImagingShift, jpeg_quality: 
             if src.count < 3 or src.dtypes[0] != "uint8":
                 raise RamsError(src_path, f"expected 8-bit RGB, got {src.count} band(s) of {src.dtypes[0]}")
             # JPEG does not keep a nodata value exactly: where the flight has no data is an internal mask
-            masked = src.nodata is not None or any(MaskFlags.per_dataset in f for f in src.mask_flag_enums)
+            masked = any(MaskFlags.all_valid not in f for f in src.mask_flag_enums)  # nodata, mask or alpha
             profile = {**src.profile, "count": 3, "driver": "GTiff", "tiled": True, "nodata": None,
                        "blockxsize": 512, "blockysize": 512, "interleave": "pixel"}
             if jpeg_quality is not None:

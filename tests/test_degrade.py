@@ -46,10 +46,13 @@ def test_degrade_writes_a_jpeg_flight_with_its_labels(tmp_path) -> None:
     assert sorted(p.name for p in out.parent.iterdir()) == ["f.labels.gpkg", "f.tif"]
 
 
-def test_degrade_keeps_where_there_is_no_data(tmp_path) -> None:
-    rgb = textured(3, 64, 64)
+@pytest.mark.parametrize("alpha", [False, True])
+def test_degrade_keeps_where_there_is_no_data(tmp_path, alpha) -> None:
+    rgb = textured(4 if alpha else 3, 64, 64)
     rgb[:, :, :20] = 0
-    tif = write_tif(tmp_path / "n.tif", rgb, nodata=0)
+    if alpha:
+        rgb[3, :, 20:] = 255
+    tif = write_tif(tmp_path / "n.tif", rgb, nodata=None if alpha else 0, alpha=alpha)
     out = tmp_path / "n-jpeg.tif"
     assert main(["degrade", str(tif), str(out), "--jpeg-quality", "80"]) == 0
     with rasterio.open(tif) as a, rasterio.open(out) as b:
