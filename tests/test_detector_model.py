@@ -77,3 +77,25 @@ def test_load_refuses_tampered_weights(tmp_path) -> None:
     tamper(tmp_path / "m" / WEIGHTS_FILE)
     with pytest.raises(RamsError, match="sha256"):
         Detector.load(tmp_path / "m")
+
+
+def test_orientations_average_the_turned_looks_and_make_the_maps_turn_with_the_image(tmp_path) -> None:
+    save_model(tmp_path / "one", _model(), CARD)
+    save_model(tmp_path / "eight", _model(), {**CARD, "orientations": 8})
+    one, eight = Detector.load(tmp_path / "one", device="cpu"), Detector.load(tmp_path / "eight", device="cpu")
+    batch = np.random.default_rng(1).integers(0, 256, (2, 3, 64, 96), dtype=np.uint8)
+    looks = [np.rot90(one.predict(np.ascontiguousarray(np.rot90(b, k, (2, 3)))), -k, (2, 3))
+             for b in (batch, batch[..., ::-1]) for k in range(4)]
+    looks[4:] = [p[..., ::-1] for p in looks[4:]]
+    prob = eight.predict(batch)
+    assert np.allclose(prob, np.mean(looks, axis=0), atol=1e-5)
+    assert not np.allclose(prob, looks[0], atol=1e-3)  # the turns do see different things
+    turned_back = np.rot90(eight.predict(np.ascontiguousarray(np.rot90(batch, 1, (2, 3)))), -1, (2, 3))
+    assert np.allclose(turned_back, prob, atol=1e-5)
+    assert eight.predict(batch[..., :50, :70]).shape == (2, 3, 50, 70)  # padded to 32 px, cropped back
+
+
+def test_load_refuses_an_unknown_number_of_orientations(tmp_path) -> None:
+    save_model(tmp_path / "m", _model(), {**CARD, "orientations": 3})
+    with pytest.raises(RamsError, match=r"card\.yaml.*orientations must be 1, 4 or 8"):
+        Detector.load(tmp_path / "m")

@@ -23,7 +23,7 @@ import yaml
 
 from rams.detector.augment import AugmentConfig
 from rams.detector.data import SAMPLE_KINDS, LabelledFlight, load_labelled_flight, synth_labelled_flight
-from rams.detector.model import CLASSES, RGB_BANDS
+from rams.detector.model import CLASSES, ORIENTATIONS, RGB_BANDS
 from rams.elevation import ELEVATION_BAND, sidecar
 from rams.errors import RamsError
 
@@ -180,7 +180,7 @@ def load_config(path: str | Path) -> TrainConfig:
         kw["arch"] = arch_for_bands(kw.get("arch") or {}, len(kw["input_bands"]))
     if not kw["train"].flights and not kw["train"].synth.seeds:
         raise RamsError(path, "no training flights: give train.flights and/or train.synth.seeds")
-    if kw.get("orientations", 1) not in (1, 4, 8):
+    if kw.get("orientations", 1) not in ORIENTATIONS:
         raise RamsError(path, "orientations must be 1, 4 or 8")
     first = int(kw.get("object_first_seed", 0))
     objects = set(range(first, first + int(kw.get("object_scenes", 0))))

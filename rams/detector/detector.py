@@ -10,7 +10,16 @@ import numpy as np
 import torch
 
 from rams.detector.card import load_model
-from rams.detector.model import CLASSES, DOWNSAMPLE_PX, RamsNet, build_model, fuse_batchnorm
+from rams.detector.model import (
+    CLASSES,
+    DOWNSAMPLE_PX,
+    ORIENTATIONS,
+    RamsNet,
+    build_model,
+    fuse_batchnorm,
+    turned,
+    unturned,
+)
 from rams.detector.verifier import Verifier
 from rams.elevation import ELEVATION_BAND
 from rams.errors import RamsError
@@ -20,7 +29,9 @@ class Detector:
     """Inference wrapper: ``predict(uint8 (N,C,H,W)) -> float32 probabilities (N,3,H,W)``.
 
     Runs on CUDA with fp16 autocast when available, else on the CPU in float32. Maps the card does
-    not list under ``outputs`` come back as zeros. ``context`` is the card's ``context_model``
+    not list under ``outputs`` come back as zeros. A card's ``orientations`` (1, 4 or 8, default 1)
+    makes each batch seen in that many turns (see :func:`~rams.detector.model.turned`) and
+    averages the probabilities, each turned back. ``context`` is the card's ``context_model``
     (a detector run on block-averaged imagery, see :mod:`rams.detector.context`) or None;
     ``verifier`` is the card's ``verifier_model`` (see :mod:`rams.detector.verifier`) or None.
     """
@@ -33,6 +44,7 @@ class Detector:
         self.in_channels = len(card["input_bands"])
         self.outputs = tuple(card.get("outputs", CLASSES))
         self._unused = [i for i, c in enumerate(CLASSES) if c not in self.outputs]
+        self.orientations = int(card.get("orientations", 1))
         self.context = context
         self.verifier = verifier
 
@@ -47,6 +59,8 @@ class Detector:
         """Load ``models/<name>`` or a model folder (and its context model), refusing weights
         whose sha256 differs from the card's."""
         model, model_dir, card = load_model(name_or_dir, build_model)
+        if card.get("orientations", 1) not in ORIENTATIONS:
+            raise RamsError(model_dir / "card.yaml", f"orientations must be 1, 4 or 8, not {card['orientations']}")
         context = None
         if card.get("context_model"):
             context = cls.load(_beside(model_dir, card["context_model"]), device)
@@ -73,7 +87,8 @@ class Detector:
             x = torch.nn.functional.pad(x.float(), (0, pw, 0, ph), mode="replicate")
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.float16,
                                                     enabled=self.device.type == "cuda"):
-            prob = torch.sigmoid(self.model(x).float())
+            prob = sum(unturned(torch.sigmoid(self.model(turned(x, k)).float()), k)
+                       for k in range(self.orientations)) / self.orientations
         prob = prob[:, :, :h, :w].cpu().numpy()
         prob[:, self._unused] = 0.0
         return prob

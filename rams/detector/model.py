@@ -18,6 +18,20 @@ CLASSES = ("trench", "position", "submunition")
 RGB_BANDS = ("red", "green", "blue")
 Net = TypeVar("Net", bound=nn.Module)
 DOWNSAMPLE_PX = 32  # tile sides must be multiples of the deepest stride
+ORIENTATIONS = (1, 4, 8)  # looks a model may take at each input: none, quarter turns, and mirrored
+
+
+def turned(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Look ``k`` (0-7) at images (..., H, W): ``k % 4`` quarter turns, mirrored left-right when
+    ``k >= 4``. Ground seen from above has no preferred orientation."""
+    x = torch.rot90(x, k % 4, (-2, -1))
+    return x.flip(-1) if k >= 4 else x
+
+
+def unturned(y: torch.Tensor, k: int) -> torch.Tensor:
+    """Maps (..., H, W) computed on ``turned(x, k)`` brought back onto ``x``'s grid."""
+    y = y.flip(-1) if k >= 4 else y
+    return torch.rot90(y, -(k % 4), (-2, -1))
 
 
 def _conv_bn(c_in: int, c_out: int, k: int = 3, stride: int = 1, groups: int = 1,

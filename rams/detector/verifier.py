@@ -26,7 +26,15 @@ from affine import Affine
 from torch import nn
 
 from rams.detector.card import load_model
-from rams.detector.model import SeparableBlock, UInt8Net, _conv_bn, arch_arguments, fuse_batchnorm
+from rams.detector.model import (
+    ORIENTATIONS,
+    SeparableBlock,
+    UInt8Net,
+    _conv_bn,
+    arch_arguments,
+    fuse_batchnorm,
+    turned,
+)
 
 
 class PatchNet(UInt8Net):
@@ -66,7 +74,7 @@ class PatchEnsemble(nn.Module):
 
     def __init__(self, members: Sequence[PatchNet], orientations: int = 1) -> None:
         super().__init__()
-        if orientations not in (1, 4, 8):
+        if orientations not in ORIENTATIONS:
             raise ValueError(f"orientations must be 1, 4 or 8, not {orientations}")
         self.members = nn.ModuleList(members)
         self.orientations = orientations
@@ -74,10 +82,9 @@ class PatchEnsemble(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         total = torch.zeros(x.shape[0], device=x.device)
         for k in range(self.orientations):
-            turned = torch.rot90(x, k % 4, (-2, -1))
-            turned = turned.flip(-1) if k >= 4 else turned
+            look = turned(x, k)
             for member in self.members:
-                total = total + member(turned).float()
+                total = total + member(look).float()
         return total / (self.orientations * len(self.members))
 
 
