@@ -5,7 +5,8 @@ Usage: python benchmarks/bench_detector.py [--model rams-det-v2] [--batches 6] [
 Uses the shipped model when it loads (else the default architecture, randomly initialised: the
 speed is the same), through ``Detector.predict`` (BatchNorm folded, inference mode; fp16 autocast
 on CUDA). The context model (trenches, positions) runs once per region on the block-averaged
-pixels; its cost is measured on a 2048 px region at 3 cm. The verifier's cost is per candidate
+pixels; its cost is measured on a survey's default region at 3 cm (4,096 px and the tiles'
+overlap, as the survey reads it), cut into the context card's tiles. The verifier's cost is per candidate
 (cutting its patch out of a 2048 px region at 3 cm and scoring it, through its cascade at a given
 share passing the first member): candidates/s, turned into MPix/s at a given candidate density.
 Prints one line per device; the last line is the summary on the preferred device.
@@ -25,6 +26,9 @@ from rams.detector.detector import Detector
 from rams.detector.model import CLASSES, build_model
 from rams.detector.verifier import PatchEnsemble, crop_patches, patch_probabilities, patch_scale
 from rams.errors import RamsError
+from rams.tiling import TileGrid
+
+DEFAULT_GRID = TileGrid(1, 1)  # a survey's default tiles and regions
 
 
 def _detector(name: str, device: str) -> Detector:
@@ -50,7 +54,8 @@ def bench(det: Detector, tile_px: int, batch: int, batches: int) -> tuple[float,
     return tiles_s, tiles_s * tile_px * tile_px / 1e6
 
 
-def bench_context(det: Detector, region_px: int = 2048, gsd_m: float = 0.03) -> float:
+def bench_context(det: Detector, region_px: int = DEFAULT_GRID.region_px + DEFAULT_GRID.overlap_px,
+                  gsd_m: float = 0.03) -> float:
     """Full-resolution MPix/s of the context pass over one region (0 when there is none)."""
     if det.context is None:
         return 0.0

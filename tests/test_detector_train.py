@@ -61,10 +61,20 @@ def test_predict_flight_core_crop_stitching() -> None:
     def per_pixel(batch: np.ndarray) -> np.ndarray:
         return batch.astype(np.float32) / 255
 
-    out = predict_flight(per_pixel, image, tile_px=128, overlap_px=32, batch_size=3)
+    seen = []
+
+    def recording(batch: np.ndarray) -> np.ndarray:
+        seen.append(batch.shape)
+        return per_pixel(batch)
+
+    out = predict_flight(recording, image, tile_px=128, overlap_px=32, batch_size=3)
     np.testing.assert_allclose(out, image / 255, atol=1e-3)
-    small = predict_flight(per_pixel, image[:, :50, :60], tile_px=128, overlap_px=32)
-    np.testing.assert_allclose(small, image[:, :50, :60] / 255, atol=1e-3)
+    assert {s[2:] for s in seen} == {(128, 128)}
+    seen.clear()
+    # a side shorter than the tile gets one tile of its length rounded up to 32 px, not the tile
+    small = predict_flight(recording, image[:, :50, :200], tile_px=128, overlap_px=32)
+    np.testing.assert_allclose(small, image[:, :50, :200] / 255, atol=1e-3)
+    assert {s[2:] for s in seen} == {(64, 128)}
 
 
 def test_vectorise_hand_made_maps(tmp_path) -> None:

@@ -19,6 +19,8 @@ from scipy import ndimage
 from skimage.feature import peak_local_max
 from skimage.morphology import remove_small_holes, remove_small_objects, skeletonize
 
+from rams.detector.model import DOWNSAMPLE_PX
+
 PredictFn = Callable[[np.ndarray], np.ndarray]  # uint8 (N,C,H,W) -> float32 (N,3,H,W)
 
 DEFAULT_POSTPROCESS: dict[str, float] = {
@@ -28,6 +30,10 @@ DEFAULT_POSTPROCESS: dict[str, float] = {
     "min_position_area_m2": 2.0,
     "min_trench_area_m2": 1.0,
 }
+
+
+def _stride_multiple(size: int) -> int:
+    return -(-size // DOWNSAMPLE_PX) * DOWNSAMPLE_PX
 
 
 def _starts(size: int, tile: int, step: int) -> list[int]:
@@ -42,24 +48,25 @@ def predict_flight(predict: PredictFn, image: np.ndarray, tile_px: int = 512,
     """Probabilities (3, H, W) float16 for a uint8 image (C, H, W) by core-cropped tiles.
 
     Each tile writes only its core (the tile less overlap/2 px per inner side), so there is no
-    averaging and no seam. Rasters smaller than a tile are zero-padded.
+    averaging and no seam. A side shorter than ``tile_px`` is covered by one tile of its own
+    length rounded up to a multiple of 32 px (the network's deepest stride), zero-padded.
     """
     c, h, w = image.shape
     half = overlap_px // 2
-    ph, pw = max(tile_px - h, 0), max(tile_px - w, 0)
+    th, tw = min(tile_px, _stride_multiple(h)), min(tile_px, _stride_multiple(w))
+    ph, pw = max(th - h, 0), max(tw - w, 0)
     padded = np.pad(image, ((0, 0), (0, ph), (0, pw))) if ph or pw else image
     out = np.zeros((3, h, w), np.float16)
-    origins = [(r, q) for r in _starts(h, tile_px, tile_px - overlap_px)
-               for q in _starts(w, tile_px, tile_px - overlap_px)]
+    origins = [(r, q) for r in _starts(h, th, th - overlap_px) for q in _starts(w, tw, tw - overlap_px)]
     for k in range(0, len(origins), batch_size):
         chunk = origins[k:k + batch_size]
-        batch = np.stack([padded[:, r:r + tile_px, q:q + tile_px] for r, q in chunk])
+        batch = np.stack([padded[:, r:r + th, q:q + tw] for r, q in chunk])
         prob = predict(batch)
         for (r, q), p in zip(chunk, prob, strict=True):
             r0 = r + half if r > 0 else r
             q0 = q + half if q > 0 else q
-            r1 = min(r + tile_px - half if r + tile_px < h else h, h)
-            q1 = min(q + tile_px - half if q + tile_px < w else w, w)
+            r1 = min(r + th - half if r + th < h else h, h)
+            q1 = min(q + tw - half if q + tw < w else w, w)
             out[:, r0:r1, q0:q1] = p[:, r0 - r:r1 - r, q0 - q:q1 - q]
     return out
 
