@@ -28,8 +28,6 @@ from rams.detector.verifier import PatchEnsemble, crop_patches, patch_probabilit
 from rams.errors import RamsError
 from rams.tiling import TileGrid
 
-DEFAULT_GRID = TileGrid(1, 1)  # a survey's default tiles and regions
-
 
 def _detector(name: str, device: str) -> Detector:
     try:
@@ -54,7 +52,7 @@ def bench(det: Detector, tile_px: int, batch: int, batches: int) -> tuple[float,
     return tiles_s, tiles_s * tile_px * tile_px / 1e6
 
 
-def bench_context(det: Detector, region_px: int = DEFAULT_GRID.region_px + DEFAULT_GRID.overlap_px,
+def bench_context(det: Detector, region_px: int = TileGrid.region_px + TileGrid.overlap_px,
                   gsd_m: float = 0.03) -> float:
     """Full-resolution MPix/s of the context pass over one region (0 when there is none)."""
     if det.context is None:

@@ -20,6 +20,7 @@ from rasterio.windows import Window
 from rams.detector.shifts import ImagingShift, shift_rgb
 from rams.elevation import sidecar
 from rams.errors import RamsError
+from rams.synth.flight import labels_path
 
 STRIP_PX = 1024
 
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     shift = ImagingShift(tuple(args.gains), args.saturation, args.gamma, args.blur_px)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_shifted(args.flight, args.out, shift, args.jpeg_quality)
-    for src, dst in ((args.flight.with_suffix(".labels.gpkg"), args.out.with_suffix(".labels.gpkg")),
+    for src, dst in ((labels_path(args.flight), labels_path(args.out)),
                      (sidecar(args.flight), sidecar(args.out))):
         if src.is_file():
             tmp = dst.with_name(dst.name + ".tmp")

@@ -92,11 +92,12 @@ def _compress(x: torch.Tensor, g: torch.Generator, cfg: AugmentConfig) -> None:
     if len(pick) == 0:
         return
     r = torch.rand(len(pick), 2, generator=g, device=g.device).cpu().numpy()
+    pick = pick.to(x.device)
     quality = np.round(cfg.jpeg_quality[0] + r[:, 0] * (cfg.jpeg_quality[1] - cfg.jpeg_quality[0]))
     scale = cfg.jpeg_scale[0] + r[:, 1] * (cfg.jpeg_scale[1] - cfg.jpeg_scale[0])
-    rgb = x[pick.to(x.device), :3].to(torch.uint8).cpu().numpy()
+    rgb = x[pick, :3].to(torch.uint8).cpu().numpy()
     out = np.stack([jpeg_compressed(im, int(q), float(s)) for im, q, s in zip(rgb, quality, scale, strict=True)])
-    x[pick.to(x.device), :3] = torch.from_numpy(out).to(x)
+    x[pick, :3] = torch.from_numpy(out).to(x)
 
 
 def augment_batch(img: torch.Tensor, tgt: torch.Tensor, g: torch.Generator,
