@@ -17,7 +17,7 @@ from test_detector_model import CARD, _model
 from rams.detector.card import WEIGHTS_FILE, save_model
 from rams.detector.config import load_config
 from rams.detector.detector import Detector
-from rams.detector.train_verifier import label_candidates, positive_weights, train_verifier
+from rams.detector.train_verifier import hard_negatives, label_candidates, positive_weights, train_verifier
 from rams.detector.verifier import (
     PatchEnsemble,
     Verifier,
@@ -125,6 +125,24 @@ def test_positive_weights_share_draws_evenly_over_length_octaves() -> None:
     assert torch.allclose(w[:6], w[0].expand(6)) and float(w[6]) == pytest.approx(3 * float(w[0]))
 
 
+class _Mean(torch.nn.Module):
+    """Logit = mean pixel value / 32 - 4: bright patches look like items."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.float().mean(dim=(1, 2, 3)) / 32 - 4
+
+
+def test_hard_negatives_weighs_a_random_pool_by_the_networks_probability() -> None:
+    patches = torch.arange(10, dtype=torch.uint8).mul(25).view(10, 1, 1, 1).expand(10, 3, 4, 4).contiguous()
+    negatives = torch.tensor([0, 2, 4, 6, 8])
+    pool, weights = hard_negatives(_Mean(), patches, negatives, 3, torch.Generator().manual_seed(0))
+    assert len(pool) == 3 and len(set(pool.tolist())) == 3 and set(pool.tolist()) <= set(negatives.tolist())
+    expected = torch.sigmoid(pool.float() * 25 / 32 - 4).clamp_min(1e-3)
+    assert torch.allclose(weights, expected)
+    everything, _ = hard_negatives(_Mean(), patches, negatives, 100, torch.Generator().manual_seed(0))
+    assert sorted(everything.tolist()) == negatives.tolist()  # a pool larger than the set is the set
+
+
 class _Bright:
     """Probability = centre-pixel brightness: keeps the bright candidates."""
 
@@ -187,12 +205,14 @@ def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
     ens_cfg = tmp_path / "v5.yaml"  # a second network trained beside the first, on rendered objects too
     ens_cfg.write_text(cfg.read_text().replace("name: tiny-ver", "name: tiny-ens") + (
         f"init_from: {model_dir}\nensemble_with: {model_dir}\norientations: 4\nprefilter_threshold: 0.3\n"
-        "object_scenes: 1\nobject_first_seed: 1\nmin_positive_px: 5\n"))
+        "object_scenes: 1\nobject_first_seed: 1\nmin_positive_px: 5\nhard_negative_share: 0.5\n"
+        "hard_negative_pool: 16\n"))
     ens_dir = train_verifier(load_config(ens_cfg), tmp_path / "ens")
     ens = Verifier.load(ens_dir, device="cpu")
     assert isinstance(ens.model, PatchEnsemble) and ens.card["arch"]["type"] == "PatchEnsemble"
     assert len(ens.card["arch"]["members"]) == 2 and ens.card["postprocess"]["prefilter_threshold"] == 0.3
     assert ens.card["training"]["object_scenes"] == 1 and ens.card["training"]["ensemble_with"] == str(model_dir)
+    assert ens.card["training"]["hard_negative_share"] == 0.5
     first, trained = load_file(str(model_dir / WEIGHTS_FILE)), load_file(str(ens_dir / WEIGHTS_FILE))
     assert all(torch.equal(trained[f"members.0.{k}"], v) for k, v in first.items())  # frozen
     assert not all(torch.equal(trained[f"members.1.{k}"], v) for k, v in first.items() if v.is_floating_point())

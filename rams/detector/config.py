@@ -104,6 +104,11 @@ class TrainConfig:
     object_scenes: int = 0
     object_first_seed: int = 0
     object_negative_share: float = 0.5  # share of each batch's negatives drawn from those patches
+    # verifier: share of each batch's negatives drawn in proportion to the network's own
+    # probability on them, rescored at each epoch's start over a random pool of this many
+    # negatives (mined and rendered alike): the cans, bottles and stones it still takes for items
+    hard_negative_share: float = 0.0
+    hard_negative_pool: int = 65536
     # verifier: a verifier (name or folder) whose networks, frozen, judge beside the one trained;
     # the model saved is their ensemble, each patch judged in ``orientations`` (1, 4 or 8)
     ensemble_with: str | None = None

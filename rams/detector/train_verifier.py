@@ -12,7 +12,10 @@ submunitions of 5 px or more, and far more cans, bottles and scrap, than mining 
 yields in the same time. With ``ensemble_with`` the network trained joins the frozen networks of
 an earlier verifier, and what is validated and saved is their ensemble
 (:class:`rams.detector.verifier.PatchEnsemble`): a new member trained on different patches errs
-on different candidates.
+on different candidates. With ``hard_negative_share`` part of each batch's negatives is drawn in
+proportion to the network's own probability on them, rescored at each epoch's start: the
+precision the survey needs is lost on the few negatives it ranks among the items, not on the
+many it already rejects.
 
 Validation re-scores the validation flights' candidates every epoch with the verifier's
 probability (the confidence a survey reports) and measures object-level precision / recall (the
@@ -221,6 +224,8 @@ def _card(cfg: TrainConfig, model: PatchNet | PatchEnsemble, source: Detector, s
                      "balance_sizes": cfg.balance_sizes, "min_positive_px": cfg.min_positive_px,
                      "object_scenes": cfg.object_scenes, "object_first_seed": cfg.object_first_seed,
                      "object_negative_share": cfg.object_negative_share,
+                     "hard_negative_share": cfg.hard_negative_share,
+                     "hard_negative_pool": cfg.hard_negative_pool,
                      "ensemble_with": cfg.ensemble_with, "epoch": epoch},
         "metrics": {"validation": {"submunition": summary}},
     }
@@ -253,6 +258,18 @@ def _judge(cfg: TrainConfig, member: PatchNet, device: torch.device) -> PatchNet
     for net in frozen:
         net.requires_grad_(False)
     return PatchEnsemble([*frozen, member], cfg.orientations).to(device)
+
+
+def hard_negatives(model: PatchNet, patches: torch.Tensor, negatives: torch.Tensor, pool_size: int,
+                   gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """A random pool of ``pool_size`` indices from ``negatives`` and the model's probability on
+    each (its sampling weights, floored so that every pool member can still be drawn)."""
+    pool = negatives[torch.randperm(len(negatives), generator=gen, device=negatives.device)[:pool_size]]
+    model.eval()
+    with torch.inference_mode():
+        prob = torch.cat([torch.sigmoid(model(patches[pool[k:k + 1024]]).float())
+                          for k in range(0, len(pool), 1024)])
+    return pool, prob.clamp_min(1e-3)
 
 
 def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
@@ -292,17 +309,24 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
         opt, lambda s: min((s + 1) / cfg.warmup_steps, 0.5 * (1 + math.cos(math.pi * min(s / total, 1.0)))),
         last_epoch=state["epoch"] * cfg.steps_per_epoch - 1)
     half = cfg.batch_size // 2
-    n_rendered = round((cfg.batch_size - half) * cfg.object_negative_share) if len(neg_rendered) else 0
+    n_hard = round((cfg.batch_size - half) * cfg.hard_negative_share)
+    n_rendered = round((cfg.batch_size - half - n_hard) * cfg.object_negative_share) if len(neg_rendered) else 0
+    every_neg = torch.cat([neg, neg_rendered])
     for epoch in range(state["epoch"], cfg.epochs):
         gen = torch.Generator(device=device).manual_seed(cfg.seed * 100_003 + epoch)
+        if n_hard:
+            pool, pool_weights = hard_negatives(model, patches, every_neg, cfg.hard_negative_pool, gen)
         model.train()
         t0, losses = time.perf_counter(), []
         for _ in range(cfg.steps_per_epoch):
-            idx = torch.cat([pos[torch.multinomial(pos_weights, half, replacement=True, generator=gen)],
-                             neg[torch.randint(len(neg), (cfg.batch_size - half - n_rendered,), generator=gen,
-                                               device=device)],
-                             neg_rendered[torch.randint(max(len(neg_rendered), 1), (n_rendered,), generator=gen,
-                                                        device=device)]])
+            parts = [pos[torch.multinomial(pos_weights, half, replacement=True, generator=gen)],
+                     neg[torch.randint(len(neg), (cfg.batch_size - half - n_rendered - n_hard,), generator=gen,
+                                       device=device)],
+                     neg_rendered[torch.randint(max(len(neg_rendered), 1), (n_rendered,), generator=gen,
+                                                device=device)]]
+            if n_hard:
+                parts.append(pool[torch.multinomial(pool_weights, n_hard, replacement=True, generator=gen)])
+            idx = torch.cat(parts)
             x, _ = augment_batch(patches[idx], torch.zeros(len(idx), 1, 1, 1, device=device), gen, cfg.augment)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 logits = model(x).float()
