@@ -89,6 +89,15 @@ def test_ensemble_card_round_trip_and_cascade(tmp_path) -> None:
     assert np.allclose(got[~passed], first[~passed], atol=1e-5)  # the first member only
     assert not np.allclose(whole[passed], first[passed], atol=1e-5)
     assert np.allclose(cascade_probabilities(ens, patches, cpu, None), whole)
+    with torch.no_grad():
+        ens.members[1].head.bias -= 10.0  # a second member that doubts everything
+    doubted = patch_probabilities(ens, patches, cpu)
+    sure = float(ranked[55] + ranked[56]) / 2  # the first member alone vouches for its top 8
+    vouched = cascade_probabilities(ens, patches, cpu, prefilter, sure)
+    top = first >= sure
+    assert top.sum() == 8 and (doubted < first).all()
+    assert np.allclose(vouched[top], first[top], atol=1e-5)
+    assert np.allclose(vouched[~top], np.where(passed, doubted, first)[~top], atol=1e-5)
 
 
 def test_crop_patches_centred_and_edge_padded() -> None:

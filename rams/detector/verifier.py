@@ -148,6 +148,7 @@ class Verifier:
         self.patch_px = int(card["arch"]["patch_px"])
         self.patch_gsd_m = card["arch"].get("patch_gsd_m")
         self.prefilter = card.get("postprocess", {}).get("prefilter_threshold")
+        self.first_sure = card.get("postprocess", {}).get("first_sure_threshold")
 
     @classmethod
     def load(cls, name_or_dir: str | os.PathLike[str], device: str | None = None) -> Verifier:
@@ -157,7 +158,7 @@ class Verifier:
 
     def score(self, patches: np.ndarray) -> np.ndarray:
         """Probabilities (K,) float32 for uint8 patches (K, C, P, P)."""
-        return cascade_probabilities(self.model, patches, self.device, self.prefilter)
+        return cascade_probabilities(self.model, patches, self.device, self.prefilter, self.first_sure)
 
 
 def patch_probabilities(model: nn.Module, patches: np.ndarray, device: torch.device,
@@ -172,15 +173,20 @@ def patch_probabilities(model: nn.Module, patches: np.ndarray, device: torch.dev
 
 
 def cascade_probabilities(model: PatchNet | PatchEnsemble, patches: np.ndarray, device: torch.device,
-                          prefilter: float | None = None) -> np.ndarray:
+                          prefilter: float | None = None, first_sure: float | None = None) -> np.ndarray:
     """Probabilities (K,) of a verifier; with a ``prefilter`` an ensemble's first member scores
     every patch once, and only the patches it puts at or above ``prefilter`` get the whole
-    ensemble's judgement (the others keep the first member's probability, below ``prefilter``)."""
+    ensemble's judgement (the others keep the first member's probability, below ``prefilter``).
+    With ``first_sure``, a patch the first member puts at or above it
+    keeps the higher of its probability and the ensemble's: the first member alone vouches for it."""
     if prefilter is None or not isinstance(model, PatchEnsemble):
         return patch_probabilities(model, patches, device)
-    prob = patch_probabilities(model.members[0], patches, device)
-    keep = np.flatnonzero(prob >= prefilter)
+    first = patch_probabilities(model.members[0], patches, device)
+    prob = first.copy()
+    keep = np.flatnonzero(first >= prefilter)
     prob[keep] = patch_probabilities(model, patches[keep], device)
+    if first_sure is not None:
+        prob = np.where(first >= first_sure, np.maximum(prob, first), prob)
     return prob
 
 
