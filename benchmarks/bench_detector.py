@@ -105,9 +105,10 @@ def main() -> None:
     ap.add_argument("--candidates-per-mpix", type=float, default=85.0,
                     help="candidates the verifier scores per MPix of flight (heatmap peaks >= 0.12, the "
                          "shipped candidate_threshold, on the synthetic validation flights: ~85)")
-    ap.add_argument("--prefilter-share", type=float, default=0.122,
+    ap.add_argument("--prefilter-share", type=float, default=0.15,
                     help="share of those candidates a cascading verifier's first member passes to the "
-                         "whole ensemble (rams-ver-v5 on the synthetic validation flights: 1,218 of 9,952)")
+                         "whole ensemble (rams-ver-v6's first member, rams-ver-v4, on the synthetic validation "
+                         "flights: 1,495 of 9,952)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
