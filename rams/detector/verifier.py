@@ -177,8 +177,8 @@ def cascade_probabilities(model: PatchNet | PatchEnsemble, patches: np.ndarray, 
     """Probabilities (K,) of a verifier; with a ``prefilter`` an ensemble's first member scores
     every patch once, and only the patches it puts at or above ``prefilter`` get the whole
     ensemble's judgement (the others keep the first member's probability, below ``prefilter``).
-    With ``first_sure``, a patch the first member puts at or above it
-    keeps the higher of its probability and the ensemble's: the first member alone vouches for it."""
+    With ``first_sure``, a patch the first member puts at or above it keeps the higher of its
+    probability and the ensemble's: the first member alone vouches for it."""
     if prefilter is None or not isinstance(model, PatchEnsemble):
         return patch_probabilities(model, patches, device)
     first = patch_probabilities(model.members[0], patches, device)
