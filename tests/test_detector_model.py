@@ -9,7 +9,7 @@ from detector_fixtures import tamper
 
 from rams.detector.card import WEIGHTS_FILE, read_card, save_model
 from rams.detector.detector import Detector
-from rams.detector.model import build_model, fuse_batchnorm
+from rams.detector.model import build_model, fuse_batchnorm, keep_maps
 from rams.errors import RamsError
 
 CARD = {"name": "t", "classes": ["trench", "position", "submunition"],
@@ -50,6 +50,31 @@ def test_fused_batchnorm_matches() -> None:
     with torch.inference_mode():
         ref = model(x)
         assert torch.allclose(fuse_batchnorm(model)(x), ref, atol=1e-4)
+
+
+def test_cut_head_returns_the_kept_maps_unchanged() -> None:
+    model = _model()
+    x = torch.randint(0, 256, (1, 3, 64, 64), dtype=torch.uint8)
+    with torch.inference_mode():
+        ref = model(x)
+        cut = keep_maps(model, [2, 0])(x)
+    assert cut.shape == (1, 2, 64, 64)
+    assert torch.allclose(cut, ref[:, [2, 0]], atol=1e-6)
+    with pytest.raises(ValueError, match="already cut"):
+        keep_maps(model, [0])
+
+
+def test_detector_computes_only_the_cards_outputs_on_the_cpu_layout() -> None:
+    """A card listing one output gets that map as the whole model computes it (the CPU's
+    channels-last layout sums in another order: equal to float32 rounding) and zeros elsewhere."""
+    batch = np.random.default_rng(1).integers(0, 256, (2, 3, 64, 64), dtype=np.uint8)
+    with torch.inference_mode():
+        ref = torch.sigmoid(fuse_batchnorm(_model())(torch.from_numpy(batch))).numpy()
+    det = Detector(_model(), {**CARD, "outputs": ["submunition"]}, device="cpu")
+    prob = det.predict(batch)
+    assert det.model.head_full.out_channels == 1
+    np.testing.assert_allclose(prob[:, 2], ref[:, 2], atol=1e-5)
+    assert not prob[:, :2].any()
 
 
 def test_save_load_predict(tmp_path) -> None:

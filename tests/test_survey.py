@@ -13,8 +13,9 @@ import yaml
 
 from pipelines.survey import survey
 from pipelines.survey_config import SurveySettings, TilingSettings
+from rams.errors import RamsError
 
-SMALL_REGIONS = SurveySettings(tiling=TilingSettings(region_px=512))
+SMALL_REGIONS = SurveySettings(tiling=TilingSettings(tile_px=512, region_px=512))
 DETECTIONS = ("submunitions", "trenches", "positions", "hazard_areas", "not_assessable")
 
 
@@ -68,9 +69,16 @@ def test_metadata_names_every_model_behind_the_survey(threaded):
         assert (meta[kind], meta[f"{kind}_sha256"]) == (model.card["name"], model.card["sha256"])
 
 
+def test_regions_smaller_than_a_tile_are_refused(flight, tmp_path):
+    settings = SurveySettings(tiling=TilingSettings(region_px=512))  # the shipped tiles are 576 px
+    with pytest.raises(RamsError, match="512 px is smaller than a tile"):
+        survey(flight, tmp_path / "out.gpkg", settings=settings, report=None)
+    assert not list(tmp_path.glob("out*"))
+
+
 def test_resume_after_sigkill(flight, threaded, tmp_path):
     config = tmp_path / "survey.yaml"
-    config.write_text(yaml.safe_dump({"tiling": {"region_px": 512}}))
+    config.write_text(yaml.safe_dump({"tiling": {"tile_px": 512, "region_px": 512}}))
     out = tmp_path / "resumed.gpkg"
     args = [sys.executable, "-m", "pipelines.cli", "survey", str(flight), "-o", str(out), "--config", str(config)]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -52,11 +52,15 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+# libyaml's loader where installed: a card with its recorded metrics is thousands of lines
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_card(model_dir: Path) -> dict[str, Any]:
     """The card of a model folder, checked for the keys every consumer relies on."""
     path = model_dir / CARD_FILE
     try:
-        card = yaml.safe_load(path.read_text())
+        card = yaml.load(path.read_text(), Loader=_YAML_LOADER)
     except (OSError, yaml.YAMLError) as err:
         raise RamsError(path, f"unreadable model card ({err})") from err
     if not isinstance(card, dict):

@@ -17,6 +17,8 @@ from rams.detector.model import (
     RamsNet,
     build_model,
     fuse_batchnorm,
+    keep_maps,
+    on_device,
     turned,
     unturned,
 )
@@ -28,9 +30,10 @@ from rams.errors import RamsError
 class Detector:
     """Inference wrapper: ``predict(uint8 (N,C,H,W)) -> float32 probabilities (N,3,H,W)``.
 
-    Runs on CUDA with fp16 autocast when available, else on the CPU in float32. Maps the card does
-    not list under ``outputs`` come back as zeros. A card's ``orientations`` (1, 4 or 8, default 1)
-    makes each batch seen in that many turns (see :func:`~rams.detector.model.turned`) and
+    Runs on CUDA with fp16 autocast when available, else on the CPU in float32 (channels-last,
+    see :func:`~rams.detector.model.on_device`). Maps the card does not list under
+    ``outputs`` are not computed and come back as zeros. A card's ``orientations`` (1, 4 or 8,
+    default 1) makes each batch seen in that many turns (see :func:`~rams.detector.model.turned`) and
     averages the probabilities, each turned back. ``context`` is the card's ``context_model``
     (a detector run on block-averaged imagery, see :mod:`rams.detector.context`) or None;
     ``verifier`` is the card's ``verifier_model`` (see :mod:`rams.detector.verifier`) or None.
@@ -40,10 +43,13 @@ class Detector:
                  context: Detector | None = None, verifier: Verifier | None = None) -> None:
         self.card = card
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.model = fuse_batchnorm(model.eval()).to(self.device)
         self.in_channels = len(card["input_bands"])
         self.outputs = tuple(card.get("outputs", CLASSES))
-        self._unused = [i for i, c in enumerate(CLASSES) if c not in self.outputs]
+        self._maps = [CLASSES.index(c) for c in CLASSES if c in self.outputs]
+        model = fuse_batchnorm(model.eval())
+        if len(self._maps) < len(CLASSES):
+            model = keep_maps(model, self._maps)
+        self.model = on_device(model, self.device)
         self.orientations = int(card.get("orientations", 1))
         self.context = context
         self.verifier = verifier
@@ -89,9 +95,9 @@ class Detector:
                                                     enabled=self.device.type == "cuda"):
             prob = sum(unturned(torch.sigmoid(self.model(turned(x, k)).float()), k)
                        for k in range(self.orientations)) / self.orientations
-        prob = prob[:, :, :h, :w].cpu().numpy()
-        prob[:, self._unused] = 0.0
-        return prob
+        out = np.zeros((n, len(CLASSES), h, w), np.float32)
+        out[:, self._maps] = prob[:, :, :h, :w].cpu().numpy()
+        return out
 
 
 def _beside(model_dir: Path, name: str) -> str:

@@ -114,6 +114,7 @@ class RamsNet(UInt8Net):
         self.full_res = _conv_bn(in_channels, 8, 3)
         self.head_half = nn.Conv2d(w[0], 3, 1)
         self.head_full = nn.Conv2d(8 + 3, 3, 3, padding=1)
+        self.kept: list[int] | None = None  # maps the forward pass returns (all when None)
         with torch.no_grad():  # start from a low prior so rare positives do not swamp the loss
             self.head_half.bias.fill_(-2.19)
 
@@ -131,7 +132,8 @@ class RamsNet(UInt8Net):
             y = self.fuse[i](up + feats[i])
         coarse = F.interpolate(self.head_half(y), size=z.shape[-2:], mode="bilinear",
                                align_corners=False)
-        return coarse + self.head_full(torch.cat([self.full_res(z), coarse], dim=1))
+        kept = coarse if self.kept is None else coarse[:, self.kept]
+        return kept + self.head_full(torch.cat([self.full_res(z), coarse], dim=1))
 
 
 def fuse_batchnorm(model: Net) -> Net:
@@ -147,6 +149,34 @@ def fuse_batchnorm(model: Net) -> Net:
                 fused.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
                 fused.bias.copy_(bn.bias - bn.running_mean * scale)
             module[0], module[1] = fused, nn.Identity()
+    return model
+
+
+def on_device(model: Net, device: torch.device) -> Net:
+    """``model`` moved to ``device``; on the CPU in the channels-last layout, whose convolutions
+    run there about twice as fast as in the default one, for inference and training alike
+    (see ``benchmarks/bench_detector.py``). Saved weights are the same in either layout."""
+    layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+    return model.to(device, memory_format=layout)
+
+
+def keep_maps(model: RamsNet, channels: Sequence[int]) -> RamsNet:
+    """Cut the full-resolution head to ``channels`` (indices into :data:`CLASSES`), in place
+    (inference only): the forward pass then returns only those maps, in that order.
+
+    The full-resolution head is the costliest layer; a model whose card lists fewer outputs need
+    not compute the rest. The coarse head stays whole, since every map reads all of it.
+    """
+    if model.kept is not None:
+        raise ValueError("the model's head is already cut")
+    keep = list(channels)
+    old = model.head_full
+    head = nn.Conv2d(old.in_channels, len(keep), old.kernel_size, padding=old.padding).to(old.weight.device)
+    with torch.no_grad():
+        head.weight.copy_(old.weight[keep])
+        head.bias.copy_(old.bias[keep])
+    model.head_full = head
+    model.kept = keep
     return model
 
 

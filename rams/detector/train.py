@@ -28,7 +28,7 @@ from rams.detector.card import load_model, save_model, write_weights
 from rams.detector.config import TrainConfig, load_flights
 from rams.detector.data import LabelledFlight, sample_batch
 from rams.detector.metrics import add_counts, score_detections, summarise
-from rams.detector.model import CLASSES, RamsNet, build_model
+from rams.detector.model import CLASSES, RamsNet, build_model, on_device
 from rams.detector.whole_flight import DEFAULT_POSTPROCESS, predict_flight, vectorise
 from rams.elevation import ELEVATION_BAND, ENCODING
 
@@ -190,10 +190,10 @@ def initial_model(cfg: TrainConfig, build: Callable[[dict], torch.nn.Module], de
     """The network to train, on ``device``: ``build(cfg.arch)``, or the verified model
     ``cfg.init_from`` when fine-tuning (its card's architecture wins)."""
     if not cfg.init_from:
-        return build(cfg.arch).to(device)
+        return on_device(build(cfg.arch), device)
     model, init_dir, init_card = load_model(cfg.init_from, build)
     log.info("starting from %s (sha256 %s)", init_dir, init_card["sha256"][:12])
-    return model.to(device)
+    return on_device(model, device)
 
 
 def make_card(cfg: TrainConfig, model: RamsNet, train_flights: list[LabelledFlight],

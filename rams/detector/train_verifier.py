@@ -47,7 +47,7 @@ from rams.detector.config import TrainConfig, iter_flights
 from rams.detector.data import LabelledFlight
 from rams.detector.detector import Detector
 from rams.detector.metrics import EVALUATION_DEFAULTS, add_counts, submunition_sweep, summarise
-from rams.detector.model import RGB_BANDS
+from rams.detector.model import RGB_BANDS, on_device
 from rams.detector.train import device_name, initial_model, load_checkpoint, save_checkpoint
 from rams.detector.verifier import (
     PatchEnsemble,
@@ -257,7 +257,7 @@ def _judge(cfg: TrainConfig, member: PatchNet, device: torch.device) -> PatchNet
     frozen = list(other.members) if isinstance(other, PatchEnsemble) else [other]
     for net in frozen:
         net.requires_grad_(False)
-    return PatchEnsemble([*frozen, member], cfg.orientations).to(device)
+    return on_device(PatchEnsemble([*frozen, member], cfg.orientations), device)
 
 
 def hard_negatives(model: PatchNet, patches: torch.Tensor, negatives: torch.Tensor, pool_size: int,

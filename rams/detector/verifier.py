@@ -33,6 +33,7 @@ from rams.detector.model import (
     _conv_bn,
     arch_arguments,
     fuse_batchnorm,
+    on_device,
     turned,
 )
 
@@ -144,7 +145,7 @@ class Verifier:
     def __init__(self, model: PatchNet | PatchEnsemble, card: dict[str, Any], device: str | None = None) -> None:
         self.card = card
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.model = model.eval().to(self.device)
+        self.model = on_device(model.eval(), self.device)
         self.patch_px = int(card["arch"]["patch_px"])
         self.patch_gsd_m = card["arch"].get("patch_gsd_m")
         self.prefilter = card.get("postprocess", {}).get("prefilter_threshold")
