@@ -45,7 +45,7 @@ class Detector:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.in_channels = len(card["input_bands"])
         self.outputs = tuple(card.get("outputs", CLASSES))
-        self._maps = [CLASSES.index(c) for c in CLASSES if c in self.outputs]
+        self._maps = [i for i, c in enumerate(CLASSES) if c in self.outputs]
         model = fuse_batchnorm(model.eval())
         if len(self._maps) < len(CLASSES):
             model = keep_maps(model, self._maps)

@@ -154,8 +154,8 @@ def fuse_batchnorm(model: Net) -> Net:
 
 def on_device(model: Net, device: torch.device) -> Net:
     """``model`` moved to ``device``; on the CPU in the channels-last layout, whose convolutions
-    run there about twice as fast as in the default one, for inference and training alike
-    (see ``benchmarks/bench_detector.py``). Saved weights are the same in either layout."""
+    run there faster than in the default one, for inference and training alike (see
+    ``benchmarks/bench_layout.py``). Saved weights are the same in either layout."""
     layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
     return model.to(device, memory_format=layout)
 
