@@ -191,17 +191,17 @@ def survey(
         )
     settings = replace(settings, detection=calibrated(settings.detection, card, context, verifier))
     tiling = settings.tiling
-    tile_px = tiling.tile_px or int(card["tile_px"])
-    if tiling.region_px < tile_px:
-        raise RamsError("tiling.region_px", f"{tiling.region_px} px is smaller than a tile ({tile_px} px)")
-    grid = TileGrid(
-        flight.width,
-        flight.height,
-        tile_px=tile_px,
-        overlap_px=tiling.overlap_px if tiling.overlap_px is not None else int(card["overlap_px"]),
-        region_px=tiling.region_px,
-        block_shape=flight.block_shape,
-    )
+    try:
+        grid = TileGrid(
+            flight.width,
+            flight.height,
+            tile_px=tiling.tile_px or int(card["tile_px"]),
+            overlap_px=tiling.overlap_px if tiling.overlap_px is not None else int(card["overlap_px"]),
+            region_px=tiling.region_px,
+            block_shape=flight.block_shape,
+        )
+    except ValueError as err:  # settings that cannot tile together (each one alone is in range)
+        raise RamsError("tiling", str(err)) from None
     if grid.overlap_px * flight.gsd_m < LARGEST_WHOLE_OBJECT_M:
         raise RamsError(
             "tiling.overlap_px",

@@ -79,7 +79,7 @@ class TileGrid:
         if self.overlap_px % 2:
             raise ValueError(f"overlap_px must be even, got {self.overlap_px}")
         if self.region_px < self.tile_px:
-            raise ValueError(f"region_px {self.region_px} is smaller than tile_px {self.tile_px}")
+            raise ValueError(f"region_px {self.region_px} px is smaller than a tile ({self.tile_px} px)")
 
     @property
     def regions(self) -> list[Region]:
