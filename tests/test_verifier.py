@@ -227,6 +227,16 @@ def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
     assert not all(torch.equal(trained[f"members.1.{k}"], v) for k, v in first.items() if v.is_floating_point())
     rendered = load_file(str(tmp_path / "ens" / "objects.safetensors"))
     assert len(rendered["labels"]) > 10 and rendered["patches"].shape[1:] == (3, 16, 16)
+    join_cfg = tmp_path / "v7.yaml"  # epochs 0: a trained network joins the ensemble untrained
+    join_text = ens_cfg.read_text().replace("name: tiny-ens", "name: tiny-join").replace("epochs: 2", "epochs: 0")
+    join_cfg.write_text(join_text.replace(f"ensemble_with: {model_dir}", f"ensemble_with: {ens_dir}"))
+    join_dir = train_verifier(load_config(join_cfg), tmp_path / "join")
+    joined = load_file(str(join_dir / WEIGHTS_FILE))
+    assert set(joined) == {f"members.{i}.{k}" for i in range(3) for k in first}
+    assert all(torch.equal(joined[f"members.{i}.{k}"], trained[f"members.{i}.{k}"]) for i in (0, 1) for k in first)
+    assert all(torch.equal(joined[f"members.2.{k}"], v) for k, v in first.items())
+    assert not (tmp_path / "join" / "candidates.safetensors").exists()  # nothing mined
+    assert Verifier.load(join_dir, device="cpu").card["training"]["epoch"] == 0
     with pytest.raises(RamsError, match="candidates_from"):
         cfg.write_text(cfg.read_text().replace("candidates_from: heat\n", ""))
         load_config(cfg)

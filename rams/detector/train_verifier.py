@@ -275,6 +275,9 @@ def hard_negatives(model: PatchNet, patches: torch.Tensor, negatives: torch.Tens
 def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     """Mine candidates with ``cfg.candidates_from`` and train the verifier into ``out``.
 
+    With ``epochs: 0`` nothing is mined or trained: the network of ``cfg.init_from`` joins the
+    frozen ones of ``cfg.ensemble_with`` as it is, and that ensemble is validated and saved.
+
     On CUDA when present: the candidate heatmaps, the mined patches, augmentation and the
     network all stay on the GPU (bf16 autocast), and flights rendered in memory arrive from a
     process pool while earlier ones are mined.
@@ -284,8 +287,17 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     source = Detector.load(cfg.candidates_from, device=str(device))
     cache = Path(cfg.cache_dir)
-    mined = _mined_set(source, iter_flights(cfg.train, cache), cfg, out / "candidates.safetensors")
     val = [val_flight(source, fl, cfg) for fl in iter_flights(cfg.val, cache)]
+    torch.manual_seed(cfg.seed)
+    model = initial_model(cfg, build_verifier, device)
+    judge = _judge(cfg, model, device)
+    if cfg.epochs == 0:  # no training: the networks of init_from and ensemble_with joined as they are
+        summary, thr = validate(judge, val, cfg, device)
+        save_model(out / "model", judge, _card(cfg, judge, source, summary, thr, 0))
+        log.info("joined verifier saved to %s: val submunition P %.3f R %.3f F1 %.3f at %.3f", out / "model",
+                 summary["precision"], summary["recall"], summary["f1"], thr)
+        return out / "model"
+    mined = _mined_set(source, iter_flights(cfg.train, cache), cfg, out / "candidates.safetensors")
     objects = _object_set(cfg, out / "objects.safetensors") if cfg.object_scenes else None
     parts = [mined] + ([objects] if objects else [])
     patches = torch.cat([p["patches"] for p in parts]).to(device)
@@ -299,9 +311,6 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     log.info("%d positive and %d + %d (rendered) negative training patches; %d validation candidates on %s",
              len(pos), len(neg), len(neg_rendered), sum(len(v.candidates) for v in val), device)
 
-    torch.manual_seed(cfg.seed)
-    model = initial_model(cfg, build_verifier, device)
-    judge = _judge(cfg, model, device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.steps_per_epoch
     state = load_checkpoint(out, model, opt, resume, device)
