@@ -237,6 +237,9 @@ def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
     assert all(torch.equal(joined[f"members.2.{k}"], v) for k, v in first.items())
     assert not (tmp_path / "join" / "candidates.safetensors").exists()  # nothing mined
     assert Verifier.load(join_dir, device="cpu").card["training"]["epoch"] == 0
+    with pytest.raises(RamsError, match="epochs: 0"):
+        join_cfg.write_text(join_text.replace(f"ensemble_with: {model_dir}\n", ""))
+        load_config(join_cfg)
     with pytest.raises(RamsError, match="candidates_from"):
         cfg.write_text(cfg.read_text().replace("candidates_from: heat\n", ""))
         load_config(cfg)

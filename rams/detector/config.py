@@ -187,6 +187,9 @@ def load_config(path: str | Path) -> TrainConfig:
         raise RamsError(path, "no training flights: give train.flights and/or train.synth.seeds")
     if kw.get("orientations", 1) not in ORIENTATIONS:
         raise RamsError(path, "orientations must be 1, 4 or 8")
+    if kw.get("epochs", TrainConfig.epochs) == 0 and not (
+            kw.get("kind") == "verifier" and kw.get("init_from") and kw.get("ensemble_with")):
+        raise RamsError(path, "epochs: 0 only joins a trained verifier (init_from) to another (ensemble_with)")
     first = int(kw.get("object_first_seed", 0))
     objects = set(range(first, first + int(kw.get("object_scenes", 0))))
     overlap = (set(kw["train"].synth.seeds) | objects) & set(kw["val"].synth.seeds)
