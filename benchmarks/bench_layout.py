@@ -27,6 +27,7 @@ from rams.detector.verifier import PatchNet
 def verifier_member() -> PatchNet:
     return PatchNet(widths=(32, 64, 128, 192), stem_stride=2)
 
+
 LAYOUTS = {"default": torch.contiguous_format, "channels-last": torch.channels_last}
 
 
