@@ -8,6 +8,7 @@ per-region coverage and not-assessable outlines are dissolved.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import geopandas as gpd
 import pandas as pd
@@ -16,7 +17,7 @@ import shapely
 from pipelines.survey_config import DetectionSettings
 from pipelines.survey_region import FEATURE_LAYERS, RegionResult
 from rams.export import empty_layer
-from rams.vectorize import join_lines, merge_polygons, suppress_points
+from rams.vectorize import join_lines, merge_polygons, split_at_necks, suppress_points
 
 
 def _concat(results: Sequence[RegionResult], name: str, crs) -> gpd.GeoDataFrame:
@@ -28,6 +29,12 @@ def _concat(results: Sequence[RegionResult], name: str, crs) -> gpd.GeoDataFrame
 
 def _dissolved(frame: gpd.GeoDataFrame) -> shapely.Geometry:
     return shapely.make_valid(shapely.union_all(frame.geometry.to_numpy()))
+
+
+def _positions(frame: gpd.GeoDataFrame, det: DetectionSettings) -> gpd.GeoDataFrame:
+    """Position pieces joined across core borders, then cut where two positions meet at a neck."""
+    return split_at_necks(merge_polygons(frame), det.position_neck_m,
+                          min_area_m2=det.position_min_area_m2 or 0.0)
 
 
 def reduce_regions(
@@ -52,7 +59,7 @@ def reduce_regions(
 
     for name, join, size, minimum in (
         ("trenches", join_lines, "length_m", det.trench_min_length_m),
-        ("positions", merge_polygons, "area_m2", det.position_min_area_m2),
+        ("positions", partial(_positions, det=det), "area_m2", det.position_min_area_m2),
     ):
         frame = parts[name]
         if frame.empty:

@@ -31,6 +31,10 @@ class DetectionSettings:
     trench_min_length_m: float = bounded(2.0, 0.0, 1000.0)
     position_threshold: float | None = bounded(None, 0.01, 1.0, doc="default: the model card's")
     position_min_area_m2: float | None = bounded(None, 0.0, 10000.0, doc="default: the model card's")
+    position_neck_m: float = bounded(
+        0.3, 0.0, 10.0, doc="cut a position outline where a neck is this much narrower (as a radius) "
+        "than the cores it joins; 0 keeps outlines whole"
+    )
     simplify_m: float = bounded(
         0.1, 0.0, 5.0, doc="feature outlines; trenches and positions are traced on cells this wide"
     )

@@ -2,9 +2,11 @@
 
 Per region (pure functions over the region's arrays and its ``affine.Affine`` transform):
 ``submunition_points``, ``trench_lines``, ``position_polygons``, ``mask_polygons``.
-Across regions: ``join_lines``, ``merge_polygons``, ``suppress_points``.
+Across regions: ``join_lines``, ``merge_polygons``, ``suppress_points``; then position outlines
+are cut where two positions meet at a neck (``split_at_necks``).
 """
 
+from rams.vectorize.necks import split_at_necks
 from rams.vectorize.points import submunition_points
 from rams.vectorize.polygons import mask_polygons, position_polygons
 from rams.vectorize.reduce import join_lines, merge_polygons, suppress_points
@@ -15,6 +17,7 @@ __all__ = [
     "mask_polygons",
     "merge_polygons",
     "position_polygons",
+    "split_at_necks",
     "submunition_points",
     "suppress_points",
     "trench_lines",
