@@ -21,7 +21,13 @@ from pipelines.survey import DEFAULT_MODEL, hazard_rules_path, survey
 from pipelines.survey_config import SurveySettings
 from rams.detector.card import record_metrics, resolve_model_dir
 from rams.detector.data import read_labels
-from rams.detector.metrics import EVALUATION_DEFAULTS, add_counts, score_detections, summarise
+from rams.detector.metrics import (
+    EVALUATION_DEFAULTS,
+    add_counts,
+    recall_by_visible_fraction,
+    score_detections,
+    summarise,
+)
 from rams.errors import RamsError
 from rams.hazards import hazard_metrics, load_rules
 from rams.synth.flight import labels_path
@@ -71,8 +77,17 @@ def evaluate(
         "metrics": summarise(score_detections(found, truth, area_ha, match, gsd)),
         "submunition_every_size": every["submunition"],
         "position_including_hidden": every["position"],
+        "submunition_by_visible_fraction": _with_recall(recall_by_visible_fraction(
+            found["submunitions"], truth["submunitions"], match["match_radius_m"],
+            match["min_visible_fraction"], match["min_length_px"] * gsd)),
         "hazards": hazard_metrics(found["hazard_areas"], truth, load_rules(hazard_rules_path(rules))),
     }
+
+
+def _with_recall(bands: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Each band's tp / fn with its recall (1.0 for a band with no items)."""
+    return {name: {"tp": c["tp"], "fn": c["fn"], "recall": c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 1.0}
+            for name, c in bands.items()}
 
 
 #: Report sections of per-class counts that add up across flights.
@@ -97,6 +112,12 @@ def pool(reports: list[dict]) -> dict:
         return summarise(total)
 
     extra = summed(lambda r: {name: r[name] for name in POOLED_SECTIONS})
+    bands: dict[str, dict[str, float]] = {}
+    for r in reports:
+        for name, c in r.get("submunition_by_visible_fraction", {}).items():
+            total = bands.setdefault(name, {"tp": 0, "fn": 0})
+            total["tp"] += c["tp"]
+            total["fn"] += c["fn"]
     hazards = {}
     for key, worst in WORST_HAZARDS.items():
         values = [r["hazards"][key] for r in reports if r["hazards"].get(key) is not None]
@@ -112,6 +133,7 @@ def pool(reports: list[dict]) -> dict:
         "matching": reports[0]["matching"],
         "metrics": summed(lambda r: r["metrics"]),
         **extra,
+        "submunition_by_visible_fraction": _with_recall(bands),
         "hazards": hazards,
     }
 
@@ -156,6 +178,11 @@ def format_table(report: dict) -> str:
         m = report["position_including_hidden"]
         lines.append(f"{'(+ hidden)':<12} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f}  "
                      f"tp {m['tp']:.0f} fp {m['fp']:.0f} fn {m['fn']:.0f}, every position, under trees too")
+    bands = {k: c for k, c in report.get("submunition_by_visible_fraction", {}).items() if c["tp"] + c["fn"]}
+    if bands:
+        found = ", ".join(f"{name.replace('_', ' ').replace('pc', '%')} {c['tp']:.0f} of {c['tp'] + c['fn']:.0f}"
+                          for name, c in bands.items())
+        lines.append(f"{'(buried)':<12} submunitions found by share of length above ground: {found}")
     lines.append("hazard areas:")
     for key, value in report["hazards"].items():
         shown = "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
@@ -196,7 +223,8 @@ def _command(args: argparse.Namespace, flights: list[str], labels: list[str]) ->
 
 
 def _recorded(report: dict) -> dict[str, dict[str, float]]:
-    return {**report["metrics"], **{name: report[name] for name in POOLED_SECTIONS}}
+    by_visibility = {f"submunition_{name}": c for name, c in report["submunition_by_visible_fraction"].items()}
+    return {**report["metrics"], **{name: report[name] for name in POOLED_SECTIONS}, **by_visibility}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from pipelines.evaluate import format_table
+from pipelines.evaluate import format_table, pool
 from rams.detector.metrics import (
     add_counts,
     hidden_share,
     match_points,
     position_counts,
+    recall_by_visible_fraction,
     submunition_counts,
     submunition_sweep,
     summarise,
@@ -141,3 +142,33 @@ def test_evaluation_table_names_the_distractors_taken_for_submunitions() -> None
     report = {"flight": "f.tif", "gsd_m": 0.03, "area_ha": 1.0, "model": "m", "hazards": {},
               "matching": {"match_radius_m": 0.3}, "metrics": sub}
     assert "3 on distractors (bottle 2, can 1), radius" in format_table(report)
+
+
+def test_recall_by_visible_fraction_uses_the_scored_matching() -> None:
+    """Items found and missed per band of the share of their length above ground; items the
+    score ignores (hidden, too short) are in no band."""
+    truth = _pts([(0, 0), (5, 0), (10, 0), (15, 0), (20, 0), (25, 0)],
+                 visible_fraction=[0.3, 0.4, 0.7, 0.95, 1.0, 0.0], length_m=[0.26, 0.26, 0.26, 0.26, 0.05, 0.26])
+    # (5.1, 0) and (5.2, 0) both reach the item at (5, 0): only the more confident one is a match
+    pred = _pts([(0.1, 0), (5.1, 0), (5.2, 0), (15, 0.1), (20, 0), (25, 0)],
+                confidence=[0.9, 0.8, 0.95, 0.7, 0.9, 0.9])
+    bands = recall_by_visible_fraction(pred, truth, 0.3, min_visible_fraction=0.01, min_length_m=0.15)
+    assert bands == {"under_half_visible": {"tp": 2, "fn": 0}, "half_to_90pc_visible": {"tp": 0, "fn": 1},
+                     "over_90pc_visible": {"tp": 1, "fn": 0}}
+    assert recall_by_visible_fraction(pred, _pts([(0, 0)]), 0.3) == {}
+
+
+def test_buried_items_are_pooled_and_shown() -> None:
+    sub = summarise({"submunition": {"tp": 1, "fp": 0, "fn": 1, "distractor_fp": 0, "area_ha": 1.0,
+                                     "ignored_truth": 0}})
+    def report(tp_buried: int) -> dict:
+        return {"flight": "f.tif", "gsd_m": 0.03, "area_ha": 1.0, "model": "m", "model_sha256": "x",
+                "hazards": {}, "matching": {"match_radius_m": 0.3}, "metrics": sub,
+                "submunition_every_size": sub["submunition"], "position_including_hidden": sub["submunition"],
+                "submunition_by_visible_fraction": {"under_half_visible": {"tp": tp_buried, "fn": 1, "recall": 0.0},
+                                                    "over_90pc_visible": {"tp": 1, "fn": 0, "recall": 1.0}}}
+    pooled = pool([report(0), report(1)])
+    assert pooled["submunition_by_visible_fraction"] == {
+        "under_half_visible": {"tp": 1, "fn": 2, "recall": pytest.approx(1 / 3)},
+        "over_90pc_visible": {"tp": 2, "fn": 0, "recall": 1.0}}
+    assert "under half visible 1 of 3, over 90% visible 2 of 2" in format_table(pooled)

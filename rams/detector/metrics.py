@@ -73,6 +73,33 @@ def submunition_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, radius_m
             "ignored_truth": int(ignored.sum()), **{f"fp_on_{k}": n for k, n in sorted(on_kind.items())}}
 
 
+#: Bands of ``visible_fraction`` (the share of an item's length not under soil) that
+#: :func:`recall_by_visible_fraction` reports recall in: (lower, upper, name).
+VISIBILITY_BANDS = ((0.0, 0.5, "under_half_visible"), (0.5, 0.9, "half_to_90pc_visible"),
+                    (0.9, 1.01, "over_90pc_visible"))
+
+
+def recall_by_visible_fraction(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, radius_m: float = 0.3,
+                               min_visible_fraction: float = 0.0, min_length_m: float = 0.0
+                               ) -> dict[str, dict[str, float]]:
+    """tp / fn of the scored true items (as :func:`submunition_counts` scores them, from the same
+    matching) in each band of ``visible_fraction`` (:data:`VISIBILITY_BANDS`); empty when the
+    labels carry no ``visible_fraction``."""
+    if "visible_fraction" not in truth:
+        return {}
+    conf = pred["confidence"].to_numpy(float) if len(pred) else np.empty(0)
+    ignored = _ignored_truth(truth, min_visible_fraction, min_length_m)
+    match = match_points(_xy(pred), conf, _xy(truth), radius_m)
+    found = np.zeros(len(truth), bool)
+    found[match[match >= 0]] = True
+    visible = truth["visible_fraction"].to_numpy(float)
+    out = {}
+    for lo, hi, name in VISIBILITY_BANDS:
+        band = ~ignored & (visible >= lo) & (visible < hi)
+        out[name] = {"tp": int(np.sum(band & found)), "fn": int(np.sum(band & ~found))}
+    return out
+
+
 def _scored(match: np.ndarray, ignored: np.ndarray) -> np.ndarray:
     """Per prediction: matched (``match`` >= 0, see :func:`match_points`) to a truth not ``ignored``."""
     scored = match >= 0
