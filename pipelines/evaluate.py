@@ -222,9 +222,12 @@ def _command(args: argparse.Namespace, flights: list[str], labels: list[str]) ->
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _recorded(report: dict) -> dict[str, dict[str, float]]:
+def _recorded(report: dict, pooled: bool = False) -> dict[str, dict[str, float]]:
+    """What a card records of a report; the pooled record also gives the items found by how much
+    of them is above ground."""
     by_visibility = {f"submunition_{name}": c for name, c in report["submunition_by_visible_fraction"].items()}
-    return {**report["metrics"], **{name: report[name] for name in POOLED_SECTIONS}, **by_visibility}
+    sections = {name: report[name] for name in POOLED_SECTIONS}
+    return {**report["metrics"], **sections, **(by_visibility if pooled else {})}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -254,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
             record_metrics(model_dir, args.record, Path(flight).name, _recorded(report),
                            _command(args, [flight], [gpkg]))
         if pooled:
-            record_metrics(model_dir, args.record, "pooled", _recorded(pooled),
+            record_metrics(model_dir, args.record, "pooled", _recorded(pooled, pooled=True),
                            _command(args, args.flight, labels))
     return 0
 
