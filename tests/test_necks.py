@@ -45,7 +45,7 @@ def test_depth_decides_whether_a_neck_is_cut():
 
 
 @pytest.mark.parametrize("angle", [0, 17, 30, 45])
-def test_bars_rings_and_horseshoes_stay_whole(angle):
+def test_bars_and_horseshoes_stay_whole(angle):
     rr, cc = np.mgrid[:200, :200].astype(float)
     a = np.radians(angle)
     u, v = (cc - 100) * np.cos(a) + (rr - 100) * np.sin(a), -(cc - 100) * np.sin(a) + (rr - 100) * np.cos(a)
