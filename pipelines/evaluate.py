@@ -114,10 +114,8 @@ def pool(reports: list[dict]) -> dict:
     extra = summed(lambda r: {name: r[name] for name in POOLED_SECTIONS})
     bands: dict[str, dict[str, float]] = {}
     for r in reports:
-        for name, c in r.get("submunition_by_visible_fraction", {}).items():
-            total = bands.setdefault(name, {"tp": 0, "fn": 0})
-            total["tp"] += c["tp"]
-            total["fn"] += c["fn"]
+        found = r.get("submunition_by_visible_fraction", {})
+        bands = add_counts(bands, {name: {"tp": c["tp"], "fn": c["fn"]} for name, c in found.items()})
     hazards = {}
     for key, worst in WORST_HAZARDS.items():
         values = [r["hazards"][key] for r in reports if r["hazards"].get(key) is not None]

@@ -240,9 +240,10 @@ def summarise(counts: dict[str, dict[str, float]]) -> dict[str, dict[str, float]
 
 def add_counts(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]]
                ) -> dict[str, dict[str, float]]:
-    """Element-wise sum of two count dicts (per class, per key; a key missing from one counts 0)."""
-    return {cls: {k: a.get(cls, {}).get(k, 0) + b[cls].get(k, 0) for k in {**a.get(cls, {}), **b[cls]}}
-            for cls in b}
+    """Element-wise sum of two count dicts (per class, per key; a class or key missing from one
+    counts 0)."""
+    return {cls: {k: a.get(cls, {}).get(k, 0) + b.get(cls, {}).get(k, 0) for k in {**a.get(cls, {}), **b.get(cls, {})}}
+            for cls in {**a, **b}}
 
 
 def score_detections(det: dict[str, gpd.GeoDataFrame], labels: dict[str, gpd.GeoDataFrame],

@@ -34,9 +34,9 @@ def neck_regions(mask: np.ndarray, depth_px: float) -> np.ndarray:
     drains to along that distance (4-connected watershed), so the cuts follow the necks.
     """
     mask = np.asarray(mask, bool)
-    distance = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
     if depth_px <= 0 or not mask.any():
         return ndimage.label(mask)[0].astype(np.int32)
+    distance = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
     # Peaks less than depth_px above their pass merge into one flat top (h-maxima by
     # reconstruction); each flat top, 8-connected, is one core.
     lowered = reconstruction(np.maximum(distance - depth_px, 0), distance, method="dilation")
