@@ -237,6 +237,18 @@ def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
     assert all(torch.equal(joined[f"members.2.{k}"], v) for k, v in first.items())
     assert not (tmp_path / "join" / "candidates.safetensors").exists()  # nothing mined
     assert Verifier.load(join_dir, device="cpu").card["training"]["epoch"] == 0
+    pick_cfg = tmp_path / "v8.yaml"  # init_member: one network of an ensemble, here joined untrained
+    pick_cfg.write_text(join_cfg.read_text().replace(f"init_from: {model_dir}", f"init_from: {ens_dir}")
+                        .replace(f"ensemble_with: {ens_dir}", f"ensemble_with: {model_dir}") + "init_member: 1\n")
+    picked = load_file(str(train_verifier(load_config(pick_cfg), tmp_path / "pick") / WEIGHTS_FILE))
+    assert all(torch.equal(picked[f"members.1.{k}"], trained[f"members.1.{k}"]) for k in first)
+    assert Verifier.load(tmp_path / "pick" / "model", device="cpu").card["training"]["init_member"] == 1
+    with pytest.raises(RamsError, match="init_member must pick one of its 2 networks"):
+        pick_cfg.write_text(pick_cfg.read_text().replace("init_member: 1", "init_member: 2"))
+        train_verifier(load_config(pick_cfg), tmp_path / "pick2")
+    with pytest.raises(RamsError, match="init_member picks"):
+        pick_cfg.write_text(cfg.read_text() + "init_member: 1\n")  # nothing to pick from
+        load_config(pick_cfg)
     with pytest.raises(RamsError, match="epochs: 0"):
         join_cfg.write_text(join_text.replace(f"ensemble_with: {model_dir}\n", ""))
         load_config(join_cfg)

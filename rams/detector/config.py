@@ -113,6 +113,8 @@ class TrainConfig:
     # the model saved is their ensemble, each patch judged in ``orientations`` (1, 4 or 8)
     ensemble_with: str | None = None
     orientations: int = 1
+    # verifier: when init_from is an ensemble, the member (0-based) to fine-tune
+    init_member: int | None = None
     # verifier ensemble: the first member's probability a patch needs for the whole ensemble
     prefilter_threshold: float | None = None
     # red, green, blue, then optionally the elevation band (relief of the DSM beside each flight)
@@ -190,6 +192,8 @@ def load_config(path: str | Path) -> TrainConfig:
     if kw.get("epochs", TrainConfig.epochs) == 0 and not (
             kw.get("kind") == "verifier" and kw.get("init_from") and kw.get("ensemble_with")):
         raise RamsError(path, "epochs: 0 only joins a trained verifier (init_from) to another (ensemble_with)")
+    if kw.get("init_member") is not None and not (kw.get("kind") == "verifier" and kw.get("init_from")):
+        raise RamsError(path, "init_member picks a network of a verifier ensemble: give kind: verifier and init_from")
     first = int(kw.get("object_first_seed", 0))
     objects = set(range(first, first + int(kw.get("object_scenes", 0))))
     overlap = (set(kw["train"].synth.seeds) | objects) & set(kw["val"].synth.seeds)

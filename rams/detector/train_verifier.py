@@ -218,6 +218,7 @@ def _card(cfg: TrainConfig, model: PatchNet | PatchEnsemble, source: Detector, s
                  **({"patch_gsd_m": cfg.patch_gsd_m} if cfg.patch_gsd_m else {})},
         "postprocess": postprocess,
         "training": {"description": cfg.description, "seed": cfg.seed, "init_from": cfg.init_from,
+                     **({"init_member": cfg.init_member} if cfg.init_member is not None else {}),
                      "device": device_name(),
                      "candidates_from": source.card["name"], "candidates_from_sha256": source.card["sha256"],
                      "train_synth_seeds": list(cfg.train.synth.seeds), "val_synth_seeds": list(cfg.val.synth.seeds),
@@ -260,6 +261,16 @@ def _judge(cfg: TrainConfig, member: PatchNet, device: torch.device) -> PatchNet
     return on_device(PatchEnsemble([*frozen, member], cfg.orientations), device)
 
 
+def ensemble_member(model: PatchNet | PatchEnsemble, cfg: TrainConfig) -> PatchNet:
+    """The network of ``cfg.init_from`` to train: member ``cfg.init_member`` of an ensemble."""
+    members = list(model.members) if isinstance(model, PatchEnsemble) else [model]
+    k = cfg.init_member
+    if k is None or not 0 <= k < len(members):
+        raise RamsError(cfg.init_from or "init_from",
+                        f"init_member must pick one of its {len(members)} networks (0-{len(members) - 1})")
+    return members[k]
+
+
 def hard_negatives(model: PatchNet, patches: torch.Tensor, negatives: torch.Tensor, pool_size: int,
                    gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """A random pool of ``pool_size`` indices from ``negatives`` and the model's probability on
@@ -290,6 +301,8 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     val = [val_flight(source, fl, cfg) for fl in iter_flights(cfg.val, cache)]
     torch.manual_seed(cfg.seed)
     model = initial_model(cfg, build_verifier, device)
+    if isinstance(model, PatchEnsemble) or cfg.init_member is not None:
+        model = ensemble_member(model, cfg)
     judge = _judge(cfg, model, device)
     if cfg.epochs == 0:  # no training: the networks of init_from and ensemble_with joined as they are
         summary, thr = validate(judge, val, cfg, device)
