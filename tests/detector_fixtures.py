@@ -18,7 +18,8 @@ ORIGIN = (500_000.0, 4_000_000.0)
 
 def make_flight(folder: Path, height: int = 256, width: int = 320, seed: int = 0
                 ) -> tuple[Path, Path]:
-    """Paint a trench, a firing position, a stone and six submunitions; write tif + labels."""
+    """Paint a trench, a firing position, a stone and six submunitions (the last labelled half
+    buried); write tif + labels."""
     rng = np.random.default_rng(seed)
     transform = Affine(GSD_M, 0, ORIGIN[0], 0, -GSD_M, ORIGIN[1])
     x0, y1 = ORIGIN
@@ -55,7 +56,7 @@ def make_flight(folder: Path, height: int = 256, width: int = 320, seed: int = 0
         "submunitions": gpd.GeoDataFrame(
             {"munition_type": ["9N235"] * len(subs), "length_m": [0.16] * len(subs),
              "diameter_m": [0.16] * len(subs), "strike_id": [1] * len(subs),
-             "visible_fraction": [1.0] * len(subs)}, geometry=subs, crs=CRS),
+             "visible_fraction": [1.0] * (len(subs) - 1) + [0.5]}, geometry=subs, crs=CRS),
         "trenches": gpd.GeoDataFrame({"trench_id": [1], "width_m": [0.7]}, geometry=[trench],
                                      crs=CRS),
         "trench_polygons": gpd.GeoDataFrame({"trench_id": [1], "width_m": [0.7]},

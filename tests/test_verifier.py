@@ -10,7 +10,7 @@ import pytest
 import torch
 from affine import Affine
 from detector_fixtures import make_flight, tamper
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 from shapely.geometry import Point
 from test_detector_model import CARD, _model
 
@@ -205,6 +205,8 @@ def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
     mined = load_file(str(tmp_path / "run" / "candidates.safetensors"))
     positive = mined["labels"] > 0.5
     assert positive.any() and (mined["length_px"][positive] > 0).all() and (mined["length_px"][~positive] == 0).all()
+    fraction = mined["visible_fraction"]  # each positive's item's, 1 for negatives; the sixth item is half buried
+    assert set(fraction[positive].tolist()) == {1.0, 0.5} and (fraction[~positive] == 1).all()
     assert ver.card["training"]["balance_sizes"] is True
     cfg3 = tmp_path / "v3.yaml"  # resumed: the mined candidates and the finished epochs are kept
     cfg3.write_text(cfg.read_text().replace("epochs: 2", "epochs: 3"))
@@ -215,13 +217,13 @@ def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
     ens_cfg.write_text(cfg.read_text().replace("name: tiny-ver", "name: tiny-ens") + (
         f"init_from: {model_dir}\nensemble_with: {model_dir}\norientations: 4\nprefilter_threshold: 0.3\n"
         "object_scenes: 1\nobject_first_seed: 1\nmin_positive_px: 5\nhard_negative_share: 0.5\n"
-        "hard_negative_pool: 16\n"))
+        "hard_negative_pool: 16\nburied_weight: 3\n"))
     ens_dir = train_verifier(load_config(ens_cfg), tmp_path / "ens")
     ens = Verifier.load(ens_dir, device="cpu")
     assert isinstance(ens.model, PatchEnsemble) and ens.card["arch"]["type"] == "PatchEnsemble"
     assert len(ens.card["arch"]["members"]) == 2 and ens.card["postprocess"]["prefilter_threshold"] == 0.3
     assert ens.card["training"]["object_scenes"] == 1 and ens.card["training"]["ensemble_with"] == str(model_dir)
-    assert ens.card["training"]["hard_negative_share"] == 0.5
+    assert ens.card["training"]["hard_negative_share"] == 0.5 and ens.card["training"]["buried_weight"] == 3
     first, trained = load_file(str(model_dir / WEIGHTS_FILE)), load_file(str(ens_dir / WEIGHTS_FILE))
     assert all(torch.equal(trained[f"members.0.{k}"], v) for k, v in first.items())  # frozen
     assert not all(torch.equal(trained[f"members.1.{k}"], v) for k, v in first.items() if v.is_floating_point())
@@ -246,6 +248,13 @@ def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
     with pytest.raises(RamsError, match="init_member must pick one of its 2 networks"):
         pick_cfg.write_text(pick_cfg.read_text().replace("init_member: 1", "init_member: 2"))
         train_verifier(load_config(pick_cfg), tmp_path / "pick2")
+    old = {k: v for k, v in rendered.items() if k != "visible_fraction"}  # a cache from before visibility
+    save_file(old, str(tmp_path / "ens" / "objects.safetensors"))
+    with pytest.raises(RamsError, match="objects.safetensors.*buried_weight needs"):
+        train_verifier(load_config(ens_cfg), tmp_path / "ens")
+    with pytest.raises(RamsError, match="buried_weight must be positive"):
+        pick_cfg.write_text(cfg.read_text() + "buried_weight: 0\n")
+        load_config(pick_cfg)
     with pytest.raises(RamsError, match="init_member picks"):
         pick_cfg.write_text(cfg.read_text() + "init_member: 1\n")  # nothing to pick from
         load_config(pick_cfg)

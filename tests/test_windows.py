@@ -8,11 +8,13 @@ from rams.detector.windows import rendered_patches, scene_patches
 
 
 def test_scene_patches_are_labelled_centred_and_reproducible() -> None:
-    patches, labels, length = scene_patches(1, (0.02, 0.03), 32, 0.02, small_item_share=0.0)
+    patches, labels, length, visible = scene_patches(1, (0.02, 0.03), 32, 0.02, small_item_share=0.0)
     assert patches.shape == (len(labels), 3, 32, 32) and patches.dtype == np.uint8
     positive = labels > 0.5
     assert positive.sum() >= 10 and (~positive).sum() >= 10  # items, and litter, stones, ground
     assert (length[positive] >= 5).all() and (length[~positive] == 0).all()  # small items left out
+    assert (visible[~positive] == 1).all() and (visible[positive] > 0).all()
+    assert (visible[positive] < 1).any()  # about three items in ten lie partly buried
     # an item lies at the centre of its patch: the centre stands out from the patch's top rows
     centre = patches[:, :, 13:19, 13:19].astype(float).mean(axis=(2, 3))
     border = np.median(patches[:, :, :4, :].reshape(len(labels), 3, -1), axis=2)
@@ -25,8 +27,9 @@ def test_scene_patches_are_labelled_centred_and_reproducible() -> None:
 
 
 def test_rendered_patches_concatenate_the_scenes_in_seed_order() -> None:
-    patches, labels, length = rendered_patches([4, 1], (0.02, 0.03), 16, None, workers=2)
+    patches, labels, length, visible = rendered_patches([4, 1], (0.02, 0.03), 16, None, workers=2)
     parts = [scene_patches(s, (0.02, 0.03), 16, None) for s in (4, 1)]
     assert np.array_equal(patches, np.concatenate([p[0] for p in parts]))
     assert np.array_equal(labels, np.concatenate([p[1] for p in parts]))
     assert np.array_equal(length, np.concatenate([p[2] for p in parts]))
+    assert np.array_equal(visible, np.concatenate([p[3] for p in parts]))

@@ -99,6 +99,10 @@ class TrainConfig:
     # verifier: items shorter than this (flight px) are neither positives nor negatives: below
     # the imagery's resolution, where the evaluation ignores them too
     min_positive_px: float = 0.0
+    # verifier: sampling weight of positives whose item is partly buried (visible_fraction under 1)
+    # against the others of their length octave; rams-ver-v8's later networks found them half as
+    # often as fully exposed ones
+    buried_weight: float = 1.0
     # verifier: patches rendered around the objects (items, litter, stones) of this many synthetic
     # scenes, seeds object_first_seed onwards, beside the candidates mined on whole flights
     object_scenes: int = 0
@@ -194,6 +198,8 @@ def load_config(path: str | Path) -> TrainConfig:
         raise RamsError(path, "epochs: 0 only joins a trained verifier (init_from) to another (ensemble_with)")
     if kw.get("init_member") is not None and not (kw.get("kind") == "verifier" and kw.get("init_from")):
         raise RamsError(path, "init_member picks a network of a verifier ensemble: give kind: verifier and init_from")
+    if float(kw.get("buried_weight", 1.0)) <= 0:
+        raise RamsError(path, "buried_weight must be positive")
     first = int(kw.get("object_first_seed", 0))
     objects = set(range(first, first + int(kw.get("object_scenes", 0))))
     overlap = (set(kw["train"].synth.seeds) | objects) & set(kw["val"].synth.seeds)

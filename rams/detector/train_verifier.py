@@ -109,53 +109,68 @@ def positive_weights(length_px: torch.Tensor) -> torch.Tensor:
 
 
 def mine(detector: Detector, flight: LabelledFlight, cfg: TrainConfig
-         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Training patches (K, C, P, P) uint8, labels (K,) 0/1 and, for positives, the length of
-    their item in flight pixels (K,) (0 for negatives) of one flight."""
+    their item in flight pixels (K,) (0 for negatives) and its visible fraction (K,) (below 1
+    where partly buried; 1 for negatives) of one flight."""
     radius = float(cfg.evaluation.get("match_radius_m", 0.3))
     cands = candidates(detector, flight, cfg.candidate_threshold, cfg.tile_px, cfg.overlap_px)
     items = flight.labels["submunitions"].reset_index(drop=True)
     lab, item = label_candidates(cands, items, radius)
     keep = lab >= 0
     length = item_length_px(items, flight.gsd_m)
+    fraction = items["visible_fraction"].to_numpy(np.float32) if "visible_fraction" in items \
+        else np.ones(len(items), np.float32)
     positive = lab[keep] > 0
     cand_length = np.zeros(int(keep.sum()), np.float32)
     cand_length[positive] = length[item[keep][positive]]
+    cand_fraction = np.ones(int(keep.sum()), np.float32)
+    cand_fraction[positive] = fraction[item[keep][positive]]
     rc = [pixel_positions(flight.transform, cands.geometry[keep])]
     labels = [lab[keep]]
     lengths = [cand_length]
+    fractions = [cand_fraction]
     if len(items):
-        visible = items["visible_fraction"].to_numpy(float) > 0 if "visible_fraction" in items \
-            else np.ones(len(items), bool)
+        visible = fraction > 0
         rc.append(pixel_positions(flight.transform, items.geometry[visible]))
         labels.append(np.ones(int(visible.sum()), np.int8))
         lengths.append(length[visible])
+        fractions.append(fraction[visible])
     patches = crop_patches(flight.image, np.concatenate(rc), cfg.patch_px,
                            patch_scale(cfg.patch_gsd_m, flight.gsd_m))
-    return patches, np.concatenate(labels).astype(np.float32), np.concatenate(lengths)
+    return patches, np.concatenate(labels).astype(np.float32), np.concatenate(lengths), np.concatenate(fractions)
 
 
 def _mined_set(detector: Detector, flights: Iterator[LabelledFlight], cfg: TrainConfig, cache: Path
                ) -> dict[str, torch.Tensor]:
-    """``patches``, ``labels`` and ``length_px`` of every training flight, mined once and cached."""
+    """``patches``, ``labels``, ``length_px`` and ``visible_fraction`` of every training flight,
+    mined once and cached."""
     if cache.is_file():
         data = load_file(str(cache))
         if "length_px" not in data:
             raise RamsError(cache, "mined before item lengths were recorded: delete it to mine again")
-        return data
-    patches, labels, lengths = [], [], []
+        return _with_visibility(data, cfg, cache)
+    parts = []
     t0 = time.perf_counter()
     for i, fl in enumerate(flights):
-        p, lab, length = mine(detector, fl, cfg)
-        patches.append(p)
-        labels.append(lab)
-        lengths.append(length)
-        log.info("mined %s: %d candidates, %d positive (%d flights, %.0fs)", Path(fl.path).name, len(lab),
-                 int(lab.sum()), i + 1, time.perf_counter() - t0)
-    data = {"patches": torch.from_numpy(np.concatenate(patches)), "labels": torch.from_numpy(np.concatenate(labels)),
-            "length_px": torch.from_numpy(np.concatenate(lengths))}
+        parts.append(mine(detector, fl, cfg))
+        log.info("mined %s: %d candidates, %d positive (%d flights, %.0fs)", Path(fl.path).name, len(parts[-1][1]),
+                 int(parts[-1][1].sum()), i + 1, time.perf_counter() - t0)
+    data = {key: torch.from_numpy(np.concatenate([p[k] for p in parts]))
+            for k, key in enumerate(("patches", "labels", "length_px", "visible_fraction"))}
     write_weights(cache, data)
     return data
+
+
+def _with_visibility(data: dict[str, torch.Tensor], cfg: TrainConfig, cache: Path) -> dict[str, torch.Tensor]:
+    """A cached patch set with ``visible_fraction``: caches written before it was recorded count
+    every item as fully visible, which only a config without ``buried_weight`` may rely on."""
+    if "visible_fraction" in data:
+        return data
+    if cfg.buried_weight != 1.0:
+        raise RamsError(cache, "cached before item visibility was recorded, which buried_weight needs: "
+                               "delete it to mine or render again")
+    return {**data, "visible_fraction": torch.ones_like(data["labels"])}
 
 
 @dataclass
@@ -223,6 +238,7 @@ def _card(cfg: TrainConfig, model: PatchNet | PatchEnsemble, source: Detector, s
                      "candidates_from": source.card["name"], "candidates_from_sha256": source.card["sha256"],
                      "train_synth_seeds": list(cfg.train.synth.seeds), "val_synth_seeds": list(cfg.val.synth.seeds),
                      "balance_sizes": cfg.balance_sizes, "min_positive_px": cfg.min_positive_px,
+                     **({"buried_weight": cfg.buried_weight} if cfg.buried_weight != 1.0 else {}),
                      "object_scenes": cfg.object_scenes, "object_first_seed": cfg.object_first_seed,
                      "object_negative_share": cfg.object_negative_share,
                      "hard_negative_share": cfg.hard_negative_share,
@@ -233,18 +249,18 @@ def _card(cfg: TrainConfig, model: PatchNet | PatchEnsemble, source: Detector, s
 
 
 def _object_set(cfg: TrainConfig, cache: Path) -> dict[str, torch.Tensor]:
-    """``patches``, ``labels`` and ``length_px`` rendered around the objects of the config's
-    ``object_scenes`` scenes, rendered once and cached."""
+    """``patches``, ``labels``, ``length_px`` and ``visible_fraction`` rendered around the objects
+    of the config's ``object_scenes`` scenes, rendered once and cached."""
     if cache.is_file():
-        return load_file(str(cache))
+        return _with_visibility(load_file(str(cache)), cfg, cache)
     seeds = list(range(cfg.object_first_seed, cfg.object_first_seed + cfg.object_scenes))
     t0 = time.perf_counter()
-    patches, labels, lengths = rendered_patches(seeds, cfg.gsd_range_m, cfg.patch_px, cfg.patch_gsd_m,
-                                                float(cfg.evaluation.get("match_radius_m", 0.3)))
-    log.info("rendered %d patches around the objects of %d scenes (%d positive) in %.0fs", len(labels),
-             len(seeds), int(labels.sum()), time.perf_counter() - t0)
-    data = {"patches": torch.from_numpy(patches), "labels": torch.from_numpy(labels),
-            "length_px": torch.from_numpy(lengths)}
+    rendered = rendered_patches(seeds, cfg.gsd_range_m, cfg.patch_px, cfg.patch_gsd_m,
+                                float(cfg.evaluation.get("match_radius_m", 0.3)))
+    log.info("rendered %d patches around the objects of %d scenes (%d positive) in %.0fs", len(rendered[1]),
+             len(seeds), int(rendered[1].sum()), time.perf_counter() - t0)
+    data = {key: torch.from_numpy(a) for key, a in zip(("patches", "labels", "length_px", "visible_fraction"),
+                                                        rendered, strict=True)}
     write_weights(cache, data)
     return data
 
@@ -316,11 +332,13 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     patches = torch.cat([p["patches"] for p in parts]).to(device)
     labels = torch.cat([p["labels"] for p in parts]).to(device)
     length = torch.cat([p["length_px"] for p in parts]).to(device)
+    fraction = torch.cat([p["visible_fraction"] for p in parts]).to(device)
     rendered = torch.arange(len(labels), device=device) >= len(mined["labels"])
     pos = torch.nonzero((labels > 0.5) & ~(length < cfg.min_positive_px)).flatten()
     neg = torch.nonzero((labels < 0.5) & ~rendered).flatten()
     neg_rendered = torch.nonzero((labels < 0.5) & rendered).flatten()
     pos_weights = positive_weights(length[pos]) if cfg.balance_sizes else torch.ones(len(pos), device=device)
+    pos_weights = pos_weights * torch.where(fraction[pos] < 1, cfg.buried_weight, 1.0)
     log.info("%d positive and %d + %d (rendered) negative training patches; %d validation candidates on %s",
              len(pos), len(neg), len(neg_rendered), sum(len(v.candidates) for v in val), device)
 

@@ -36,8 +36,9 @@ LITTER_JITTER_M = 0.06  # ... and anywhere along a bottle or a piece of scrap
 
 def scene_patches(seed: int, gsd_range_m: tuple[float, float], patch_px: int, patch_gsd_m: float | None,
                   radius_m: float = 0.3, small_item_px: float = 5.0, small_item_share: float = 0.3
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """uint8 patches (K, 3, P, P), labels (K,) 0/1 and item lengths in flight pixels (K,) (0 for
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """uint8 patches (K, 3, P, P), labels (K,) 0/1, item lengths in flight pixels (K,) (0 for
+    negatives) and the items' visible fractions (K,) (below 1 where partly buried; 1 for
     negatives) around the objects of the 2048 x 2048 px scene of ``seed``, at a GSD (metres)
     drawn from ``gsd_range_m`` by the seed.
 
@@ -60,36 +61,37 @@ def scene_patches(seed: int, gsd_range_m: tuple[float, float], patch_px: int, pa
     scale = patch_scale(patch_gsd_m, gsd)
     side = int(np.ceil(patch_px * scale)) + 2
     centre = np.array([[side / 2, side / 2]])
-    patches, labels, lengths = [], [], []
+    patches, labels, lengths, visible = [], [], [], []
     for k, (x, y, jitter) in enumerate(views):
         x, y = x + rng.uniform(-jitter, jitter), y + rng.uniform(-jitter, jitter)
-        label, length = 0, 0.0
+        label, length, fraction = 0, 0.0, 1.0
         if tree is not None:
             dist, near = tree.query((x, y))
             if dist <= radius_m:
                 if items[near].visible_fraction <= 0:
                     continue
-                label, length = 1, items[near].length_m / gsd
+                label, length, fraction = 1, items[near].length_m / gsd, items[near].visible_fraction
         if label and length < small_item_px and rng.uniform() >= small_item_share:
             continue
         patches.append(crop_patches(render_view(scene, x, y, side, k), centre, patch_px, scale)[0])
         labels.append(label)
         lengths.append(length)
+        visible.append(fraction)
     return (np.array(patches, np.uint8).reshape(-1, 3, patch_px, patch_px), np.array(labels, np.float32),
-            np.array(lengths, np.float32))
+            np.array(lengths, np.float32), np.array(visible, np.float32))
 
 
 def rendered_patches(seeds: Sequence[int], gsd_range_m: tuple[float, float], patch_px: int,
                      patch_gsd_m: float | None, radius_m: float = 0.3, workers: int | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`scene_patches` of every seed, concatenated in seed order, rendered on a process
     pool of ``workers`` (all CPU cores by default)."""
     n = len(seeds)
     if n == 0:
-        return np.zeros((0, 3, patch_px, patch_px), np.uint8), np.zeros(0, np.float32), np.zeros(0, np.float32)
+        return np.zeros((0, 3, patch_px, patch_px), np.uint8), *(np.zeros(0, np.float32) for _ in range(3))
     # spawned, not forked: the parent holds torch threads (and maybe CUDA)
     with ProcessPoolExecutor(min(n, workers or os.cpu_count() or 1),
                              mp_context=multiprocessing.get_context("spawn")) as pool:
         parts = list(pool.map(scene_patches, seeds, [gsd_range_m] * n, [patch_px] * n, [patch_gsd_m] * n,
                               [radius_m] * n, chunksize=8))
-    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))  # type: ignore[return-value]
