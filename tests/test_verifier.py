@@ -17,7 +17,13 @@ from test_detector_model import CARD, _model
 from rams.detector.card import WEIGHTS_FILE, save_model
 from rams.detector.config import load_config
 from rams.detector.detector import Detector
-from rams.detector.train_verifier import hard_negatives, label_candidates, positive_weights, train_verifier
+from rams.detector.train_verifier import (
+    draw_weights,
+    hard_negatives,
+    label_candidates,
+    positive_weights,
+    train_verifier,
+)
 from rams.detector.verifier import (
     PatchEnsemble,
     Verifier,
@@ -132,6 +138,16 @@ def test_positive_weights_share_draws_evenly_over_length_octaves() -> None:
     shares = [float(w[:6].sum()), float(w[6:8].sum()), float(w[8:].sum())]
     assert shares == pytest.approx([1.0, 1.0, 1.0])
     assert torch.allclose(w[:6], w[0].expand(6)) and float(w[6]) == pytest.approx(3 * float(w[0]))
+
+
+def test_draw_weights_favour_buried_items_within_their_octave() -> None:
+    # four 10 px items, the last two half buried; two 3 px items, one buried
+    length = torch.tensor([10.0, 10.0, 10.0, 10.0, 3.0, 3.0])
+    visible = torch.tensor([1.0, 1.0, 0.5, 0.4, 1.0, 0.6])
+    w = draw_weights(length, visible, True, 3.0)
+    assert float(w[2] / w[0]) == pytest.approx(3.0) and float(w[5] / w[4]) == pytest.approx(3.0)
+    assert torch.equal(draw_weights(length, visible, True, 1.0), positive_weights(length))
+    assert draw_weights(length, visible, False, 2.0).tolist() == [1.0, 1.0, 2.0, 2.0, 1.0, 2.0]
 
 
 class _Mean(torch.nn.Module):

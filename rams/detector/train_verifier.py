@@ -108,6 +108,15 @@ def positive_weights(length_px: torch.Tensor) -> torch.Tensor:
     return 1.0 / counts[octave].float()
 
 
+def draw_weights(length_px: torch.Tensor, visible_fraction: torch.Tensor, balance_sizes: bool,
+                 buried_weight: float) -> torch.Tensor:
+    """Sampling weights over positive patches: even over octaves of item length (flight px) with
+    ``balance_sizes`` (:func:`positive_weights`), else as they occur; a partly buried item
+    (``visible_fraction`` under 1) counts ``buried_weight`` times a fully exposed one."""
+    base = positive_weights(length_px) if balance_sizes else torch.ones_like(length_px)
+    return base * torch.where(visible_fraction < 1, buried_weight, 1.0)
+
+
 def mine(detector: Detector, flight: LabelledFlight, cfg: TrainConfig
          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Training patches (K, C, P, P) uint8, labels (K,) 0/1 and, for positives, the length of
@@ -337,8 +346,7 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     pos = torch.nonzero((labels > 0.5) & ~(length < cfg.min_positive_px)).flatten()
     neg = torch.nonzero((labels < 0.5) & ~rendered).flatten()
     neg_rendered = torch.nonzero((labels < 0.5) & rendered).flatten()
-    pos_weights = positive_weights(length[pos]) if cfg.balance_sizes else torch.ones(len(pos), device=device)
-    pos_weights = pos_weights * torch.where(fraction[pos] < 1, cfg.buried_weight, 1.0)
+    pos_weights = draw_weights(length[pos], fraction[pos], cfg.balance_sizes, cfg.buried_weight)
     log.info("%d positive and %d + %d (rendered) negative training patches; %d validation candidates on %s",
              len(pos), len(neg), len(neg_rendered), sum(len(v.candidates) for v in val), device)
 
