@@ -17,13 +17,7 @@ from test_detector_model import CARD, _model
 from rams.detector.card import WEIGHTS_FILE, save_model
 from rams.detector.config import load_config
 from rams.detector.detector import Detector
-from rams.detector.train_verifier import (
-    draw_weights,
-    hard_negatives,
-    label_candidates,
-    positive_weights,
-    train_verifier,
-)
+from rams.detector.train_verifier import hard_negatives, train_verifier
 from rams.detector.verifier import (
     PatchEnsemble,
     Verifier,
@@ -35,6 +29,7 @@ from rams.detector.verifier import (
     patch_scale,
     verify_points,
 )
+from rams.detector.verifier_data import draw_weights, label_candidates, positive_weights
 from rams.errors import RamsError
 
 CRS = "EPSG:32638"

@@ -1,13 +1,8 @@
 """Training the submunition verifier on the candidates a heatmap model proposes.
 
-Candidates are the heatmap peaks of ``candidates_from`` at ``candidate_threshold`` on every
-training flight. A candidate within the match radius of a visible true item is positive; one
-near an item hidden under vegetation is left out; every other candidate is negative. Every
-visible item's own centre is added as a positive too, so that items the heatmap ranks low are
-still learnt. The mined patches are cached in the output folder (``candidates.safetensors``).
-
-With ``object_scenes`` the batches also draw on patches rendered around the objects of that many
-synthetic scenes (:mod:`rams.detector.windows`, cached as ``objects.safetensors``): far more
+The training patches are mined from the training flights' candidates
+(:mod:`rams.detector.verifier_data`). With ``object_scenes`` the batches also draw on patches
+rendered around the objects of that many synthetic scenes (:mod:`rams.detector.windows`): far more
 submunitions of 5 px or more, and far more cans, bottles and scrap, than mining whole flights
 yields in the same time. With ``ensemble_with`` the network trained joins the frozen networks of
 an earlier verifier, and what is validated and saved is their ensemble
@@ -28,21 +23,17 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import shapely
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
-from scipy.spatial import cKDTree
 
 from rams.detector.augment import augment_batch
-from rams.detector.card import load_model, save_model, write_weights
+from rams.detector.card import load_model, save_model
 from rams.detector.config import TrainConfig, iter_flights
 from rams.detector.data import LabelledFlight
 from rams.detector.detector import Detector
@@ -59,127 +50,12 @@ from rams.detector.verifier import (
     patch_scale,
     pixel_positions,
 )
-from rams.detector.whole_flight import peaks_to_points, predict_flight
-from rams.detector.windows import rendered_patches
+from rams.detector.verifier_data import candidates, draw_weights, mined_set, object_set
 from rams.errors import RamsError
 
 log = logging.getLogger("rams.train")
 # a verifier trained on balanced batches puts many negatives high: the sweep reaches 0.999
 THRESHOLDS = tuple(np.round(np.arange(0.1, 0.96, 0.025), 3)) + (0.97, 0.98, 0.99, 0.993, 0.995, 0.997, 0.999)
-
-
-def candidates(detector: Detector, flight: LabelledFlight, threshold: float, tile_px: int,
-               overlap_px: int) -> gpd.GeoDataFrame:
-    """Heatmap peaks >= ``threshold`` (points in the flight CRS, ``confidence`` = peak value)."""
-    prob = predict_flight(detector.predict, flight.image, tile_px, overlap_px)
-    return peaks_to_points(prob[2], flight.transform, flight.crs, threshold, 0.15)
-
-
-def label_candidates(cands: gpd.GeoDataFrame, items: gpd.GeoDataFrame, radius_m: float
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """(label, item) per candidate: label 1 near a visible item, 0 far from every item, -1 near an
-    item hidden under vegetation; item is the row of the nearest item in ``items`` (-1 if none)."""
-    out = np.zeros(len(cands), np.int8)
-    if len(cands) == 0 or len(items) == 0:
-        return out, np.full(len(cands), -1)
-    xy = np.column_stack([shapely.get_x(items.geometry.to_numpy()), shapely.get_y(items.geometry.to_numpy())])
-    hidden = items["visible_fraction"].to_numpy(float) <= 0 if "visible_fraction" in items \
-        else np.zeros(len(items), bool)
-    cxy = np.column_stack([shapely.get_x(cands.geometry.to_numpy()), shapely.get_y(cands.geometry.to_numpy())])
-    dist, nearest = cKDTree(xy).query(cxy)
-    near = dist <= radius_m
-    out[near & ~hidden[nearest]] = 1
-    out[near & hidden[nearest]] = -1
-    return out, np.where(near, nearest, -1)
-
-
-def item_length_px(items: gpd.GeoDataFrame, gsd_m: float) -> np.ndarray:
-    """Each item's length in flight pixels (NaN where the labels give no ``length_m``)."""
-    if "length_m" not in items:
-        return np.full(len(items), np.nan, np.float32)
-    return (items["length_m"].to_numpy(float) / gsd_m).astype(np.float32)
-
-
-def positive_weights(length_px: torch.Tensor) -> torch.Tensor:
-    """Sampling weights over positive patches that give every octave of item length (flight px:
-    under 2, 2-4, 4-8, 8-16, ...) the same share; unknown lengths (NaN) form one group."""
-    octave = torch.floor(torch.log2(torch.nan_to_num(length_px, nan=0.5).clamp(min=0.5))).long() + 1
-    counts = torch.bincount(octave)
-    return 1.0 / counts[octave].float()
-
-
-def draw_weights(length_px: torch.Tensor, visible_fraction: torch.Tensor, balance_sizes: bool,
-                 buried_weight: float) -> torch.Tensor:
-    """Sampling weights over positive patches: even over octaves of item length (flight px) with
-    ``balance_sizes`` (:func:`positive_weights`), else as they occur; a partly buried item
-    (``visible_fraction`` under 1) counts ``buried_weight`` times a fully exposed one."""
-    base = positive_weights(length_px) if balance_sizes else torch.ones_like(length_px)
-    return base * torch.where(visible_fraction < 1, buried_weight, 1.0)
-
-
-def mine(detector: Detector, flight: LabelledFlight, cfg: TrainConfig
-         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Training patches (K, C, P, P) uint8, labels (K,) 0/1 and, for positives, the length of
-    their item in flight pixels (K,) (0 for negatives) and its visible fraction (K,) (below 1
-    where partly buried; 1 for negatives) of one flight."""
-    radius = float(cfg.evaluation.get("match_radius_m", 0.3))
-    cands = candidates(detector, flight, cfg.candidate_threshold, cfg.tile_px, cfg.overlap_px)
-    items = flight.labels["submunitions"].reset_index(drop=True)
-    lab, item = label_candidates(cands, items, radius)
-    keep = lab >= 0
-    length = item_length_px(items, flight.gsd_m)
-    fraction = items["visible_fraction"].to_numpy(np.float32) if "visible_fraction" in items \
-        else np.ones(len(items), np.float32)
-    positive = lab[keep] > 0
-    cand_length = np.zeros(int(keep.sum()), np.float32)
-    cand_length[positive] = length[item[keep][positive]]
-    cand_fraction = np.ones(int(keep.sum()), np.float32)
-    cand_fraction[positive] = fraction[item[keep][positive]]
-    rc = [pixel_positions(flight.transform, cands.geometry[keep])]
-    labels = [lab[keep]]
-    lengths = [cand_length]
-    fractions = [cand_fraction]
-    if len(items):
-        visible = fraction > 0
-        rc.append(pixel_positions(flight.transform, items.geometry[visible]))
-        labels.append(np.ones(int(visible.sum()), np.int8))
-        lengths.append(length[visible])
-        fractions.append(fraction[visible])
-    patches = crop_patches(flight.image, np.concatenate(rc), cfg.patch_px,
-                           patch_scale(cfg.patch_gsd_m, flight.gsd_m))
-    return patches, np.concatenate(labels).astype(np.float32), np.concatenate(lengths), np.concatenate(fractions)
-
-
-def _mined_set(detector: Detector, flights: Iterator[LabelledFlight], cfg: TrainConfig, cache: Path
-               ) -> dict[str, torch.Tensor]:
-    """``patches``, ``labels``, ``length_px`` and ``visible_fraction`` of every training flight,
-    mined once and cached."""
-    if cache.is_file():
-        data = load_file(str(cache))
-        if "length_px" not in data:
-            raise RamsError(cache, "mined before item lengths were recorded: delete it to mine again")
-        return _with_visibility(data, cfg, cache)
-    parts = []
-    t0 = time.perf_counter()
-    for i, fl in enumerate(flights):
-        parts.append(mine(detector, fl, cfg))
-        log.info("mined %s: %d candidates, %d positive (%d flights, %.0fs)", Path(fl.path).name, len(parts[-1][1]),
-                 int(parts[-1][1].sum()), i + 1, time.perf_counter() - t0)
-    data = {key: torch.from_numpy(np.concatenate([p[k] for p in parts]))
-            for k, key in enumerate(("patches", "labels", "length_px", "visible_fraction"))}
-    write_weights(cache, data)
-    return data
-
-
-def _with_visibility(data: dict[str, torch.Tensor], cfg: TrainConfig, cache: Path) -> dict[str, torch.Tensor]:
-    """A cached patch set with ``visible_fraction``: caches written before it was recorded count
-    every item as fully visible, which only a config without ``buried_weight`` may rely on."""
-    if "visible_fraction" in data:
-        return data
-    if cfg.buried_weight != 1.0:
-        raise RamsError(cache, "cached before item visibility was recorded, which buried_weight needs: "
-                               "delete it to mine or render again")
-    return {**data, "visible_fraction": torch.ones_like(data["labels"])}
 
 
 @dataclass
@@ -257,23 +133,6 @@ def _card(cfg: TrainConfig, model: PatchNet | PatchEnsemble, source: Detector, s
     }
 
 
-def _object_set(cfg: TrainConfig, cache: Path) -> dict[str, torch.Tensor]:
-    """``patches``, ``labels``, ``length_px`` and ``visible_fraction`` rendered around the objects
-    of the config's ``object_scenes`` scenes, rendered once and cached."""
-    if cache.is_file():
-        return _with_visibility(load_file(str(cache)), cfg, cache)
-    seeds = list(range(cfg.object_first_seed, cfg.object_first_seed + cfg.object_scenes))
-    t0 = time.perf_counter()
-    rendered = rendered_patches(seeds, cfg.gsd_range_m, cfg.patch_px, cfg.patch_gsd_m,
-                                float(cfg.evaluation.get("match_radius_m", 0.3)))
-    log.info("rendered %d patches around the objects of %d scenes (%d positive) in %.0fs", len(rendered[1]),
-             len(seeds), int(rendered[1].sum()), time.perf_counter() - t0)
-    data = {key: torch.from_numpy(a) for key, a in zip(("patches", "labels", "length_px", "visible_fraction"),
-                                                        rendered, strict=True)}
-    write_weights(cache, data)
-    return data
-
-
 def _judge(cfg: TrainConfig, member: PatchNet, device: torch.device) -> PatchNet | PatchEnsemble:
     """What validation scores and the saved model holds: the trained network alone, or the frozen
     networks of ``cfg.ensemble_with`` with it."""
@@ -335,8 +194,8 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
         log.info("joined verifier saved to %s: val submunition P %.3f R %.3f F1 %.3f at %.3f", out / "model",
                  summary["precision"], summary["recall"], summary["f1"], thr)
         return out / "model"
-    mined = _mined_set(source, iter_flights(cfg.train, cache), cfg, out / "candidates.safetensors")
-    objects = _object_set(cfg, out / "objects.safetensors") if cfg.object_scenes else None
+    mined = mined_set(source, iter_flights(cfg.train, cache), cfg, out / "candidates.safetensors")
+    objects = object_set(cfg, out / "objects.safetensors") if cfg.object_scenes else None
     parts = [mined] + ([objects] if objects else [])
     patches = torch.cat([p["patches"] for p in parts]).to(device)
     labels = torch.cat([p["labels"] for p in parts]).to(device)
