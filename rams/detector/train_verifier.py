@@ -50,7 +50,7 @@ from rams.detector.verifier import (
     patch_scale,
     pixel_positions,
 )
-from rams.detector.verifier_data import candidates, draw_weights, mined_set, object_set
+from rams.detector.verifier_data import SET_KEYS, candidates, draw_weights, mined_set, object_set
 from rams.errors import RamsError
 
 log = logging.getLogger("rams.train")
@@ -197,10 +197,7 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     mined = mined_set(source, iter_flights(cfg.train, cache), cfg, out / "candidates.safetensors")
     objects = object_set(cfg, out / "objects.safetensors") if cfg.object_scenes else None
     parts = [mined] + ([objects] if objects else [])
-    patches = torch.cat([p["patches"] for p in parts]).to(device)
-    labels = torch.cat([p["labels"] for p in parts]).to(device)
-    length = torch.cat([p["length_px"] for p in parts]).to(device)
-    fraction = torch.cat([p["visible_fraction"] for p in parts]).to(device)
+    patches, labels, length, fraction = (torch.cat([p[key] for p in parts]).to(device) for key in SET_KEYS)
     rendered = torch.arange(len(labels), device=device) >= len(mined["labels"])
     pos = torch.nonzero((labels > 0.5) & ~(length < cfg.min_positive_px)).flatten()
     neg = torch.nonzero((labels < 0.5) & ~rendered).flatten()

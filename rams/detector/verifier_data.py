@@ -37,6 +37,9 @@ from rams.errors import RamsError
 
 log = logging.getLogger("rams.train")
 
+#: What a patch set (mined or rendered, cached as safetensors) holds, in this order.
+SET_KEYS = ("patches", "labels", "length_px", "visible_fraction")
+
 
 def candidates(detector: Detector, flight: LabelledFlight, threshold: float, tile_px: int,
                overlap_px: int) -> gpd.GeoDataFrame:
@@ -135,8 +138,7 @@ def mined_set(detector: Detector, flights: Iterator[LabelledFlight], cfg: TrainC
         parts.append(mine(detector, fl, cfg))
         log.info("mined %s: %d candidates, %d positive (%d flights, %.0fs)", Path(fl.path).name, len(parts[-1][1]),
                  int(parts[-1][1].sum()), i + 1, time.perf_counter() - t0)
-    data = {key: torch.from_numpy(np.concatenate([p[k] for p in parts]))
-            for k, key in enumerate(("patches", "labels", "length_px", "visible_fraction"))}
+    data = {key: torch.from_numpy(np.concatenate([p[k] for p in parts])) for k, key in enumerate(SET_KEYS)}
     write_weights(cache, data)
     return data
 
@@ -163,7 +165,6 @@ def object_set(cfg: TrainConfig, cache: Path) -> dict[str, torch.Tensor]:
                                 float(cfg.evaluation.get("match_radius_m", 0.3)))
     log.info("rendered %d patches around the objects of %d scenes (%d positive) in %.0fs", len(rendered[1]),
              len(seeds), int(rendered[1].sum()), time.perf_counter() - t0)
-    data = {key: torch.from_numpy(a) for key, a in zip(("patches", "labels", "length_px", "visible_fraction"),
-                                                        rendered, strict=True)}
+    data = {key: torch.from_numpy(a) for key, a in zip(SET_KEYS, rendered, strict=True)}
     write_weights(cache, data)
     return data
