@@ -15,6 +15,8 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+import geopandas as gpd
+import pandas as pd
 import pyogrio
 
 from pipelines.survey import DEFAULT_MODEL, hazard_rules_path, survey
@@ -22,8 +24,10 @@ from pipelines.survey_config import SurveySettings
 from rams.detector.card import record_metrics, resolve_model_dir
 from rams.detector.data import read_labels
 from rams.detector.metrics import (
+    EARTHWORK_MARGIN_M,
     EVALUATION_DEFAULTS,
     add_counts,
+    counts_by_ground,
     recall_by_visible_fraction,
     score_detections,
     summarise,
@@ -80,14 +84,37 @@ def evaluate(
         "submunition_by_visible_fraction": _with_recall(recall_by_visible_fraction(
             found["submunitions"], truth["submunitions"], match["match_radius_m"],
             match["min_visible_fraction"], match["min_length_px"] * gsd)),
+        "submunition_by_ground": _with_recall(counts_by_ground(
+            found["submunitions"], truth["submunitions"], _earthworks(truth), match["match_radius_m"],
+            match["min_visible_fraction"], match["min_length_px"] * gsd)),
         "hazards": hazard_metrics(found["hazard_areas"], truth, load_rules(hazard_rules_path(rules))),
     }
 
 
+def _earthworks(truth: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """The true trench and position outlines of a flight's labels, as one layer."""
+    layers = [truth[name] for name in ("trench_polygons", "positions") if len(truth[name])]
+    return gpd.GeoDataFrame(pd.concat([g[["geometry"]] for g in layers], ignore_index=True)) if layers \
+        else gpd.GeoDataFrame(geometry=[])
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den else 1.0
+
+
 def _with_recall(bands: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Each band's tp / fn with its recall (1.0 for a band with no items)."""
-    return {name: {"tp": c["tp"], "fn": c["fn"], "recall": c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 1.0}
-            for name, c in bands.items()}
+    """Each band's counts with its recall, and its precision where it counts false positives
+    (1.0 for a band with nothing in it)."""
+    out = {}
+    for name, c in bands.items():
+        out[name] = {**c, "recall": _ratio(c["tp"], c["tp"] + c["fn"])}
+        if "fp" in c:
+            out[name]["precision"] = _ratio(c["tp"], c["tp"] + c["fp"])
+    return out
+
+
+#: Report sections of submunition counts split by the items' kind of ground (bands that add up).
+BAND_SECTIONS = ("submunition_by_visible_fraction", "submunition_by_ground")
 
 
 #: Report sections of per-class counts that add up across flights.
@@ -112,10 +139,11 @@ def pool(reports: list[dict]) -> dict:
         return summarise(total)
 
     extra = summed(lambda r: {name: r[name] for name in POOLED_SECTIONS})
-    bands: dict[str, dict[str, float]] = {}
+    bands: dict[str, dict[str, dict[str, float]]] = {section: {} for section in BAND_SECTIONS}
     for r in reports:
-        found = r.get("submunition_by_visible_fraction", {})
-        bands = add_counts(bands, {name: {"tp": c["tp"], "fn": c["fn"]} for name, c in found.items()})
+        for section in BAND_SECTIONS:
+            found = _counts(r.get(section, {}))
+            bands[section] = add_counts(bands[section], found)
     hazards = {}
     for key, worst in WORST_HAZARDS.items():
         values = [r["hazards"][key] for r in reports if r["hazards"].get(key) is not None]
@@ -131,7 +159,7 @@ def pool(reports: list[dict]) -> dict:
         "matching": reports[0]["matching"],
         "metrics": summed(lambda r: r["metrics"]),
         **extra,
-        "submunition_by_visible_fraction": _with_recall(bands),
+        **{section: _with_recall(b) for section, b in bands.items()},
         "hazards": hazards,
     }
 
@@ -181,6 +209,12 @@ def format_table(report: dict) -> str:
         found = ", ".join(f"{name.replace('_', ' ').replace('pc', '%')} {c['tp']:.0f} of {c['tp'] + c['fn']:.0f}"
                           for name, c in bands.items())
         lines.append(f"{'(buried)':<12} submunitions found by share of length above ground: {found}")
+    ground = report.get("submunition_by_ground", {})
+    if ground:
+        shown = ", ".join(f"{name.replace('_', ' ')} {c['tp']:.0f} of {c['tp'] + c['fn']:.0f} found, "
+                          f"{c['fp']:.0f} false" for name, c in ground.items())
+        lines.append(f"{'(ground)':<12} submunitions in trenches and positions (or within "
+                     f"{EARTHWORK_MARGIN_M:g} m of them) and on open ground: {shown}")
     lines.append("hazard areas:")
     for key, value in report["hazards"].items():
         shown = "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
@@ -222,10 +256,10 @@ def _command(args: argparse.Namespace, flights: list[str], labels: list[str]) ->
 
 def _recorded(report: dict, pooled: bool = False) -> dict[str, dict[str, float]]:
     """What a card records of a report; the pooled record also gives the items found by how much
-    of them is above ground."""
-    by_visibility = {f"submunition_{name}": c for name, c in report["submunition_by_visible_fraction"].items()}
+    of them is above ground and by the ground they lie on."""
+    bands = {f"submunition_{name}": c for section in BAND_SECTIONS for name, c in report.get(section, {}).items()}
     sections = {name: report[name] for name in POOLED_SECTIONS}
-    return {**report["metrics"], **sections, **(by_visibility if pooled else {})}
+    return {**report["metrics"], **sections, **(bands if pooled else {})}
 
 
 def run(args: argparse.Namespace) -> int:

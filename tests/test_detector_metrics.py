@@ -10,6 +10,7 @@ from shapely.geometry import LineString, Point, box
 from pipelines.evaluate import format_table, pool
 from rams.detector.metrics import (
     add_counts,
+    counts_by_ground,
     hidden_share,
     match_points,
     position_counts,
@@ -172,3 +173,32 @@ def test_buried_items_are_pooled_and_shown() -> None:
         "under_half_visible": {"tp": 1, "fn": 2, "recall": pytest.approx(1 / 3)},
         "over_90pc_visible": {"tp": 2, "fn": 0, "recall": 1.0}}
     assert "under half visible 1 of 3, over 90% visible 2 of 2" in format_table(pooled)
+
+
+def test_counts_by_ground_splits_items_and_false_positives_at_the_earthworks() -> None:
+    """Items inside a trench or a position, or within the margin of one, are in the earthworks;
+    false positives are split by where they lie; ignored items are in neither split."""
+    earthworks = gpd.GeoDataFrame(geometry=[box(0, -1, 10, 1), box(50, 50, 60, 60)], crs=CRS)
+    truth = _pts([(5, 0), (10.4, 0), (55, 55), (30, 0), (30, 20), (5, 0.5)],
+                 visible_fraction=[1, 1, 1, 1, 1, 0.0])
+    # found: (5, 0) in the trench and (30, 0) in the open; a false one in the trench's margin, two in the open
+    pred = _pts([(5.1, 0), (30, 0.1), (10, 1.3), (40, 40), (41, 41)], confidence=[0.9] * 5)
+    split = counts_by_ground(pred, truth, earthworks, 0.3, min_visible_fraction=0.01)
+    assert split == {"in_earthworks": {"tp": 1, "fn": 2, "fp": 1}, "open_ground": {"tp": 1, "fn": 1, "fp": 2}}
+    assert counts_by_ground(pred, truth, gpd.GeoDataFrame(geometry=[], crs=CRS), 0.3) == {}
+
+
+def test_ground_split_is_pooled_and_shown() -> None:
+    sub = summarise({"submunition": {"tp": 1, "fp": 1, "fn": 1, "distractor_fp": 0, "area_ha": 1.0,
+                                     "ignored_truth": 0}})
+    report = {"flight": "f.tif", "gsd_m": 0.03, "area_ha": 1.0, "model": "m", "model_sha256": "x",
+              "hazards": {}, "matching": {"match_radius_m": 0.3}, "metrics": sub,
+              "submunition_every_size": sub["submunition"], "position_including_hidden": sub["submunition"],
+              "submunition_by_visible_fraction": {},
+              "submunition_by_ground": {"in_earthworks": {"tp": 0, "fn": 1, "fp": 0, "recall": 0.0, "precision": 1.0},
+                                        "open_ground": {"tp": 1, "fn": 0, "fp": 1, "recall": 1.0, "precision": 0.5}}}
+    pooled = pool([report, report])
+    assert pooled["submunition_by_ground"] == {
+        "in_earthworks": {"tp": 0, "fn": 2, "fp": 0, "recall": 0.0, "precision": 1.0},
+        "open_ground": {"tp": 2, "fn": 0, "fp": 2, "recall": 1.0, "precision": 0.5}}
+    assert "in earthworks 0 of 2 found, 0 false, open ground 2 of 2 found, 2 false" in format_table(pooled)

@@ -141,6 +141,10 @@ def test_train_resume_and_evaluate_cli(tmp_path) -> None:
     metrics = json.loads(report.read_text())["metrics"]
     assert set(metrics) == {"submunition", "position", "trench"}
     assert 0 <= metrics["submunition"]["precision"] <= 1
+    ground = json.loads(report.read_text())["submunition_by_ground"]  # the flight has a trench and a position
+    assert set(ground) == {"in_earthworks", "open_ground"}
+    for k in ("tp", "fp", "fn"):
+        assert sum(split[k] for split in ground.values()) == metrics["submunition"][k]
     args = ["evaluate", "--model", str(model_dir), "--flight", str(tmp_path / "hand.tif"), "--labels",
             str(tmp_path / "hand.labels.gpkg"), "--out", str(report), "--position-threshold", "0.999",
             "--record", "test"]

@@ -87,17 +87,51 @@ def recall_by_visible_fraction(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, 
     labels carry no ``visible_fraction``."""
     if "visible_fraction" not in truth:
         return {}
-    conf = pred["confidence"].to_numpy(float) if len(pred) else np.empty(0)
-    ignored = _ignored_truth(truth, min_visible_fraction, min_length_m)
-    match = match_points(_xy(pred), conf, _xy(truth), radius_m)
-    found = np.zeros(len(truth), bool)
-    found[match[match >= 0]] = True
+    _, found, ignored = _item_matches(pred, truth, radius_m, min_visible_fraction, min_length_m)
     visible = truth["visible_fraction"].to_numpy(float)
     out = {}
     for lo, hi, name in VISIBILITY_BANDS:
         band = ~ignored & (visible >= lo) & (visible < hi)
         out[name] = {"tp": int(np.sum(band & found)), "fn": int(np.sum(band & ~found))}
     return out
+
+
+#: Metres around the outlines of trenches and positions still counted as in the earthworks
+#: (their walls, spoil and berms) by :func:`counts_by_ground`.
+EARTHWORK_MARGIN_M = 0.5
+
+
+def counts_by_ground(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, earthworks: gpd.GeoDataFrame,
+                     radius_m: float = 0.3, min_visible_fraction: float = 0.0, min_length_m: float = 0.0,
+                     margin_m: float = EARTHWORK_MARGIN_M) -> dict[str, dict[str, float]]:
+    """tp / fn of the scored true items and the false positives (as :func:`submunition_counts`
+    scores them, from the same matching) ``in_earthworks``, inside the ``earthworks`` outlines
+    (true trench and position polygons, same projected CRS) or within ``margin_m`` metres of
+    them, and on ``open_ground``; empty when there are no earthworks to split by."""
+    if len(earthworks) == 0:
+        return {}
+    match, found, ignored = _item_matches(pred, truth, radius_m, min_visible_fraction, min_length_m)
+    zone = shapely.buffer(shapely.union_all(earthworks.geometry.to_numpy()), margin_m)
+    item_in = shapely.intersects(zone, shapely.points(_xy(truth))) if len(truth) else np.zeros(0, bool)
+    pred_in = shapely.intersects(zone, shapely.points(_xy(pred))) if len(pred) else np.zeros(0, bool)
+    out = {}
+    for name, items, preds in (("in_earthworks", item_in, pred_in), ("open_ground", ~item_in, ~pred_in)):
+        scored = items & ~ignored
+        out[name] = {"tp": int(np.sum(scored & found)), "fn": int(np.sum(scored & ~found)),
+                     "fp": int(np.sum(preds & (match < 0)))}
+    return out
+
+
+def _item_matches(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, radius_m: float,
+                  min_visible_fraction: float, min_length_m: float
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per prediction its matched truth (:func:`match_points`); per true item, whether a
+    prediction matched it and whether the score ignores it."""
+    conf = pred["confidence"].to_numpy(float) if len(pred) else np.empty(0)
+    match = match_points(_xy(pred), conf, _xy(truth), radius_m)
+    found = np.zeros(len(truth), bool)
+    found[match[match >= 0]] = True
+    return match, found, _ignored_truth(truth, min_visible_fraction, min_length_m)
 
 
 def _scored(match: np.ndarray, ignored: np.ndarray) -> np.ndarray:
