@@ -15,8 +15,6 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
 import pyogrio
 
 from pipelines.survey import DEFAULT_MODEL, hazard_rules_path, survey
@@ -28,6 +26,7 @@ from rams.detector.metrics import (
     EVALUATION_DEFAULTS,
     add_counts,
     counts_by_ground,
+    earthwork_outlines,
     recall_by_visible_fraction,
     score_detections,
     summarise,
@@ -85,17 +84,10 @@ def evaluate(
             found["submunitions"], truth["submunitions"], match["match_radius_m"],
             match["min_visible_fraction"], match["min_length_px"] * gsd)),
         "submunition_by_ground": _with_recall(counts_by_ground(
-            found["submunitions"], truth["submunitions"], _earthworks(truth), match["match_radius_m"],
+            found["submunitions"], truth["submunitions"], earthwork_outlines(truth), match["match_radius_m"],
             match["min_visible_fraction"], match["min_length_px"] * gsd)),
         "hazards": hazard_metrics(found["hazard_areas"], truth, load_rules(hazard_rules_path(rules))),
     }
-
-
-def _earthworks(truth: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
-    """The true trench and position outlines of a flight's labels, as one layer."""
-    layers = [truth[name] for name in ("trench_polygons", "positions") if len(truth[name])]
-    return gpd.GeoDataFrame(pd.concat([g[["geometry"]] for g in layers], ignore_index=True)) if layers \
-        else gpd.GeoDataFrame(geometry=[])
 
 
 def _ratio(num: float, den: float) -> float:

@@ -13,7 +13,14 @@ from shapely.geometry import Point
 
 from rams.detector.augment import AugmentConfig, augment_batch, jpeg_compressed
 from rams.detector.config import load_config, load_flights
-from rams.detector.data import load_labelled_flight, rasterise_targets, sample_batch, type_balanced
+from rams.detector.data import (
+    labelled_flight,
+    load_labelled_flight,
+    rasterise_targets,
+    sample_batch,
+    sample_chip,
+    type_balanced,
+)
 from rams.errors import RamsError
 from rams.synth import generate_flight
 
@@ -105,6 +112,25 @@ def test_submunition_anchors_balance_munition_types() -> None:
     p = type_balanced(items)
     assert p.sum() == pytest.approx(1.0)
     assert p[:9].sum() == pytest.approx(0.5) and p[9] == pytest.approx(0.5)
+
+
+def test_chips_on_items_in_earthworks_fall_back_to_any_item(tmp_path) -> None:
+    """Items in a trench or position (or at its edge) are anchors of their own sampling kind; a
+    flight without any gives chips on its other items, as the plain kind does."""
+    fl = load_labelled_flight(*make_flight(tmp_path))
+    assert len(fl.anchors["submunition_in_earthworks"]) == 0  # the fixture's items lie in the open
+    kinds = {kind: sample_chip(fl, np.random.default_rng(3), 64, kind, fl.gsd_m)
+             for kind in ("submunition", "submunition_in_earthworks")}
+    assert all(np.array_equal(a, b) for a, b in zip(*kinds.values(), strict=True))
+
+    labels = {k: v.copy() for k, v in fl.labels.items()}
+    on_trench = labels["trenches"].geometry.iloc[0].interpolate(2.0)
+    labels["submunitions"].loc[2, "geometry"] = on_trench
+    labels["submunitions"].loc[3, "geometry"] = on_trench  # also there, but hidden under canopy
+    labels["submunitions"].loc[3, "visible_fraction"] = 0.0
+    moved = labelled_flight(fl.path, fl.image, fl.transform, fl.crs, labels)
+    col, row = ~fl.transform * (on_trench.x, on_trench.y)
+    assert moved.anchors["submunition_in_earthworks"] == pytest.approx(np.array([[row, col]]))
 
 
 def test_flights_rendered_in_memory_match_the_written_ones(tmp_path) -> None:

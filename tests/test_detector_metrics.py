@@ -178,14 +178,14 @@ def test_buried_items_are_pooled_and_shown() -> None:
 def test_counts_by_ground_splits_items_and_false_positives_at_the_earthworks() -> None:
     """Items inside a trench or a position, or within the margin of one, are in the earthworks;
     false positives are split by where they lie; ignored items are in neither split."""
-    earthworks = gpd.GeoDataFrame(geometry=[box(0, -1, 10, 1), box(50, 50, 60, 60)], crs=CRS)
+    earthworks = np.array([box(0, -1, 10, 1), box(50, 50, 60, 60)])
     truth = _pts([(5, 0), (10.4, 0), (55, 55), (30, 0), (30, 20), (5, 0.5)],
                  visible_fraction=[1, 1, 1, 1, 1, 0.0])
     # found: (5, 0) in the trench and (30, 0) in the open; a false one in the trench's margin, two in the open
     pred = _pts([(5.1, 0), (30, 0.1), (10, 1.3), (40, 40), (41, 41)], confidence=[0.9] * 5)
     split = counts_by_ground(pred, truth, earthworks, 0.3, min_visible_fraction=0.01)
     assert split == {"in_earthworks": {"tp": 1, "fn": 2, "fp": 1}, "open_ground": {"tp": 1, "fn": 1, "fp": 2}}
-    assert counts_by_ground(pred, truth, gpd.GeoDataFrame(geometry=[], crs=CRS), 0.3) == {}
+    assert counts_by_ground(pred, truth, np.empty(0, object), 0.3) == {}
 
 
 def test_ground_split_is_pooled_and_shown() -> None:

@@ -22,13 +22,18 @@ from affine import Affine
 from rasterio.features import rasterize
 
 from rams.detector.context import context_factor
+from rams.detector.metrics import earthwork_outlines, in_earthworks
 from rams.elevation import relief_levels, relief_on_grid, sidecar
 from rams.errors import RamsError
 from rams.resample import block_mean
 
 LABEL_LAYERS = ("submunitions", "trenches", "trench_polygons", "positions", "vegetation",
                 "distractors")
-SAMPLE_KINDS = ("submunition", "position", "trench", "distractor", "vegetation", "random")
+SAMPLE_KINDS = ("submunition", "submunition_in_earthworks", "position", "trench", "distractor",
+                "vegetation", "random")
+#: The kind a chip is centred on instead when a flight has no object of the kind drawn
+#: (otherwise a random point).
+SAMPLE_FALLBACK = {"submunition_in_earthworks": "submunition"}
 MIN_SIGMA_PX = 1.5
 
 
@@ -119,8 +124,22 @@ def labelled_flight(path: str, image: np.ndarray, transform: Affine, crs: object
             pts = list(geoms.representative_point()) if len(geoms) else []
         rc = np.array([(inv @ (p.x, p.y))[::-1] for p in pts], dtype=np.float64).reshape(-1, 2)
         anchors[kind] = rc
+    anchors["submunition_in_earthworks"] = anchors["submunition"][_visible_in_earthworks(labels)]
     return LabelledFlight(path, image, transform, crs, float(abs(transform.a)), labels,
                           anchors, {"submunition": type_balanced(labels["submunitions"])})
+
+
+def _visible_in_earthworks(labels: dict[str, gpd.GeoDataFrame]) -> np.ndarray:
+    """Per submunition: not hidden under vegetation, and in a trench or position or at its edge
+    (:func:`rams.detector.metrics.in_earthworks`), where cluster strikes aimed at fortifications
+    leave items on shaded floors, walls and spoil."""
+    items = labels["submunitions"]
+    if len(items) == 0:
+        return np.zeros(0, bool)
+    xy = np.column_stack([items.geometry.representative_point().x, items.geometry.representative_point().y])
+    visible = items["visible_fraction"].to_numpy(float) > 0 if "visible_fraction" in items \
+        else np.ones(len(items), bool)
+    return visible & in_earthworks(xy, earthwork_outlines(labels))
 
 
 def type_balanced(items: gpd.GeoDataFrame) -> np.ndarray:
@@ -183,13 +202,16 @@ def sample_chip(flight: LabelledFlight, rng: np.random.Generator, chip_px: int, 
                 gsd_m: float) -> tuple[np.ndarray, np.ndarray]:
     """One chip resampled to ``gsd_m``: (uint8 image (3,chip,chip), float32 targets (3,chip,chip)).
 
-    ``kind`` picks the chip centre: near a random object of that kind (falls back to random when
-    the flight has none), or anywhere ("random").
+    ``kind`` picks the chip centre: near a random object of that kind (when the flight has none,
+    of its :data:`SAMPLE_FALLBACK` kind, else anywhere), or anywhere ("random").
     """
     h, w = flight.shape
     scale = gsd_m / flight.gsd_m  # source px per chip px
     src = min(int(round(chip_px * scale)), h, w)
     anchors = flight.anchors.get(kind, np.empty((0, 2)))
+    if not len(anchors) and kind in SAMPLE_FALLBACK:
+        kind = SAMPLE_FALLBACK[kind]
+        anchors = flight.anchors.get(kind, np.empty((0, 2)))
     if kind != "random" and len(anchors):
         p = flight.anchor_p.get(kind)
         pick = rng.choice(len(anchors), p=p) if p is not None else rng.integers(len(anchors))

@@ -97,23 +97,35 @@ def recall_by_visible_fraction(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, 
 
 
 #: Metres around the outlines of trenches and positions still counted as in the earthworks
-#: (their walls, spoil and berms) by :func:`counts_by_ground`.
+#: (their walls, spoil and berms), by :func:`counts_by_ground` and chip sampling.
 EARTHWORK_MARGIN_M = 0.5
 
 
-def counts_by_ground(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, earthworks: gpd.GeoDataFrame,
-                     radius_m: float = 0.3, min_visible_fraction: float = 0.0, min_length_m: float = 0.0,
-                     margin_m: float = EARTHWORK_MARGIN_M) -> dict[str, dict[str, float]]:
+def earthwork_outlines(labels: dict[str, gpd.GeoDataFrame]) -> np.ndarray:
+    """The true trench and position polygons of a flight's label layers (shapely geometries)."""
+    return np.concatenate([labels[name].geometry.to_numpy() for name in ("trench_polygons", "positions")
+                           if name in labels and len(labels[name])] or [np.empty(0, object)])
+
+
+def in_earthworks(xy: np.ndarray, outlines: np.ndarray, margin_m: float = EARTHWORK_MARGIN_M) -> np.ndarray:
+    """Per point of ``xy`` (K, 2), map metres: inside one of the ``outlines`` or within
+    ``margin_m`` metres of one (same projected CRS)."""
+    if len(outlines) == 0 or len(xy) == 0:
+        return np.zeros(len(xy), bool)
+    return shapely.intersects(shapely.buffer(shapely.union_all(outlines), margin_m), shapely.points(xy))
+
+
+def counts_by_ground(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, outlines: np.ndarray,
+                     radius_m: float = 0.3, min_visible_fraction: float = 0.0, min_length_m: float = 0.0
+                     ) -> dict[str, dict[str, float]]:
     """tp / fn of the scored true items and the false positives (as :func:`submunition_counts`
-    scores them, from the same matching) ``in_earthworks``, inside the ``earthworks`` outlines
-    (true trench and position polygons, same projected CRS) or within ``margin_m`` metres of
-    them, and on ``open_ground``; empty when there are no earthworks to split by."""
-    if len(earthworks) == 0:
+    scores them, from the same matching) ``in_earthworks`` (:func:`in_earthworks` of the true
+    trench and position ``outlines``) and on ``open_ground``; empty when there are no earthworks
+    to split by."""
+    if len(outlines) == 0:
         return {}
     match, found, ignored = _item_matches(pred, truth, radius_m, min_visible_fraction, min_length_m)
-    zone = shapely.buffer(shapely.union_all(earthworks.geometry.to_numpy()), margin_m)
-    item_in = shapely.intersects(zone, shapely.points(_xy(truth))) if len(truth) else np.zeros(0, bool)
-    pred_in = shapely.intersects(zone, shapely.points(_xy(pred))) if len(pred) else np.zeros(0, bool)
+    item_in, pred_in = in_earthworks(_xy(truth), outlines), in_earthworks(_xy(pred), outlines)
     out = {}
     for name, items, preds in (("in_earthworks", item_in, pred_in), ("open_ground", ~item_in, ~pred_in)):
         scored = items & ~ignored
