@@ -300,7 +300,7 @@ def survey(
         "rams_version": rams.__version__,
     }
     if report is not None:
-        write_report(report, flight, layers, summary)
+        write_report(report, flight, layers, summary, limitations=card.get("limitations", ()))
     if not keep_run:
         shutil.rmtree(run_dir, ignore_errors=True)
         if run_dir.parent.exists() and not any(run_dir.parent.iterdir()):

@@ -252,3 +252,13 @@ def test_renders_in_a_headless_browser(tmp_path, flight, layers):
     header, body = rgb[:60].mean(axis=(0, 1)), rgb[300:1200, 100:700]
     assert header.max() < 80  # the dark title bar rendered
     assert body.std() > 20  # and the map image in the page, not a blank page
+
+
+def test_report_lists_the_model_cards_known_limits(tmp_path, flight, layers):
+    """The card's limits stand beside the notice, escaped; a card without them adds nothing."""
+    limits = ["Trained on synthetic imagery only.", "Items in trenches & positions are often missed."]
+    page = write_report(tmp_path / "r.html", flight, layers, SUMMARY, limitations=limits).read_text()
+    assert "Known limits of" in page
+    assert "<li>Items in trenches &amp; positions are often missed.</li>" in page
+    assert page.index("Indirect evidence, unreviewed") < page.index("Known limits of") < page.index("Map</h2>")
+    assert "Known limits of" not in write_report(tmp_path / "s.html", flight, layers, SUMMARY).read_text()

@@ -10,7 +10,7 @@ import html
 import io
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,12 +30,14 @@ def write_report(
     *,
     chip_limit: int = CHIP_LIMIT,
     map_max_px: int = mv.MAP_MAX_PX,
+    limitations: Sequence[str] = (),
 ) -> Path:
     """Write the survey report for ``flight`` and its output ``layers`` to ``out_html``.
 
     ``layers`` are the survey GeoPackage layers by name (any may be missing or empty; layers in
     another CRS are reprojected to the flight's). ``summary`` is shown as a key/value table
-    (run time, throughput, model, configuration). At most ``chip_limit`` chips per layer are
+    (run time, throughput, model, configuration); ``limitations`` (the model card's known limits)
+    are listed beside the notice that detections are unreviewed. At most ``chip_limit`` chips per layer are
     shown, the most confident first. The file is written to a temporary name and renamed into
     place, so an existing report is never half-overwritten. Returns the path written.
     """
@@ -54,7 +56,7 @@ def write_report(
         total = len(ranked(frame, len(frame))) if frame is not None else 0
         chips = make(flight, frame, rows) if rows else []
         galleries.append(_gallery(layer, title, chips, total))
-    page = _page(flight, summary, figures, map_png, view.size, galleries)
+    page = _page(flight, summary, figures, map_png, view.size, galleries, limitations)
     _write_atomic(out, page)
     return out
 
@@ -304,6 +306,15 @@ def _gallery(layer: str, title: str, chips: list[Chip], total: int) -> str:
 </section>"""
 
 
+def _limitations(model: object, limits: Sequence[str]) -> str:
+    """The model card's known limits as a notice list (nothing when the card gives none)."""
+    if not limits:
+        return ""
+    items = "".join(f"<li>{_esc(text)}</li>" for text in limits)
+    return (f'<div class="notice limits"><b>Known limits of {_esc(model)}</b> (from its model card):'
+            f"<ul>{items}</ul></div>")
+
+
 def _page(
     flight: Flight,
     summary: Mapping[str, object],
@@ -311,6 +322,7 @@ def _page(
     map_png: bytes,
     map_size: tuple[int, int],
     galleries: list[str],
+    limitations: Sequence[str] = (),
 ) -> str:
     flight_id = _esc(summary.get("flight_id") or flight.flight_id)
     facts = [
@@ -341,6 +353,7 @@ def _page(
 <p class="notice"><b>Indirect evidence, unreviewed.</b> Every detection is a model output that a
 person has not yet checked, so every hazard area is <i>suspected</i> (SHA). Ground marked
 <i>not assessable</i> was imaged but could not be assessed: never read it as clear.</p>
+{_limitations(summary.get("model", ""), limitations)}
 {_cards(t, summary)}
 {_map_section(flight, map_png, map_size)}
 {_tables(t)}

@@ -25,6 +25,7 @@ h3 { font-size: 13px; font-weight: 600; margin: 0 0 8px; text-transform: upperca
 section { margin: 0 0 26px; }
 .notice { background: #fff8e8; border: 1px solid #f1d79c; border-left: 5px solid var(--orange);
   padding: 10px 14px; border-radius: 4px; margin: 0 0 18px; color: #4a3a12; }
+.notice.limits ul { margin: 6px 0 0; padding-left: 20px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; }
 .card { background: var(--panel); border: 1px solid var(--line); border-radius: 6px;
   padding: 12px 14px; }
