@@ -1,5 +1,6 @@
 """The README's main command, as a new user runs it, on the bundled demo flight."""
 
+import html as markup
 import re
 import shlex
 import subprocess
@@ -10,6 +11,8 @@ import pyogrio
 import pytest
 from gis_clients import assert_gdal_validates, assert_qgis_finds_no_invalid_geometries
 
+from pipelines.survey import DEFAULT_MODEL
+from rams.detector.card import read_card, resolve_model_dir
 from rams.export import SCHEMA
 
 README = Path(__file__).parents[1] / "README.md"
@@ -45,3 +48,5 @@ def test_readme_main_command_on_the_demo_flight(tmp_path):
     assert_qgis_finds_no_invalid_geometries(out, counts)
     html = (tmp_path / "demo" / "report.html").read_text()
     assert "data:image/png;base64" in html and "http://" not in html and "https://" not in html
+    limits = read_card(resolve_model_dir(DEFAULT_MODEL))["limitations"]  # the report shows the card's
+    assert limits and all(f"<li>{markup.escape(text)}</li>" in html for text in limits)
