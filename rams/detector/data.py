@@ -136,7 +136,8 @@ def _visible_in_earthworks(labels: dict[str, gpd.GeoDataFrame]) -> np.ndarray:
     items = labels["submunitions"]
     if len(items) == 0:
         return np.zeros(0, bool)
-    xy = np.column_stack([items.geometry.representative_point().x, items.geometry.representative_point().y])
+    points = items.geometry.representative_point()
+    xy = np.column_stack([points.x, points.y])
     visible = items["visible_fraction"].to_numpy(float) > 0 if "visible_fraction" in items \
         else np.ones(len(items), bool)
     return visible & in_earthworks(xy, earthwork_outlines(labels))

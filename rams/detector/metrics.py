@@ -125,7 +125,8 @@ def counts_by_ground(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, outlines: 
     if len(outlines) == 0:
         return {}
     match, found, ignored = _item_matches(pred, truth, radius_m, min_visible_fraction, min_length_m)
-    item_in, pred_in = in_earthworks(_xy(truth), outlines), in_earthworks(_xy(pred), outlines)
+    inside = in_earthworks(np.concatenate([_xy(truth), _xy(pred)]), outlines)  # one buffered union
+    item_in, pred_in = inside[:len(truth)], inside[len(truth):]
     out = {}
     for name, items, preds in (("in_earthworks", item_in, pred_in), ("open_ground", ~item_in, ~pred_in)):
         scored = items & ~ignored
