@@ -3,7 +3,9 @@
 Each flight is surveyed exactly as `rams survey` surveys it (same tiling, stitching,
 vectorisation, thresholds and hazard stage), then scored against its labels in metres:
 object-level detector metrics and hazard-level metrics (coverage, tightness, disaggregation).
-With several flights the detector metrics are also pooled: counts summed over the flights.
+With several flights the detector metrics are also pooled: counts summed over the flights,
+with a 95 % interval for each pooled precision, recall and F1 from a bootstrap over the flights
+(how far they would move with another draw of as many flights like these).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from rams.detector.metrics import (
     EARTHWORK_MARGIN_M,
     EVALUATION_DEFAULTS,
     add_counts,
+    bootstrap_intervals,
     counts_by_ground,
     earthwork_outlines,
     recall_by_visible_fraction,
@@ -121,9 +124,14 @@ def _counts(metrics: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]
     return {cls: {k: v for k, v in m.items() if k not in _RATIOS} for cls, m in metrics.items()}
 
 
+#: Draws of the bootstrap over flights behind a pooled report's 95 % intervals.
+BOOTSTRAP_DRAWS = 2000
+
+
 def pool(reports: list[dict]) -> dict:
     """One report for several flights: counts and lengths summed, then precision / recall / F1 (as
-    the detector's bar is set, pooled over held-out flights); hazard shares as the worst flight's."""
+    the detector's bar is set, pooled over held-out flights) with their 95 % intervals over the
+    flights (:func:`bootstrap_intervals`); hazard shares as the worst flight's."""
     def summed(get) -> dict[str, dict[str, float]]:
         total = _counts(get(reports[0]))
         for r in reports[1:]:
@@ -150,6 +158,7 @@ def pool(reports: list[dict]) -> dict:
         "area_ha": sum(r["area_ha"] for r in reports),
         "matching": reports[0]["matching"],
         "metrics": summed(lambda r: r["metrics"]),
+        "intervals": bootstrap_intervals([_counts(r["metrics"]) for r in reports], BOOTSTRAP_DRAWS),
         **extra,
         **{section: _with_recall(b) for section, b in bands.items()},
         "hazards": hazards,
@@ -161,6 +170,13 @@ def _distractor_kinds(m: dict[str, float]) -> str:
     kinds = sorted(((n, k.removeprefix("fp_on_")) for k, n in m.items() if k.startswith("fp_on_") and n),
                    key=lambda nk: (-nk[0], nk[1]))
     return f" ({', '.join(f'{k} {n:.0f}' for n, k in kinds)})" if kinds else ""
+
+
+def _interval_line(ci: dict[str, float], flights: int) -> str:
+    """A pooled class's 95 % intervals, as a line under its row of the table."""
+    shown = "  ".join(f"{name} {ci[f'{k}_low']:.3f}-{ci[f'{k}_high']:.3f}"
+                      for name, k in (("P", "precision"), ("R", "recall"), ("F1", "f1")))
+    return f"{'':<12} 95% range: {shown} (bootstrap over the {flights} flights)"
 
 
 def format_table(report: dict) -> str:
@@ -188,6 +204,8 @@ def format_table(report: dict) -> str:
             extra += (f", {m['ignored_truth']:.0f} more than {1 - match['min_position_visible_share']:.0%} "
                       "under vegetation not scored")
         lines.append(f"{cls:<12} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f}  {extra}")
+        if cls in report.get("intervals", {}):
+            lines.append(_interval_line(report["intervals"][cls], len(report["flights"])))
     if "submunition_every_size" in report:
         m = report["submunition_every_size"]
         lines.append(f"{'(any size)':<12} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f}  "
@@ -248,10 +266,11 @@ def _command(args: argparse.Namespace, flights: list[str], labels: list[str]) ->
 
 def _recorded(report: dict, pooled: bool = False) -> dict[str, dict[str, float]]:
     """What a card records of a report; the pooled record also gives the items found by how much
-    of them is above ground and by the ground they lie on."""
+    of them is above ground and by the ground they lie on, and each class's 95 % intervals."""
     bands = {f"submunition_{name}": c for section in BAND_SECTIONS for name, c in report.get(section, {}).items()}
     sections = {name: report[name] for name in POOLED_SECTIONS}
-    return {**report["metrics"], **sections, **(bands if pooled else {})}
+    intervals = {f"{cls}_interval95": ci for cls, ci in report.get("intervals", {}).items()}
+    return {**report["metrics"], **sections, **(bands if pooled else {}), **intervals}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from shapely.geometry import LineString, Point, box
 from pipelines.evaluate import format_table, pool
 from rams.detector.metrics import (
     add_counts,
+    bootstrap_intervals,
     counts_by_ground,
     hidden_share,
     match_points,
@@ -202,3 +203,37 @@ def test_ground_split_is_pooled_and_shown() -> None:
         "in_earthworks": {"tp": 0, "fn": 2, "fp": 0, "recall": 0.0, "precision": 1.0},
         "open_ground": {"tp": 2, "fn": 0, "fp": 2, "recall": 1.0, "precision": 0.5}}
     assert "in earthworks 0 of 2 found, 0 false, open ground 2 of 2 found, 2 false" in format_table(pooled)
+
+
+def test_bootstrap_intervals_span_what_other_draws_of_flights_would_give() -> None:
+    """Flights alike give no spread; a flight all found and one all false span precision 0-1."""
+    same = {"submunition": {"tp": 3, "fp": 1, "fn": 2},
+            "trench": {"true_length_m": 10.0, "true_length_matched_m": 8.0, "pred_length_m": 5.0,
+                       "pred_length_matched_m": 5.0}}
+    ci = bootstrap_intervals([same] * 4, draws=200)
+    sub = summarise(same)["submunition"]
+    assert ci["submunition"]["precision_low"] == ci["submunition"]["precision_high"] == pytest.approx(0.75)
+    assert ci["submunition"]["f1_low"] == pytest.approx(sub["f1"])
+    assert ci["trench"] == pytest.approx({"precision_low": 1.0, "precision_high": 1.0, "recall_low": 0.8,
+                                          "recall_high": 0.8, "f1_low": 8 / 9, "f1_high": 8 / 9})
+    found, false = {"submunition": {"tp": 2, "fp": 0, "fn": 0}}, {"submunition": {"tp": 0, "fp": 2, "fn": 0}}
+    ci = bootstrap_intervals([found, false], draws=400)["submunition"]
+    # draws of two flights: both false (precision 0, no true item: recall 1), one of each, both found
+    assert (ci["precision_low"], ci["precision_high"]) == (0.0, 1.0)
+    assert (ci["recall_low"], ci["recall_high"]) == (1.0, 1.0)
+    assert bootstrap_intervals([found]) == {}
+    assert bootstrap_intervals([found, false], draws=400) == bootstrap_intervals([found, false], draws=400)
+
+
+def test_pooled_report_gives_and_shows_the_intervals() -> None:
+    def report(tp: int, fp: int) -> dict:
+        sub = summarise({"submunition": {"tp": tp, "fp": fp, "fn": 1, "distractor_fp": 0, "area_ha": 1.0,
+                                         "ignored_truth": 0}})
+        return {"flight": "f.tif", "gsd_m": 0.03, "area_ha": 1.0, "model": "m", "model_sha256": "x",
+                "hazards": {}, "matching": {"match_radius_m": 0.3}, "metrics": sub,
+                "submunition_every_size": sub["submunition"], "position_including_hidden": sub["submunition"]}
+    pooled = pool([report(4, 0), report(1, 3), report(3, 1)])
+    ci = pooled["intervals"]["submunition"]
+    assert ci["precision_low"] < pooled["metrics"]["submunition"]["precision"] < ci["precision_high"]
+    assert f"95% range: P {ci['precision_low']:.3f}-{ci['precision_high']:.3f}" in format_table(pooled)
+    assert "bootstrap over the 3 flights" in format_table(pooled)

@@ -168,12 +168,17 @@ def test_train_resume_and_evaluate_cli(tmp_path) -> None:
     for cls in ("submunition", "position"):
         assert [pooled[cls][k] for k in ("tp", "fp", "fn")] == [2 * metrics[cls][k] for k in ("tp", "fp", "fn")]
         assert pooled[cls]["f1"] == pytest.approx(metrics[cls]["f1"])
+        # the same flight twice: every draw of flights scores alike, so the interval is the value
+        ci = both["pooled"]["intervals"][cls]
+        assert ci["f1_low"] == pytest.approx(metrics[cls]["f1"]) == pytest.approx(ci["f1_high"])
     assert pooled["trench"]["true_length_m"] == pytest.approx(2 * metrics["trench"]["true_length_m"])
     first = both["flights"][0]["hazards"]
     assert both["pooled"]["hazards"]["lowest submunition_coverage"] == first["submunition_coverage"]
     card = yaml.safe_load((model_dir / "card.yaml").read_text())["metrics"]["pool"]
     assert set(card) == {"hand.tif", "pooled"} and card["pooled"]["command"].count("hand.tif") == 2
     assert card["pooled"]["submunition"]["tp"] == pooled["submunition"]["tp"]
+    assert card["pooled"]["submunition_interval95"]["recall_low"] == pytest.approx(
+        pooled["submunition"]["recall"], abs=1e-4)
     one_label = ["--labels", str(tmp_path / "hand.labels.gpkg")]
     assert main(["evaluate", "--model", str(model_dir), "--flight", hand, hand, *one_label]) == 2
 

@@ -259,12 +259,24 @@ def trench_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame,
             "pred_length_m": pred_len, "pred_length_matched_m": pred_hit}
 
 
-def _ratio(num: float, den: float) -> float:
-    return 1.0 if den == 0 else float(num) / float(den)
+#: The counts each class's precision and recall come from: (hits among the predicted, all
+#: predicted, hits among the true, all true); trenches by length (m), the others by count.
+_RATIO_KEYS = {"trench": ("pred_length_matched_m", "pred_length_m", "true_length_matched_m", "true_length_m")}
+_COUNT_KEYS = ("tp", "fp", "fn")
 
 
-def _f1(p: float, r: float) -> float:
-    return 0.0 if p + r == 0 else 2 * p * r / (p + r)
+def _scores(sums: dict[str, np.ndarray], cls: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 of summed counts (scalars or arrays of draws): a ratio with nothing
+    in it is 1.0, an F1 of two zeros 0.0."""
+    if cls in _RATIO_KEYS:
+        hit_p, all_p, hit_t, all_t = (np.asarray(sums[k], float) for k in _RATIO_KEYS[cls])
+    else:
+        tp, fp, fn = (np.asarray(sums[k], float) for k in _COUNT_KEYS)
+        hit_p, all_p, hit_t, all_t = tp, tp + fp, tp, tp + fn
+    p = np.where(all_p > 0, hit_p / np.where(all_p > 0, all_p, 1.0), 1.0)
+    r = np.where(all_t > 0, hit_t / np.where(all_t > 0, all_t, 1.0), 1.0)
+    f1 = np.where(p + r > 0, 2 * p * r / np.where(p + r > 0, p + r, 1.0), 0.0)
+    return p, r, f1
 
 
 def summarise(counts: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -272,16 +284,32 @@ def summarise(counts: dict[str, dict[str, float]]) -> dict[str, dict[str, float]
     out = {}
     for cls, c in counts.items():
         c = dict(c)
-        if cls == "trench":
-            c["precision"] = _ratio(c["pred_length_matched_m"], c["pred_length_m"])
-            c["recall"] = _ratio(c["true_length_matched_m"], c["true_length_m"])
-        else:
-            c["precision"] = _ratio(c["tp"], c["tp"] + c["fp"])
-            c["recall"] = _ratio(c["tp"], c["tp"] + c["fn"])
+        c["precision"], c["recall"], c["f1"] = (float(v) for v in _scores(c, cls))
         if cls == "submunition":
             c["fp_per_ha"] = c["fp"] / c["area_ha"] if c.get("area_ha") else 0.0
-        c["f1"] = _f1(c["precision"], c["recall"])
         out[cls] = c
+    return out
+
+
+def bootstrap_intervals(per_flight: Sequence[dict[str, dict[str, float]]], draws: int = 2000,
+                        level: float = 0.95, seed: int = 0) -> dict[str, dict[str, float]]:
+    """How far pooled precision, recall and F1 move with the choice of flights: the flights are
+    drawn with replacement ``draws`` times and their counts summed and scored as :func:`summarise`
+    scores them. Per class, ``{precision,recall,f1}_{low,high}`` bound the central ``level`` share
+    of the draws (a percentile bootstrap over flights, the unit surveys come in). Empty for fewer
+    than two flights."""
+    if len(per_flight) < 2:
+        return {}
+    pick = np.random.default_rng(seed).integers(0, len(per_flight), (draws, len(per_flight)))
+    tails = [50 * (1 - level), 100 - 50 * (1 - level)]
+    out = {}
+    for cls in per_flight[0]:
+        keys = _RATIO_KEYS.get(cls, _COUNT_KEYS)
+        table = np.array([[float(f.get(cls, {}).get(k, 0.0)) for k in keys] for f in per_flight])
+        scores = _scores(dict(zip(keys, table[pick].sum(axis=1).T, strict=True)), cls)
+        out[cls] = {f"{name}_{end}": float(v)
+                    for name, values in zip(("precision", "recall", "f1"), scores, strict=True)
+                    for end, v in zip(("low", "high"), np.percentile(values, tails), strict=True)}
     return out
 
 
