@@ -23,6 +23,7 @@ COMMANDS = {
     "hazards": "recompute suspected hazard areas from a detections GeoPackage",
     "train": "train the detector from labelled flights",
     "evaluate": "evaluate a detector on a labelled flight",
+    "compare": "is one model better than another: two rams evaluate reports of the same flights",
     "degrade": "copy a labelled flight under an imaging shift (robustness checks)",
 }
 

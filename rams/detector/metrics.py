@@ -263,6 +263,7 @@ def trench_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame,
 #: predicted, hits among the true, all true); trenches by length (m), the others by count.
 _RATIO_KEYS = {"trench": ("pred_length_matched_m", "pred_length_m", "true_length_matched_m", "true_length_m")}
 _COUNT_KEYS = ("tp", "fp", "fn")
+_SCORE_NAMES = ("precision", "recall", "f1")
 
 
 def _scores(sums: dict[str, np.ndarray], cls: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -291,6 +292,26 @@ def summarise(counts: dict[str, dict[str, float]]) -> dict[str, dict[str, float]
     return out
 
 
+def _drawn_scores(per_flight: Sequence[dict[str, dict[str, float]]], cls: str, pick: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 of ``cls`` pooled over each draw of flights (rows of ``pick``)."""
+    keys = _RATIO_KEYS.get(cls, _COUNT_KEYS)
+    table = np.array([[float(f.get(cls, {}).get(k, 0.0)) for k in keys] for f in per_flight])
+    return _scores(dict(zip(keys, table[pick].sum(axis=1).T, strict=True)), cls)
+
+
+def _ranges(named: dict[str, np.ndarray], level: float) -> dict[str, float]:
+    """``{name}_low`` / ``{name}_high``: the central ``level`` share of each array of draws."""
+    tails = [50 * (1 - level), 100 - 50 * (1 - level)]
+    return {f"{name}_{end}": float(v) for name, values in named.items()
+            for end, v in zip(("low", "high"), np.percentile(values, tails), strict=True)}
+
+
+def _draws(flights: int, draws: int, seed: int) -> np.ndarray:
+    """Indices of ``draws`` resamplings of ``flights`` flights with replacement (draws, flights)."""
+    return np.random.default_rng(seed).integers(0, flights, (draws, flights))
+
+
 def bootstrap_intervals(per_flight: Sequence[dict[str, dict[str, float]]], draws: int = 2000,
                         level: float = 0.95, seed: int = 0) -> dict[str, dict[str, float]]:
     """How far pooled precision, recall and F1 move with the choice of flights: the flights are
@@ -300,16 +321,31 @@ def bootstrap_intervals(per_flight: Sequence[dict[str, dict[str, float]]], draws
     than two flights."""
     if len(per_flight) < 2:
         return {}
-    pick = np.random.default_rng(seed).integers(0, len(per_flight), (draws, len(per_flight)))
-    tails = [50 * (1 - level), 100 - 50 * (1 - level)]
+    pick = _draws(len(per_flight), draws, seed)
+    return {cls: _ranges(dict(zip(_SCORE_NAMES, _drawn_scores(per_flight, cls, pick), strict=True)), level)
+            for cls in per_flight[0]}
+
+
+def bootstrap_difference(before: Sequence[dict[str, dict[str, float]]],
+                         after: Sequence[dict[str, dict[str, float]]], draws: int = 2000,
+                         level: float = 0.95, seed: int = 0) -> dict[str, dict[str, float]]:
+    """Pooled ``after`` minus pooled ``before`` on the same flights (counts in the same order), per
+    class: the differences of precision, recall and F1, each with the range
+    (``{name}_low``/``{name}_high``) that the central ``level`` share of paired draws of flights
+    gives (both scored on the same draw), and ``{name}_above_zero``, the share of draws in which it
+    is positive. A range that holds zero is a difference another draw of flights could undo."""
+    if len(before) != len(after) or len(before) < 2:
+        raise ValueError("a paired comparison needs the same two or more flights on both sides")
+    pick = _draws(len(before), draws, seed)
     out = {}
-    for cls in per_flight[0]:
-        keys = _RATIO_KEYS.get(cls, _COUNT_KEYS)
-        table = np.array([[float(f.get(cls, {}).get(k, 0.0)) for k in keys] for f in per_flight])
-        scores = _scores(dict(zip(keys, table[pick].sum(axis=1).T, strict=True)), cls)
-        out[cls] = {f"{name}_{end}": float(v)
-                    for name, values in zip(("precision", "recall", "f1"), scores, strict=True)
-                    for end, v in zip(("low", "high"), np.percentile(values, tails), strict=True)}
+    for cls in before[0]:
+        delta = {name: a - b for name, b, a in zip(_SCORE_NAMES, _drawn_scores(before, cls, pick),
+                                                   _drawn_scores(after, cls, pick), strict=True)}
+        every = np.arange(len(before))[None]  # the one draw of all the flights: the pooled scores
+        pooled = zip(_SCORE_NAMES, _drawn_scores(before, cls, every), _drawn_scores(after, cls, every), strict=True)
+        out[cls] = {**{name: float(a[0] - b[0]) for name, b, a in pooled},
+                    **_ranges(delta, level),
+                    **{f"{name}_above_zero": float(np.mean(d > 0)) for name, d in delta.items()}}
     return out
 
 

@@ -1,0 +1,88 @@
+"""`rams compare BEFORE.json AFTER.json [--out diff.json]`: is one model better than another?
+
+Both files are `rams evaluate --out` reports of the same labelled flights (several of them),
+scored the same way. The pooled precision, recall and F1 of each class are differenced, AFTER
+minus BEFORE, and a paired bootstrap over the flights (both models scored on the same draw)
+gives each difference a 95 % range and the share of draws in which it is positive: a range
+that holds zero is a difference that another draw of as many such flights could undo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rams.detector.metrics import bootstrap_difference
+from rams.errors import RamsError
+
+#: Draws of the paired bootstrap over flights.
+DRAWS = 2000
+_DETAIL = ("tp", "fp", "fn", "true_length_m", "true_length_matched_m", "pred_length_m", "pred_length_matched_m")
+
+
+def read_report(path: str | Path) -> dict:
+    """A `rams evaluate --out` report of several flights (``flights`` and ``pooled``)."""
+    try:
+        report = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RamsError(path, f"not a readable rams evaluate report ({err})") from err
+    if not isinstance(report, dict) or not isinstance(report.get("flights"), list) or len(report["flights"]) < 2:
+        raise RamsError(path, "not a rams evaluate report of two or more flights (run rams evaluate "
+                              "with several --flight and --out)")
+    return report
+
+
+def paired_counts(before: dict, after: dict, after_path: str | Path) -> tuple[list[dict], list[dict], list[str]]:
+    """The per-flight counts of both reports, in the same flight order, and the flights' names;
+    refuses reports of different flights or scored with different matching rules."""
+    names = [r["flight"] for r in before["flights"]]
+    by_name = {r["flight"]: r for r in after["flights"]}
+    if sorted(names) != sorted(by_name) or len(set(names)) != len(names):
+        missing = sorted(set(names) ^ set(by_name)) or ["a flight named twice"]
+        raise RamsError(after_path, f"not the same flights as the first report ({', '.join(missing[:3])})")
+    if before["flights"][0]["matching"] != after["flights"][0]["matching"]:
+        raise RamsError(after_path, "scored with other matching rules than the first report "
+                                    f"({after['flights'][0]['matching']} against {before['flights'][0]['matching']})")
+
+    def counts(report: dict) -> dict:
+        return {cls: {k: v for k, v in m.items() if k in _DETAIL} for cls, m in report["metrics"].items()}
+
+    return [counts(r) for r in before["flights"]], [counts(by_name[n]) for n in names], names
+
+
+def format_difference(diff: dict[str, dict[str, float]], before: dict, after: dict, flights: int) -> str:
+    """The differences per class with their 95 % ranges, as plain text."""
+    def name(report: dict) -> str:
+        return f"{report['flights'][0]['model']} ({str(report['flights'][0].get('model_sha256', ''))[:12]})"
+
+    lines = [f"{name(after)} against {name(before)} on {flights} flights "
+             f"(after minus before; 95% range of a paired bootstrap over the flights, {DRAWS} draws)",
+             f"{'class':<12} {'precision':>24} {'recall':>24} {'f1':>24}  f1 higher in"]
+    for cls, d in diff.items():
+        cells = [f"{d[k]:+.3f} [{d[f'{k}_low']:+.3f}, {d[f'{k}_high']:+.3f}]" for k in ("precision", "recall", "f1")]
+        lines.append(f"{cls:<12} {cells[0]:>24} {cells[1]:>24} {cells[2]:>24}  {d['f1_above_zero']:.0%} of draws")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    before, after = read_report(args.before), read_report(args.after)
+    first, second, names = paired_counts(before, after, args.after)
+    diff = bootstrap_difference(first, second, DRAWS)
+    print(format_difference(diff, before, after, len(names)))
+    if args.out:
+        out = Path(args.out)
+        tmp = out.with_suffix(out.suffix + ".tmp")
+        tmp.write_text(json.dumps({"before": str(args.before), "after": str(args.after), "flights": names,
+                                   "draws": DRAWS, "difference": diff}, indent=1))
+        tmp.replace(out)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("compare", help="is one model better than another on the same flights",
+                              description=__doc__)
+    p.add_argument("before", help="rams evaluate --out report (JSON) of the first model")
+    p.add_argument("after", help="the same flights' report of the second model")
+    p.add_argument("--out", help="write the differences and their ranges as JSON here")
+    p.set_defaults(run=run)

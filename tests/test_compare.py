@@ -1,0 +1,66 @@
+"""`rams compare`: two models' evaluation reports of the same flights, differenced with paired ranges."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipelines.cli import main
+from rams.detector.metrics import bootstrap_difference
+
+MATCHING = {"match_radius_m": 0.3, "min_length_px": 5.0}
+
+
+def _flight(name: str, tp: int, fp: int, fn: int, model: str) -> dict:
+    return {"flight": name, "model": model, "model_sha256": "ab" * 32, "matching": MATCHING,
+            "metrics": {"submunition": {"tp": tp, "fp": fp, "fn": fn, "precision": 0.0, "recall": 0.0, "f1": 0.0},
+                        "trench": {"true_length_m": 10.0, "true_length_matched_m": 8.0, "pred_length_m": 9.0,
+                                   "pred_length_matched_m": 9.0, "precision": 1.0, "recall": 0.8, "f1": 0.9}}}
+
+
+def test_paired_difference_of_a_model_that_finds_one_more_item_on_every_flight() -> None:
+    before = [{"submunition": {"tp": t, "fp": 1, "fn": 3}} for t in (2, 5, 1, 4)]
+    after = [{"submunition": {"tp": t + 1, "fp": 1, "fn": 2}} for t in (2, 5, 1, 4)]
+    d = bootstrap_difference(before, after, draws=500)["submunition"]
+    assert d["recall"] == pytest.approx(16 / 24 - 12 / 24)
+    assert d["precision"] == pytest.approx(16 / 20 - 12 / 16)
+    assert 0 < d["recall_low"] <= d["recall"] <= d["recall_high"] and d["recall_above_zero"] == 1.0
+    same = bootstrap_difference(before, before, draws=100)["submunition"]
+    assert same["f1"] == same["f1_low"] == same["f1_high"] == 0.0 and same["f1_above_zero"] == 0.0
+    with pytest.raises(ValueError, match="same two or more flights"):
+        bootstrap_difference(before, after[:3])
+
+
+def test_compare_pairs_the_flights_by_name_and_refuses_other_flights(tmp_path, capsys) -> None:
+    names = ["a.tif", "b.tif", "c.tif"]
+    before = {"flights": [_flight(n, 3, 2, 1, "old") for n in names]}
+    after = {"flights": [_flight(n, 4, 1, 0, "new") for n in reversed(names)]}
+    paths = [tmp_path / "before.json", tmp_path / "after.json"]
+    for path, report in zip(paths, (before, after), strict=True):
+        path.write_text(json.dumps(report))
+    out = tmp_path / "diff.json"
+    assert main(["compare", *map(str, paths), "--out", str(out)]) == 0
+    diff = json.loads(out.read_text())
+    assert diff["flights"] == names
+    assert diff["difference"]["submunition"]["precision"] == pytest.approx(12 / 15 - 9 / 15)
+    assert diff["difference"]["submunition"]["recall"] == pytest.approx(1 - 9 / 12)
+    assert diff["difference"]["trench"]["f1"] == 0.0
+    shown = capsys.readouterr().out
+    assert "new (abababababab) against old (abababababab) on 3 flights" in shown
+    assert "+0.200" in shown
+
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"flights": [_flight(n, 4, 1, 0, "new") for n in ("a.tif", "b.tif", "d.tif")]}))
+    assert main(["compare", str(paths[0]), str(other)]) == 2
+    assert f"{other}: not the same flights as the first report (c.tif, d.tif)" in capsys.readouterr().err
+    rescored = tmp_path / "rescored.json"
+    rescored.write_text(json.dumps({"flights": [{**_flight(n, 4, 1, 0, "new"), "matching": {"match_radius_m": 0.5}}
+                                                for n in names]}))
+    assert main(["compare", str(paths[0]), str(rescored)]) == 2
+    assert "scored with other matching rules" in capsys.readouterr().err
+    single = tmp_path / "single.json"
+    single.write_text(json.dumps(before["flights"][0]))
+    assert main(["compare", str(single), str(paths[1])]) == 2
+    assert f"{single}: not a rams evaluate report of two or more flights" in capsys.readouterr().err
+    assert not (tmp_path / "diff.json.tmp").exists()
