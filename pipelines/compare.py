@@ -18,7 +18,6 @@ from rams.errors import RamsError
 
 #: Draws of the paired bootstrap over flights.
 DRAWS = 2000
-_DETAIL = ("tp", "fp", "fn", "true_length_m", "true_length_matched_m", "pred_length_m", "pred_length_matched_m")
 
 
 def read_report(path: str | Path) -> dict:
@@ -34,8 +33,9 @@ def read_report(path: str | Path) -> dict:
 
 
 def paired_counts(before: dict, after: dict, after_path: str | Path) -> tuple[list[dict], list[dict], list[str]]:
-    """The per-flight counts of both reports, in the same flight order, and the flights' names;
-    refuses reports of different flights or scored with different matching rules."""
+    """The per-flight metrics (counts and lengths) of both reports, in the same flight order, and
+    the flights' names; refuses reports of different flights or scored with different matching
+    rules."""
     names = [r["flight"] for r in before["flights"]]
     by_name = {r["flight"]: r for r in after["flights"]}
     if sorted(names) != sorted(by_name) or len(set(names)) != len(names):
@@ -44,11 +44,7 @@ def paired_counts(before: dict, after: dict, after_path: str | Path) -> tuple[li
     if before["flights"][0]["matching"] != after["flights"][0]["matching"]:
         raise RamsError(after_path, "scored with other matching rules than the first report "
                                     f"({after['flights'][0]['matching']} against {before['flights'][0]['matching']})")
-
-    def counts(report: dict) -> dict:
-        return {cls: {k: v for k, v in m.items() if k in _DETAIL} for cls, m in report["metrics"].items()}
-
-    return [counts(r) for r in before["flights"]], [counts(by_name[n]) for n in names], names
+    return [r["metrics"] for r in before["flights"]], [by_name[n]["metrics"] for n in names], names
 
 
 def format_difference(diff: dict[str, dict[str, float]], before: dict, after: dict, flights: int) -> str:

@@ -30,6 +30,7 @@ from rams.detector.metrics import (
     bootstrap_intervals,
     counts_by_ground,
     earthwork_outlines,
+    precision_recall_f1,
     recall_by_visible_fraction,
     score_detections,
     summarise,
@@ -93,18 +94,13 @@ def evaluate(
     }
 
 
-def _ratio(num: float, den: float) -> float:
-    return num / den if den else 1.0
-
-
 def _with_recall(bands: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Each band's counts with its recall, and its precision where it counts false positives
-    (1.0 for a band with nothing in it)."""
+    """Each band's submunition counts with its recall, and its precision where it counts false
+    positives (1.0 for a band with nothing in it)."""
     out = {}
     for name, c in bands.items():
-        out[name] = {**c, "recall": _ratio(c["tp"], c["tp"] + c["fn"])}
-        if "fp" in c:
-            out[name]["precision"] = _ratio(c["tp"], c["tp"] + c["fp"])
+        precision, recall, _ = precision_recall_f1({"fp": 0, **c}, "submunition")
+        out[name] = {**c, "recall": float(recall), **({"precision": float(precision)} if "fp" in c else {})}
     return out
 
 
@@ -158,7 +154,7 @@ def pool(reports: list[dict]) -> dict:
         "area_ha": sum(r["area_ha"] for r in reports),
         "matching": reports[0]["matching"],
         "metrics": summed(lambda r: r["metrics"]),
-        "intervals": bootstrap_intervals([_counts(r["metrics"]) for r in reports], BOOTSTRAP_DRAWS),
+        "intervals": bootstrap_intervals([r["metrics"] for r in reports], BOOTSTRAP_DRAWS),
         **extra,
         **{section: _with_recall(b) for section, b in bands.items()},
         "hazards": hazards,

@@ -266,9 +266,10 @@ _COUNT_KEYS = ("tp", "fp", "fn")
 _SCORE_NAMES = ("precision", "recall", "f1")
 
 
-def _scores(sums: dict[str, np.ndarray], cls: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Precision, recall and F1 of summed counts (scalars or arrays of draws): a ratio with nothing
-    in it is 1.0, an F1 of two zeros 0.0."""
+def precision_recall_f1(sums: dict[str, np.ndarray], cls: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 of ``cls``'s summed counts (scalars or arrays of draws): trenches by
+    length, the others by ``tp`` / ``fp`` / ``fn``; a ratio with nothing in it is 1.0, an F1 of two
+    zeros 0.0."""
     if cls in _RATIO_KEYS:
         hit_p, all_p, hit_t, all_t = (np.asarray(sums[k], float) for k in _RATIO_KEYS[cls])
     else:
@@ -285,7 +286,7 @@ def summarise(counts: dict[str, dict[str, float]]) -> dict[str, dict[str, float]
     out = {}
     for cls, c in counts.items():
         c = dict(c)
-        c["precision"], c["recall"], c["f1"] = (float(v) for v in _scores(c, cls))
+        c["precision"], c["recall"], c["f1"] = (float(v) for v in precision_recall_f1(c, cls))
         if cls == "submunition":
             c["fp_per_ha"] = c["fp"] / c["area_ha"] if c.get("area_ha") else 0.0
         out[cls] = c
@@ -297,7 +298,7 @@ def _drawn_scores(per_flight: Sequence[dict[str, dict[str, float]]], cls: str, p
     """Precision, recall and F1 of ``cls`` pooled over each draw of flights (rows of ``pick``)."""
     keys = _RATIO_KEYS.get(cls, _COUNT_KEYS)
     table = np.array([[float(f.get(cls, {}).get(k, 0.0)) for k in keys] for f in per_flight])
-    return _scores(dict(zip(keys, table[pick].sum(axis=1).T, strict=True)), cls)
+    return precision_recall_f1(dict(zip(keys, table[pick].sum(axis=1).T, strict=True)), cls)
 
 
 def _ranges(named: dict[str, np.ndarray], level: float) -> dict[str, float]:
