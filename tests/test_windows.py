@@ -27,7 +27,10 @@ def test_scene_patches_are_labelled_centred_and_reproducible() -> None:
 
 
 def test_rendered_patches_concatenate_the_scenes_in_seed_order() -> None:
-    patches, labels, length, visible = rendered_patches([4, 1], (0.02, 0.03), 16, None, workers=2)
+    done: list[int] = []
+    patches, labels, length, visible = rendered_patches([4, 1], (0.02, 0.03), 16, None, workers=2,
+                                                        on_scene=done.append)
+    assert done == [1, 2]  # progress is reported after each scene
     parts = [scene_patches(s, (0.02, 0.03), 16, None) for s in (4, 1)]
     assert np.array_equal(patches, np.concatenate([p[0] for p in parts]))
     assert np.array_equal(labels, np.concatenate([p[1] for p in parts]))

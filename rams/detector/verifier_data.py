@@ -161,8 +161,14 @@ def object_set(cfg: TrainConfig, cache: Path) -> dict[str, torch.Tensor]:
         return _with_visibility(load_file(str(cache)), cfg, cache)
     seeds = list(range(cfg.object_first_seed, cfg.object_first_seed + cfg.object_scenes))
     t0 = time.perf_counter()
+    step = max(1, len(seeds) // 10)
+
+    def progress(done: int) -> None:  # a tenth at a time: a long rendering shows where it stands
+        if done % step == 0 and done < len(seeds):
+            log.info("rendered the objects of %d of %d scenes (%.0fs)", done, len(seeds), time.perf_counter() - t0)
+
     rendered = rendered_patches(seeds, cfg.gsd_range_m, cfg.patch_px, cfg.patch_gsd_m,
-                                float(cfg.evaluation.get("match_radius_m", 0.3)))
+                                float(cfg.evaluation.get("match_radius_m", 0.3)), on_scene=progress)
     log.info("rendered %d patches around the objects of %d scenes (%d positive) in %.0fs", len(rendered[1]),
              len(seeds), int(rendered[1].sum()), time.perf_counter() - t0)
     data = {key: torch.from_numpy(a) for key, a in zip(SET_KEYS, rendered, strict=True)}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -82,16 +82,22 @@ def scene_patches(seed: int, gsd_range_m: tuple[float, float], patch_px: int, pa
 
 
 def rendered_patches(seeds: Sequence[int], gsd_range_m: tuple[float, float], patch_px: int,
-                     patch_gsd_m: float | None, radius_m: float = 0.3, workers: int | None = None
+                     patch_gsd_m: float | None, radius_m: float = 0.3, workers: int | None = None,
+                     on_scene: Callable[[int], None] | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`scene_patches` of every seed, concatenated in seed order, rendered on a process
-    pool of ``workers`` (all CPU cores by default)."""
+    pool of ``workers`` (all CPU cores by default); ``on_scene`` is called with the number of
+    scenes done after each one."""
     n = len(seeds)
     if n == 0:
         return np.zeros((0, 3, patch_px, patch_px), np.uint8), *(np.zeros(0, np.float32) for _ in range(3))
     # spawned, not forked: the parent holds torch threads (and maybe CUDA)
     with ProcessPoolExecutor(min(n, workers or os.cpu_count() or 1),
                              mp_context=multiprocessing.get_context("spawn")) as pool:
-        parts = list(pool.map(scene_patches, seeds, [gsd_range_m] * n, [patch_px] * n, [patch_gsd_m] * n,
-                              [radius_m] * n, chunksize=8))
+        parts = []
+        for part in pool.map(scene_patches, seeds, [gsd_range_m] * n, [patch_px] * n, [patch_gsd_m] * n,
+                             [radius_m] * n, chunksize=8):
+            parts.append(part)
+            if on_scene is not None:
+                on_scene(len(parts))
     return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))  # type: ignore[return-value]
