@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+import torch
 from scipy.spatial import cKDTree
 
 from rams.detector.verifier import crop_patches, patch_scale
@@ -91,9 +92,10 @@ def rendered_patches(seeds: Sequence[int], gsd_range_m: tuple[float, float], pat
     n = len(seeds)
     if n == 0:
         return np.zeros((0, 3, patch_px, patch_px), np.uint8), *(np.zeros(0, np.float32) for _ in range(3))
-    # spawned, not forked: the parent holds torch threads (and maybe CUDA)
-    with ProcessPoolExecutor(min(n, workers or os.cpu_count() or 1),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
+    # spawned, not forked: the parent holds torch threads (and maybe CUDA); one torch thread in
+    # each worker (patches are resized with torch), since the workers already fill the cores
+    with ProcessPoolExecutor(min(n, workers or os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn"),
+                             initializer=torch.set_num_threads, initargs=(1,)) as pool:
         parts = []
         for part in pool.map(scene_patches, seeds, [gsd_range_m] * n, [patch_px] * n, [patch_gsd_m] * n,
                              [radius_m] * n, chunksize=8):
