@@ -11,7 +11,7 @@ import torch
 from detector_fixtures import make_flight
 from shapely.geometry import Point
 
-from rams.detector.augment import AugmentConfig, augment_batch, jpeg_compressed
+from rams.detector.augment import AugmentConfig, augment_batch
 from rams.detector.config import load_config, load_flights
 from rams.detector.data import (
     labelled_flight,
@@ -21,6 +21,7 @@ from rams.detector.data import (
     sample_chip,
     type_balanced,
 )
+from rams.detector.jpeg import jpeg_batch
 from rams.errors import RamsError
 from rams.synth import generate_flight
 
@@ -66,20 +67,6 @@ def test_augment_keeps_image_and_targets_aligned() -> None:
     assert x.min() >= 0 and x.max() <= 255 and torch.equal(x, x.round())
 
 
-def test_jpeg_compression_on_the_image_or_a_coarser_grid() -> None:
-    rng = np.random.default_rng(0)
-    img = np.full((3, 48, 40), 120, np.uint8)
-    img[:, 10:30, 12:20] = 200  # a bright bar with sharp edges
-    img = (img + rng.integers(0, 6, img.shape)).astype(np.uint8)
-
-    def err(out: np.ndarray) -> float:
-        assert out.dtype == np.uint8 and out.shape == img.shape
-        return float(np.abs(out.astype(int) - img).mean())
-
-    fine, coarse, two = err(jpeg_compressed(img, 95)), err(jpeg_compressed(img, 20)), err(jpeg_compressed(img, 20, 2.0))
-    assert fine < 2 < coarse < two  # blocks of 16 image px lose more than blocks of 8
-
-
 def test_augment_compresses_rgb_only() -> None:
     img = torch.from_numpy(np.random.default_rng(1).integers(0, 256, (3, 4, 32, 32), dtype=np.uint8))
     cfg = AugmentConfig(flip=False, rot90=False, brightness=0, contrast=0, colour=0, blur_p=0, noise_std=0,
@@ -87,8 +74,8 @@ def test_augment_compresses_rgb_only() -> None:
     x, _ = augment_batch(img, torch.zeros(3, 1, 1, 1), torch.Generator().manual_seed(0), cfg)
     assert torch.equal(x[:, 3], img[:, 3].float())  # an elevation band is not an image
     assert torch.equal(x, x.round()) and (x[:, :3] != img[:, :3].float()).float().mean() > 0.5
-    ref = jpeg_compressed(img[0, :3].numpy(), 30)
-    assert np.array_equal(x[0, :3].numpy().astype(np.uint8), ref)
+    ref = jpeg_batch(img[:, :3].float(), torch.full((3,), 30.0), torch.ones(3))
+    assert torch.equal(x[:, :3], ref)
 
 
 def test_config_rejects_unknown_keys_and_seed_overlap(tmp_path) -> None:

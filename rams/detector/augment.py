@@ -10,13 +10,12 @@ are redrawn.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+
+from rams.detector.jpeg import jpeg_batch
 
 
 @dataclass(frozen=True)
@@ -70,34 +69,18 @@ def _blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return y.reshape(n, c, h, w)
 
 
-def jpeg_compressed(rgb: np.ndarray, quality: int, scale: float = 1.0) -> np.ndarray:
-    """uint8 RGB (3, H, W) after JPEG compression at ``quality`` (1-95, 4:2:0 chroma) on a grid
-    ``scale`` times coarser than the image's (resampled down and back up; 1 keeps the grid)."""
-    h, w = rgb.shape[1:]
-    img = Image.fromarray(np.ascontiguousarray(rgb.transpose(1, 2, 0)))
-    if scale > 1:
-        img = img.resize((max(1, round(w / scale)), max(1, round(h / scale))), Image.Resampling.BOX)
-    buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=int(quality), subsampling=2)
-    out = Image.open(buf)
-    if out.size != (w, h):
-        out = out.resize((w, h), Image.Resampling.BILINEAR)
-    return np.asarray(out.convert("RGB")).transpose(2, 0, 1)
-
-
 def _compress(x: torch.Tensor, g: torch.Generator, cfg: AugmentConfig) -> None:
-    """JPEG-compress the RGB bands of some of the 0-255 integer images ``x`` (N, C, H, W) in place."""
+    """JPEG-compress the RGB bands of some of the 0-255 integer images ``x`` (N, C, H, W) in place,
+    on their device (:func:`rams.detector.jpeg.jpeg_batch`)."""
     n = x.shape[0]
     pick = torch.nonzero(torch.rand(n, generator=g, device=g.device) < cfg.jpeg_p).flatten()
     if len(pick) == 0:
         return
-    r = torch.rand(len(pick), 2, generator=g, device=g.device).cpu().numpy()
+    r = torch.rand(len(pick), 2, generator=g, device=g.device).to(x.device)
     pick = pick.to(x.device)
-    quality = np.round(cfg.jpeg_quality[0] + r[:, 0] * (cfg.jpeg_quality[1] - cfg.jpeg_quality[0]))
+    quality = torch.round(cfg.jpeg_quality[0] + r[:, 0] * (cfg.jpeg_quality[1] - cfg.jpeg_quality[0]))
     scale = cfg.jpeg_scale[0] + r[:, 1] * (cfg.jpeg_scale[1] - cfg.jpeg_scale[0])
-    rgb = x[pick, :3].to(torch.uint8).cpu().numpy()
-    out = np.stack([jpeg_compressed(im, int(q), float(s)) for im, q, s in zip(rgb, quality, scale, strict=True)])
-    x[pick, :3] = torch.from_numpy(out).to(x)
+    x[pick, :3] = jpeg_batch(x[pick, :3], quality, scale)
 
 
 def augment_batch(img: torch.Tensor, tgt: torch.Tensor, g: torch.Generator,

@@ -1,0 +1,65 @@
+"""The batched JPEG of training augmentation against a real JPEG codec (Pillow's libjpeg)."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from scipy.ndimage import gaussian_filter
+
+from rams.detector.jpeg import jpeg_batch, quant_tables
+
+
+def _codec(rgb: np.ndarray, quality: int, scale: float) -> np.ndarray:
+    """uint8 (3, H, W) through Pillow: box-resampled to the coarser grid, JPEG 4:2:0, bilinear back."""
+    h, w = rgb.shape[1:]
+    img = Image.fromarray(np.ascontiguousarray(rgb.transpose(1, 2, 0)))
+    if scale > 1:
+        img = img.resize((round(w / scale), round(h / scale)), Image.Resampling.BOX)
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=quality, subsampling=2)
+    out = Image.open(buf).convert("RGB")
+    if out.size != (w, h):
+        out = out.resize((w, h), Image.Resampling.BILINEAR)
+    return np.asarray(out).transpose(2, 0, 1)
+
+
+def _patches(n: int = 32, size: int = 32) -> np.ndarray:
+    """Ground-like uint8 patches: smooth texture, sensor noise and a bright object with sharp edges."""
+    rng = np.random.default_rng(0)
+    img = gaussian_filter(rng.normal(0, 1, (n, 3, size, size)), (0, 0, 1.5, 1.5)) * 40 + 120
+    img += rng.normal(0, 6, img.shape)
+    img[:, :, 10:18, 12:20] += 50
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def test_quality_tables_follow_the_ijg_rule() -> None:
+    t = quant_tables(torch.tensor([50.0, 100.0, 10.0]))
+    assert t.shape == (3, 2, 8, 8)
+    assert t[0, 0, 0, 0] == 16 and t[0, 1, 0, 0] == 17  # quality 50: the standard tables
+    assert torch.all(t[1] == 1)  # quality 100: no quantisation beyond rounding
+    assert t[2, 0, 0, 0] == 80 and t[2, 0, 7, 7] == 255  # quality 10: five times coarser, capped
+
+
+@pytest.mark.parametrize("quality", [30, 60, 95])
+@pytest.mark.parametrize("scale", [1.0, 1.5, 2.0])
+def test_batched_jpeg_matches_a_real_codec(quality: int, scale: float) -> None:
+    img = _patches()
+    real = np.stack([_codec(p, quality, scale) for p in img]).astype(float)
+    ours = jpeg_batch(torch.from_numpy(img).float(), torch.full((len(img),), float(quality)),
+                      torch.full((len(img),), scale)).numpy()
+    assert ours.shape == img.shape and np.array_equal(ours, ours.round()) and ours.min() >= 0 and ours.max() <= 255
+    err_real, err_ours = np.abs(real - img).mean(), np.abs(ours - img).mean()
+    assert err_real > 3  # the codec does change these patches ...
+    assert abs(err_ours - err_real) < 0.1 * err_real  # ... and ours by as much
+    assert np.abs(ours - real).mean() < 1.6  # and in the same places, within rounding of the codec's own
+
+
+def test_each_image_gets_its_own_quality_and_grid() -> None:
+    img = torch.from_numpy(_patches(3)).float()
+    out = jpeg_batch(img, torch.tensor([95.0, 20.0, 20.0]), torch.tensor([1.0, 1.0, 2.0]))
+    fine, coarse, two = (float((out[k] - img[k]).abs().mean()) for k in range(3))
+    assert fine < coarse < two  # blocks of 16 image px lose more than blocks of 8
+    alone = jpeg_batch(img[2:], torch.tensor([20.0]), torch.tensor([2.0]))
+    assert torch.equal(alone[0], out[2])  # an image's result does not depend on its batch
