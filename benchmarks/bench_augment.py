@@ -11,30 +11,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
 import time
 
 import numpy as np
 import torch
-from PIL import Image
 
 from rams.detector.augment import AugmentConfig, augment_batch
-from rams.detector.jpeg import jpeg_batch
+from rams.detector.jpeg import codec_round_trip, jpeg_batch
 
 AUGMENT = AugmentConfig(brightness=0.15, contrast=0.3, colour=0.12, blur_p=0.3, noise_std=6.0, jpeg_p=0.5,
                         jpeg_quality=(30, 95), jpeg_scale=(1.0, 2.0))
-
-
-def _codec(rgb: np.ndarray, quality: int, scale: float) -> np.ndarray:
-    """One uint8 patch (3, H, W) through Pillow: box down, JPEG 4:2:0, bilinear back up."""
-    h, w = rgb.shape[1:]
-    img = Image.fromarray(np.ascontiguousarray(rgb.transpose(1, 2, 0)))
-    if scale > 1:
-        img = img.resize((round(w / scale), round(h / scale)), Image.Resampling.BOX)
-    buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=quality, subsampling=2)
-    out = Image.open(buf).convert("RGB")
-    return np.asarray(out.resize((w, h), Image.Resampling.BILINEAR) if out.size != (w, h) else out)
 
 
 def _seconds(fn, repeats: int, device: torch.device) -> float:
@@ -77,8 +63,8 @@ def main() -> None:
     patches = rng.integers(0, 256, (args.batch, 3, 32, 32), dtype=np.uint8)
     quality = rng.integers(30, 96, args.batch // 2)
     scale = rng.uniform(1.0, 2.0, args.batch // 2)
-    codec = _seconds(lambda: [_codec(p, int(q), float(s)) for p, q, s in zip(patches, quality, scale, strict=False)],
-                     args.repeats, torch.device("cpu"))
+    draws = list(zip(patches, quality.tolist(), scale.tolist(), strict=False))  # the first half of the patches
+    codec = _seconds(lambda: [codec_round_trip(p, q, s) for p, q, s in draws], args.repeats, torch.device("cpu"))
     print(f"real codec, patch by patch (cpu): {codec:.4f} s for {len(quality)} patches")
     for device in [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else []):
         print(_on(device, patches, quality, scale, args.repeats, codec))

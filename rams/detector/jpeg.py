@@ -10,10 +10,13 @@ triangle filter libjpeg uses). Entropy coding is lossless and left out.
 
 from __future__ import annotations
 
+import io
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 # the standard JPEG quantisation tables (ITU-T T.81, annex K), luminance and chrominance
 _LUMA = [16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
@@ -103,3 +106,18 @@ def jpeg_batch(rgb: torch.Tensor, quality: torch.Tensor, scale: torch.Tensor) ->
             x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False).round().clamp(0, 255)
         out[idx] = x
     return out
+
+
+def codec_round_trip(rgb: np.ndarray, quality: int, scale: float = 1.0) -> np.ndarray:
+    """One uint8 RGB image (3, H, W) the same way through a real JPEG codec (Pillow's libjpeg):
+    the reference :func:`jpeg_batch` is tested and benchmarked against."""
+    h, w = rgb.shape[1:]
+    img = Image.fromarray(np.ascontiguousarray(rgb.transpose(1, 2, 0)))
+    if scale > 1:
+        img = img.resize((max(1, round(w / scale)), max(1, round(h / scale))), Image.Resampling.BOX)
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=int(quality), subsampling=2)
+    out = Image.open(buf).convert("RGB")
+    if out.size != (w, h):
+        out = out.resize((w, h), Image.Resampling.BILINEAR)
+    return np.asarray(out).transpose(2, 0, 1)
