@@ -27,7 +27,7 @@ def test_quality_tables_follow_the_ijg_rule() -> None:
 
 @pytest.mark.parametrize("quality", [30, 60, 95])
 @pytest.mark.parametrize("scale", [1.0, 1.5, 2.0])
-def test_batched_jpeg_matches_a_realcodec_round_trip(quality: int, scale: float) -> None:
+def test_batched_jpeg_matches_a_real_codec(quality: int, scale: float) -> None:
     img = _patches()
     real = np.stack([codec_round_trip(p, quality, scale) for p in img]).astype(float)
     ours = jpeg_batch(torch.from_numpy(img).float(), torch.full((len(img),), float(quality)),
@@ -37,6 +37,20 @@ def test_batched_jpeg_matches_a_realcodec_round_trip(quality: int, scale: float)
     assert err_real > 3  # the codec does change these patches ...
     assert abs(err_ours - err_real) < 0.1 * err_real  # ... and ours by as much
     assert np.abs(ours - real).mean() < 1.6  # and in the same places, within rounding of the codec's own
+
+
+def test_jpeg_on_the_image_or_a_coarser_grid() -> None:
+    rng = np.random.default_rng(0)
+    img = np.full((3, 48, 40), 120, np.uint8)  # not whole 16 px units: the edges are padded
+    img[:, 10:30, 12:20] = 200  # a bright bar with sharp edges
+    img = torch.from_numpy((img + rng.integers(0, 6, img.shape)).astype(np.uint8)).float()[None]
+
+    def err(quality: float, scale: float) -> float:
+        out = jpeg_batch(img, torch.tensor([quality]), torch.tensor([scale]))
+        assert out.shape == img.shape
+        return float((out - img).abs().mean())
+
+    assert err(95, 1.0) < 2 < err(20, 1.0) < err(20, 2.0)  # blocks of 16 image px lose more than blocks of 8
 
 
 def test_each_image_gets_its_own_quality_and_grid() -> None:

@@ -1,8 +1,8 @@
 """Baseline JPEG compression of a batch of images, on whatever device the batch is on.
 
 Training augmentation compresses a share of every batch's patches to teach the networks the
-artefacts of JPEG orthomosaics. Done one patch at a time through an image library on the CPU,
-that cost a GPU run most of its step time; here the whole batch goes through the codec's lossy
+artefacts of JPEG orthomosaics. Done one patch at a time through an image library, it ran on the
+CPU whatever the batch's device; here the whole batch goes through the codec's lossy
 steps as tensor operations: RGB to YCbCr (JFIF), 4:2:0 chroma averaging, 8 x 8 DCT, quantisation
 with the standard tables scaled by the IJG quality rule, and back (chroma upsampled with the
 triangle filter libjpeg uses). Entropy coding is lossless and left out.
