@@ -13,6 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
+from pipelines.evaluate import describe_networks
 from rams.detector.metrics import bootstrap_difference
 from rams.errors import RamsError
 
@@ -50,7 +51,7 @@ def paired_counts(before: dict, after: dict, after_path: str | Path) -> tuple[li
 def format_difference(diff: dict[str, dict[str, float]], before: dict, after: dict, flights: int) -> str:
     """The differences per class with their 95 % ranges, as plain text."""
     def name(report: dict) -> str:
-        return f"{report['flights'][0]['model']} ({str(report['flights'][0].get('model_sha256', ''))[:12]})"
+        return describe_networks(report["flights"][0], sha_chars=12)
 
     lines = [f"{name(after)} against {name(before)} on {flights} flights "
              f"(after minus before; 95% range of a paired bootstrap over the flights, {DRAWS} draws)",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pyogrio
 
-from pipelines.survey import DEFAULT_MODEL, hazard_rules_path, survey
+from pipelines.survey import DEFAULT_MODEL, NETWORK_KEYS, hazard_rules_path, survey
 from pipelines.survey_config import SurveySettings
 from rams.detector.card import record_metrics, resolve_model_dir
 from rams.detector.data import read_labels
@@ -73,8 +73,7 @@ def evaluate(
     every = summarise(score_detections(found, truth, area_ha,
                                        {**match, "min_length_px": 0.0, "min_position_visible_share": 0.0}, gsd))
     return {
-        "model": summary["model"],
-        "model_sha256": summary["model_sha256"],
+        **_networks(summary),
         "flight": Path(flight).name,
         "labels": Path(labels).name,
         "gsd_m": summary["gsd_m"],
@@ -146,8 +145,7 @@ def pool(reports: list[dict]) -> dict:
         hazards[f"{'lowest' if worst is min else 'highest'} {key}"] = worst(values) if values else None
     gsds = [r["gsd_m"] for r in reports]
     return {
-        "model": reports[0]["model"],
-        "model_sha256": reports[0]["model_sha256"],
+        **_networks(reports[0]),
         "flight": f"{len(reports)} flights pooled",
         "flights": [r["flight"] for r in reports],
         "gsd_m": [min(gsds), max(gsds)],
@@ -159,6 +157,19 @@ def pool(reports: list[dict]) -> dict:
         **{section: _with_recall(b) for section, b in bands.items()},
         "hazards": hazards,
     }
+
+
+def describe_networks(report: dict, sha_chars: int = 0) -> str:
+    """The networks a report was made with, as ``rams-det-v2 [verifier rams-ver-v10, context
+    rams-ctx-v1]``; with ``sha_chars``, each name followed by that many characters of its weights'
+    sha256 in brackets."""
+    def named(kind: str) -> str:
+        sha = str(report.get(f"{kind}_sha256", ""))[:sha_chars]
+        return f"{report[kind]} ({sha})" if sha else str(report[kind])
+
+    others = [f"{label} {named(kind)}" for label, kind in (("verifier", "verifier_model"), ("context", "context_model"))
+              if report.get(kind)]
+    return named("model") + (f" [{', '.join(others)}]" if others else "")
 
 
 def _distractor_kinds(m: dict[str, float]) -> str:
@@ -181,7 +192,7 @@ def format_table(report: dict) -> str:
     gsd = report["gsd_m"]
     gsd_shown = f"{gsd[0]:.3f}-{gsd[1]:.3f}" if isinstance(gsd, list) else f"{gsd:.3f}"
     lines = [
-        f"{report['flight']}  gsd {gsd_shown} m  area {report['area_ha']:.2f} ha  model {report['model']}",
+        f"{report['flight']}  gsd {gsd_shown} m  area {report['area_ha']:.2f} ha  model {describe_networks(report)}",
         f"{'class':<12} {'precision':>9} {'recall':>7} {'f1':>6}  details",
     ]
     for cls, m in report["metrics"].items():
@@ -260,6 +271,11 @@ def _command(args: argparse.Namespace, flights: list[str], labels: list[str]) ->
     return " ".join(shlex.quote(p) for p in parts)
 
 
+def _networks(report: dict) -> dict[str, str]:
+    """The networks behind a report (``NETWORK_KEYS``), as a card's record keeps them."""
+    return {key: report[key] for key in NETWORK_KEYS if key in report}
+
+
 def _recorded(report: dict, pooled: bool = False) -> dict[str, dict[str, float]]:
     """What a card records of a report; the pooled record also gives the items found by how much
     of them is above ground and by the ground they lie on, and each class's 95 % intervals."""
@@ -294,10 +310,10 @@ def run(args: argparse.Namespace) -> int:
         model_dir = resolve_model_dir(args.model)
         for flight, gpkg, report in zip(args.flight, labels, reports, strict=True):
             record_metrics(model_dir, args.record, Path(flight).name, _recorded(report),
-                           _command(args, [flight], [gpkg]))
+                           _command(args, [flight], [gpkg]), _networks(report))
         if pooled:
             record_metrics(model_dir, args.record, "pooled", _recorded(pooled, pooled=True),
-                           _command(args, args.flight, labels))
+                           _command(args, args.flight, labels), _networks(pooled))
     return 0
 
 

@@ -98,6 +98,20 @@ def hazard_rules_path(name: str) -> Path:
     return path if path.suffix in (".yaml", ".yml") else CONFIGS / "hazards" / f"{name}.yaml"
 
 
+#: The keys naming the networks behind a survey (its GeoPackage metadata, its summary and the
+#: evaluation reports made from it): each card's name and its weights' sha256.
+NETWORK_KEYS = ("model", "model_sha256", "context_model", "context_model_sha256",
+                "verifier_model", "verifier_model_sha256")
+
+
+def network_identity(card: dict, context: dict | None, verifier: dict | None) -> dict[str, str]:
+    """The networks behind a survey by card name and weights' sha256 (``NETWORK_KEYS``): the
+    model's, then its context model's and verifier's when it has them."""
+    parts = {"model": card, "context_model": context, "verifier_model": verifier}
+    return {key: value for kind, part in parts.items() if part
+            for key, value in ((kind, part["name"]), (f"{kind}_sha256", part["sha256"]))}
+
+
 def weights_key(card: dict, *others: dict | None) -> str:
     """The sha256 of the weights behind a survey: the model's, then its context model's and
     verifier's when it has them."""
@@ -254,15 +268,13 @@ def survey(
             f"{report.name}{chip_anchor('submunitions', i + 1)}" for i in range(len(layers["submunitions"]))
         ]
     seconds = time.perf_counter() - started
+    networks = network_identity(card, context, verifier)
     metadata = {
         "flight_id": flight_id,
         "flight_path": str(native.path),
         **({"dsm_path": str(native.dsm)} if native.dsm else {}),
         "crs": flight.crs.to_string(),
-        "model": card["name"],
-        "model_sha256": card["sha256"],
-        **({"context_model": context["name"], "context_model_sha256": context["sha256"]} if context else {}),
-        **({"verifier_model": verifier["name"], "verifier_model_sha256": verifier["sha256"]} if verifier else {}),
+        **networks,
         "gsd_m": str(native.gsd_m),
         "processing_gsd_m": str(flight.gsd_m),
         "resampled_for_model": str(flight is not native).lower(),
@@ -281,8 +293,7 @@ def survey(
         "flight_id": flight_id,
         "flight": str(native.path),
         **({"dsm": str(native.dsm)} if native.dsm else {}),
-        "model": card["name"],
-        "model_sha256": card["sha256"],
+        **networks,
         "gsd_m": round(native.gsd_m, 4),
         "processing_gsd_m": round(flight.gsd_m, 4),
         "resampled": flight is not native,

@@ -12,8 +12,9 @@ from rams.detector.metrics import bootstrap_difference
 MATCHING = {"match_radius_m": 0.3, "min_length_px": 5.0}
 
 
-def _flight(name: str, tp: int, fp: int, fn: int, model: str) -> dict:
-    return {"flight": name, "model": model, "model_sha256": "ab" * 32, "matching": MATCHING,
+def _flight(name: str, tp: int, fp: int, fn: int, model: str, verifier: str = "") -> dict:
+    networks = {"verifier_model": verifier, "verifier_model_sha256": "cd" * 32} if verifier else {}
+    return {"flight": name, "model": model, "model_sha256": "ab" * 32, **networks, "matching": MATCHING,
             "metrics": {"submunition": {"tp": tp, "fp": fp, "fn": fn, "precision": 0.0, "recall": 0.0, "f1": 0.0},
                         "trench": {"true_length_m": 10.0, "true_length_matched_m": 8.0, "pred_length_m": 9.0,
                                    "pred_length_matched_m": 9.0, "precision": 1.0, "recall": 0.8, "f1": 0.9}}}
@@ -35,7 +36,7 @@ def test_paired_difference_of_a_model_that_finds_one_more_item_on_every_flight()
 def test_compare_pairs_the_flights_by_name_and_refuses_other_flights(tmp_path, capsys) -> None:
     names = ["a.tif", "b.tif", "c.tif"]
     before = {"flights": [_flight(n, 3, 2, 1, "old") for n in names]}
-    after = {"flights": [_flight(n, 4, 1, 0, "new") for n in reversed(names)]}
+    after = {"flights": [_flight(n, 4, 1, 0, "new", verifier="ver-b") for n in reversed(names)]}
     paths = [tmp_path / "before.json", tmp_path / "after.json"]
     for path, report in zip(paths, (before, after), strict=True):
         path.write_text(json.dumps(report))
@@ -47,7 +48,8 @@ def test_compare_pairs_the_flights_by_name_and_refuses_other_flights(tmp_path, c
     assert diff["difference"]["submunition"]["recall"] == pytest.approx(1 - 9 / 12)
     assert diff["difference"]["trench"]["f1"] == 0.0
     shown = capsys.readouterr().out
-    assert "new (abababababab) against old (abababababab) on 3 flights" in shown
+    # the networks behind each report, a verifier included: the same model may carry another one
+    assert "new (abababababab) [verifier ver-b (cdcdcdcdcdcd)] against old (abababababab) on 3 flights" in shown
     assert "+0.200" in shown
 
     other = tmp_path / "other.json"

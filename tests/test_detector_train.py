@@ -153,6 +153,9 @@ def test_train_resume_and_evaluate_cli(tmp_path) -> None:
     assert strict["tp"] + strict["fp"] <= metrics["position"]["tp"] + metrics["position"]["fp"]
     recorded = yaml.safe_load((model_dir / "card.yaml").read_text())["metrics"]["test"]["hand.tif"]
     assert "--position-threshold 0.999" in recorded["command"]
+    flight_report = json.loads(report.read_text())
+    assert flight_report["model_sha256"] == yaml.safe_load((model_dir / "card.yaml").read_text())["sha256"]
+    assert recorded["networks"] == {"model": flight_report["model"], "model_sha256": flight_report["model_sha256"]}
     assert all(recorded["position"][k] == strict[k] for k in ("tp", "fp", "fn"))
     assert main(args[:-2] + ["--position-min-area", "1e6"]) == 0  # no position is that large
     none = json.loads(report.read_text())["metrics"]["position"]

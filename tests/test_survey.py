@@ -11,7 +11,7 @@ import pyogrio
 import pytest
 import yaml
 
-from pipelines.survey import survey
+from pipelines.survey import NETWORK_KEYS, survey
 from pipelines.survey_config import SurveySettings, TilingSettings
 from rams.errors import RamsError
 
@@ -46,10 +46,14 @@ def _assert_same(a: dict, b: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def threaded(flight, tmp_path_factory) -> Path:
+def threaded_run(flight, tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("threaded") / "out.gpkg"
-    survey(flight, out, settings=SMALL_REGIONS, report=None)
-    return out
+    return out, survey(flight, out, settings=SMALL_REGIONS, report=None)
+
+
+@pytest.fixture(scope="module")
+def threaded(threaded_run) -> Path:
+    return threaded_run[0]
 
 
 def test_local_cluster_gives_the_same_output(flight, threaded, tmp_path):
@@ -58,15 +62,17 @@ def test_local_cluster_gives_the_same_output(flight, threaded, tmp_path):
     _assert_same(_layers(threaded), _layers(out))
 
 
-def test_metadata_names_every_model_behind_the_survey(threaded):
+def test_metadata_and_summary_name_every_model_behind_the_survey(threaded_run):
     from rams.detector.detector import Detector
 
-    meta = pyogrio.read_dataframe(threaded, layer="metadata")
+    out, summary = threaded_run
+    meta = pyogrio.read_dataframe(out, layer="metadata")
     meta = dict(zip(meta["key"], meta["value"], strict=True))
     det = Detector.load(meta["model"])
     assert meta["model_sha256"] == det.card["sha256"]
     for kind, model in (("context_model", det.context), ("verifier_model", det.verifier)):
         assert (meta[kind], meta[f"{kind}_sha256"]) == (model.card["name"], model.card["sha256"])
+    assert {key: summary[key] for key in NETWORK_KEYS} == {key: meta[key] for key in NETWORK_KEYS}
 
 
 def test_regions_smaller_than_a_tile_are_refused(flight, tmp_path):

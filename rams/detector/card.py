@@ -124,17 +124,19 @@ def save_model(model_dir: Path, model: torch.nn.Module, card: dict[str, Any]) ->
 
 
 def record_metrics(model_dir: Path, section: str, flight: str, metrics: dict[str, Any],
-                   command: str) -> None:
+                   command: str, networks: dict[str, str] | None = None) -> None:
     """Record one flight's evaluation in the card under ``metrics[section][flight]``.
 
     Only the card changes (the weights and their sha256 do not); ``command`` is kept beside the
-    numbers so anyone can reproduce them.
+    numbers so anyone can reproduce them, and ``networks`` (card names and weights' sha256 of the
+    model, its context model and verifier) says which networks made them, since a card's
+    ``verifier_model`` or ``context_model`` may change after the numbers were recorded.
     """
     model_dir = Path(model_dir)
     card = read_card(model_dir)
     per_class = {cls: {k: round(float(v), 4) for k, v in m.items()} for cls, m in metrics.items()}
     card.setdefault("metrics", {}).setdefault(section, {})[flight] = {
-        "command": command, **per_class}
+        "command": command, **({"networks": dict(networks)} if networks else {}), **per_class}
     tmp = model_dir / (CARD_FILE + ".tmp")
     tmp.write_text(yaml.safe_dump(card, sort_keys=False, allow_unicode=True))
     os.replace(tmp, model_dir / CARD_FILE)
