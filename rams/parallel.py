@@ -8,8 +8,10 @@ release the GIL) or on a dask.distributed cluster.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import dask
@@ -33,9 +35,33 @@ class _OnDone(Callback):
             self._on_done(result)
 
 
+#: Where a Linux container's CPU quota lies (cgroup v2): "QUOTA PERIOD" in microseconds, or "max PERIOD".
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def cpu_quota(path: Path | None = None) -> int | None:
+    """The cores a cgroup (v2) CPU quota allows (``path``, by default ``CGROUP_CPU_MAX``), rounded
+    up; None where no quota is set or readable."""
+    try:
+        fields = (path or CGROUP_CPU_MAX).read_text().split()
+    except OSError:
+        return None
+    if len(fields) != 2 or fields[0] == "max":
+        return None
+    try:
+        quota, period = int(fields[0]), int(fields[1])
+    except ValueError:
+        return None
+    return max(1, math.ceil(quota / period)) if quota > 0 and period > 0 else None
+
+
 def default_workers() -> int:
-    """Threads for the local scheduler: the cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """Threads or processes for local work: the cores this process may use (its CPU affinity,
+    capped by the container's CPU quota where one is set: a machine's core count can be many
+    times what a container is given)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = cpu_quota()
+    return min(cores, quota) if quota else cores
 
 
 def map_regions(

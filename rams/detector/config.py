@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from rams.detector.data import SAMPLE_KINDS, LabelledFlight, load_labelled_fligh
 from rams.detector.model import CLASSES, ORIENTATIONS, RGB_BANDS
 from rams.elevation import ELEVATION_BAND, sidecar
 from rams.errors import RamsError
+from rams.parallel import default_workers
 
 
 @dataclass(frozen=True)
@@ -249,7 +249,7 @@ def arch_for_bands(arch: dict[str, Any], bands: int) -> dict[str, Any]:
 def iter_flights(fs: FlightSet, cache_dir: Path, input_gsd_m: float | None = None, elevation: bool = False
                  ) -> Iterator[LabelledFlight]:
     """Every flight of a set, in order, loaded for training (with the elevation band when
-    ``elevation``); in-memory seeds are rendered on a process pool of all CPU cores while
+    ``elevation``); in-memory seeds are rendered on a process pool of the cores this process may use while
     earlier flights are consumed."""
     for tif, gpkg in resolve_flights(fs, cache_dir, elevation):
         yield load_labelled_flight(tif, gpkg, input_gsd_m, elevation)
@@ -257,7 +257,7 @@ def iter_flights(fs: FlightSet, cache_dir: Path, input_gsd_m: float | None = Non
         s = fs.synth
         n = len(s.seeds)
         # spawned, not forked: the parent holds torch threads (and maybe CUDA)
-        with ProcessPoolExecutor(min(n, os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(min(n, default_workers()), mp_context=multiprocessing.get_context("spawn")) as pool:
             yield from pool.map(synth_labelled_flight, s.seeds, [s.width_px] * n, [s.height_px] * n,
                                 [s.gsd_for(seed) for seed in s.seeds], [s.crs] * n, [input_gsd_m] * n,
                                 [elevation] * n)

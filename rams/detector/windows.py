@@ -16,7 +16,6 @@ within the match radius of a visible item, left out near a hidden one, negative 
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -25,6 +24,7 @@ import torch
 from scipy.spatial import cKDTree
 
 from rams.detector.verifier import crop_patches, patch_scale
+from rams.parallel import default_workers
 from rams.synth.flight import generate_scene
 from rams.synth.render import render_view
 
@@ -87,14 +87,14 @@ def rendered_patches(seeds: Sequence[int], gsd_range_m: tuple[float, float], pat
                      on_scene: Callable[[int], None] | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`scene_patches` of every seed, concatenated in seed order, rendered on a process
-    pool of ``workers`` (all CPU cores by default); ``on_scene`` is called with the number of
+    pool of ``workers`` (the cores this process may use by default); ``on_scene`` is called with the number of
     scenes done after each one."""
     n = len(seeds)
     if n == 0:
         return np.zeros((0, 3, patch_px, patch_px), np.uint8), *(np.zeros(0, np.float32) for _ in range(3))
     # spawned, not forked: the parent holds torch threads (and maybe CUDA); one torch thread in
     # each worker (patches are resized with torch), since the workers already fill the cores
-    with ProcessPoolExecutor(min(n, workers or os.cpu_count() or 1), mp_context=multiprocessing.get_context("spawn"),
+    with ProcessPoolExecutor(min(n, workers or default_workers()), mp_context=multiprocessing.get_context("spawn"),
                              initializer=torch.set_num_threads, initargs=(1,)) as pool:
         parts = []
         for part in pool.map(scene_patches, seeds, [gsd_range_m] * n, [patch_px] * n, [patch_gsd_m] * n,

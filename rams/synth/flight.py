@@ -17,6 +17,7 @@ from pyproj import CRS, Transformer
 from rasterio.windows import Window
 
 from rams.errors import RamsError
+from rams.parallel import default_workers
 from rams.synth.labels import label_frames, write_labels
 from rams.synth.layout import make_scene
 from rams.synth.render import BLOCK_PX, render_region
@@ -129,7 +130,7 @@ def generate_flight(
     _check(out, width_px, height_px, gsd_m, bands)
     crs_obj, transform = _grid(out, width_px, height_px, gsd_m, crs)
     scene = generate_scene(width_px, height_px, gsd_m, seed, crs)
-    workers = workers or os.cpu_count() or 1
+    workers = workers or default_workers()
     out.parent.mkdir(parents=True, exist_ok=True)
     rio_crs = rasterio.crs.CRS.from_wkt(crs_obj.to_wkt())
     raw = out.with_name(out.name + ".raw.tif")
