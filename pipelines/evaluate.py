@@ -162,7 +162,7 @@ def pool(reports: list[dict]) -> dict:
 def describe_networks(report: dict, sha_chars: int = 0) -> str:
     """The networks a report was made with, as ``rams-det-v2 [verifier rams-ver-v10, context
     rams-ctx-v1]``; with ``sha_chars``, each name followed by that many characters of its weights'
-    sha256 in brackets."""
+    sha256 in parentheses."""
     def named(kind: str) -> str:
         sha = str(report.get(f"{kind}_sha256", ""))[:sha_chars]
         return f"{report[kind]} ({sha})" if sha else str(report[kind])

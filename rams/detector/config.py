@@ -249,8 +249,8 @@ def arch_for_bands(arch: dict[str, Any], bands: int) -> dict[str, Any]:
 def iter_flights(fs: FlightSet, cache_dir: Path, input_gsd_m: float | None = None, elevation: bool = False
                  ) -> Iterator[LabelledFlight]:
     """Every flight of a set, in order, loaded for training (with the elevation band when
-    ``elevation``); in-memory seeds are rendered on a process pool of the cores this process may use while
-    earlier flights are consumed."""
+    ``elevation``); in-memory seeds are rendered on a process pool of the cores this process may
+    use while earlier flights are consumed."""
     for tif, gpkg in resolve_flights(fs, cache_dir, elevation):
         yield load_labelled_flight(tif, gpkg, input_gsd_m, elevation)
     if fs.synth.in_memory and fs.synth.seeds:

@@ -87,8 +87,8 @@ def rendered_patches(seeds: Sequence[int], gsd_range_m: tuple[float, float], pat
                      on_scene: Callable[[int], None] | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`scene_patches` of every seed, concatenated in seed order, rendered on a process
-    pool of ``workers`` (the cores this process may use by default); ``on_scene`` is called with the number of
-    scenes done after each one."""
+    pool of ``workers`` (by default the cores this process may use); ``on_scene`` is called with
+    the number of scenes done after each one."""
     n = len(seeds)
     if n == 0:
         return np.zeros((0, 3, patch_px, patch_px), np.uint8), *(np.zeros(0, np.float32) for _ in range(3))
