@@ -42,15 +42,9 @@ CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 def cpu_quota(path: Path | None = None) -> int | None:
     """The cores a cgroup (v2) CPU quota allows (``path``, by default ``CGROUP_CPU_MAX``), rounded
     up; None where no quota is set or readable."""
-    try:
-        fields = (path or CGROUP_CPU_MAX).read_text().split()
-    except OSError:
-        return None
-    if len(fields) != 2 or fields[0] == "max":
-        return None
-    try:
-        quota, period = int(fields[0]), int(fields[1])
-    except ValueError:
+    try:  # "max PERIOD" (no quota) or anything unreadable fails the int() or the unpacking
+        quota, period = (int(field) for field in (path or CGROUP_CPU_MAX).read_text().split())
+    except (OSError, ValueError):
         return None
     return max(1, math.ceil(quota / period)) if quota > 0 and period > 0 else None
 

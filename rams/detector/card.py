@@ -136,7 +136,7 @@ def record_metrics(model_dir: Path, section: str, flight: str, metrics: dict[str
     card = read_card(model_dir)
     per_class = {cls: {k: round(float(v), 4) for k, v in m.items()} for cls, m in metrics.items()}
     card.setdefault("metrics", {}).setdefault(section, {})[flight] = {
-        "command": command, **({"networks": dict(networks)} if networks else {}), **per_class}
+        "command": command, **({"networks": networks} if networks else {}), **per_class}
     tmp = model_dir / (CARD_FILE + ".tmp")
     tmp.write_text(yaml.safe_dump(card, sort_keys=False, allow_unicode=True))
     os.replace(tmp, model_dir / CARD_FILE)
