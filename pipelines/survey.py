@@ -112,10 +112,10 @@ def network_identity(card: dict, context: dict | None, verifier: dict | None) ->
             for key, value in ((kind, part["name"]), (f"{kind}_sha256", part["sha256"]))}
 
 
-def weights_key(card: dict, *others: dict | None) -> str:
-    """The sha256 of the weights behind a survey: the model's, then its context model's and
-    verifier's when it has them."""
-    return "+".join([card["sha256"]] + [other["sha256"] for other in others if other])
+def weights_key(networks: dict[str, str]) -> str:
+    """The sha256 of the weights behind a survey (of :func:`network_identity`): the model's, then
+    its context model's and verifier's when it has them."""
+    return "+".join(value for key, value in networks.items() if key.endswith("_sha256"))
 
 
 def run_key(flight: Flight, settings: SurveySettings, model_sha: str, grid: TileGrid) -> str:
@@ -223,7 +223,8 @@ def survey(
             f"it must exceed {LARGEST_WHOLE_OBJECT_M} m so every submunition is seen whole by one tile",
         )
     regions = grid.regions
-    key = run_key(flight, settings, weights_key(card, context, verifier), grid)
+    networks = network_identity(card, context, verifier)
+    key = run_key(flight, settings, weights_key(networks), grid)
     run_dir = out.parent / ".rams-runs" / f"{native.flight_id}-{key}"
     with ExitStack() as stack:
         client = _cluster(stack, scheduler, workers)
@@ -268,7 +269,6 @@ def survey(
             f"{report.name}{chip_anchor('submunitions', i + 1)}" for i in range(len(layers["submunitions"]))
         ]
     seconds = time.perf_counter() - started
-    networks = network_identity(card, context, verifier)
     metadata = {
         "flight_id": flight_id,
         "flight_path": str(native.path),
