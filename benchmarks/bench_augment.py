@@ -16,8 +16,8 @@ import time
 import numpy as np
 import torch
 
-from rams.detector.augment import AugmentConfig, augment_batch
-from rams.detector.jpeg import codec_round_trip, jpeg_batch
+from rams.training.augment import AugmentConfig, augment_batch
+from rams.training.jpeg import codec_round_trip, jpeg_batch
 
 AUGMENT = AugmentConfig(brightness=0.15, contrast=0.3, colour=0.12, blur_p=0.3, noise_std=6.0, jpeg_p=0.5,
                         jpeg_quality=(30, 95), jpeg_scale=(1.0, 2.0))

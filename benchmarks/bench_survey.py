@@ -23,7 +23,7 @@ DATA = Path(__file__).parent / "data"
 
 
 def child(args: argparse.Namespace) -> None:
-    from pipelines.survey import survey
+    from rams.pipelines.survey import survey
 
     with tempfile.TemporaryDirectory() as tmp:
         summary = survey(

@@ -13,8 +13,8 @@ import argparse
 import json
 from pathlib import Path
 
-from pipelines.evaluate import describe_networks
-from rams.detector.metrics import bootstrap_difference
+from rams.pipelines.evaluate import describe_networks
+from rams.evaluation.metrics import bootstrap_difference
 from rams.errors import RamsError
 
 #: Draws of the paired bootstrap over flights.

@@ -17,7 +17,7 @@ import rasterio
 from rasterio.enums import MaskFlags
 from rasterio.windows import Window
 
-from rams.detector.shifts import ImagingShift, shift_rgb
+from rams.evaluation.shifts import ImagingShift, shift_rgb
 from rams.elevation import sidecar
 from rams.errors import RamsError
 from rams.synth.flight import labels_path

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pyogrio
 
-from pipelines.survey import DEFAULT_MODEL, NETWORK_KEYS, hazard_rules_path, survey
-from pipelines.survey_config import SurveySettings
+from rams.pipelines.survey import DEFAULT_MODEL, NETWORK_KEYS, survey
+from rams.resources import hazard_rules_path
+from rams.settings import SurveySettings
 from rams.detector.card import record_metrics, resolve_model_dir
-from rams.detector.data import read_labels
-from rams.detector.metrics import (
+from rams.training.data import read_labels
+from rams.evaluation.metrics import (
     EARTHWORK_MARGIN_M,
     EVALUATION_DEFAULTS,
     add_counts,

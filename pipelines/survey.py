@@ -22,10 +22,10 @@ from functools import partial
 from pathlib import Path
 
 import rams
-from pipelines.progress import Progress
-from pipelines.reduce import reduce_regions
-from pipelines.survey_config import SurveySettings, calibrated
-from pipelines.survey_region import RegionJob, detector_for, survey_region
+from rams.pipelines.progress import Progress
+from rams.merge import reduce_regions
+from rams.settings import SurveySettings, calibrated
+from rams.pipelines.survey_region import RegionJob, detector_for, survey_region
 from rams.config import load_config
 from rams.detector.card import resolve_model_dir
 from rams.detector.detector import Detector
@@ -37,13 +37,13 @@ from rams.hazards import hazard_layers, load_rules
 from rams.hazards.rules import rules_to_dict
 from rams.parallel import default_workers, map_regions
 from rams.report import chip_anchor, write_report
+from rams.resources import hazard_rules_path
 from rams.tiling import TileGrid
 
 log = logging.getLogger("rams.survey")
 DEFAULT_MODEL = "rams-det-v2"
 #: The largest object the detector must see whole in one tile (m): submunitions are <= ~30 cm.
 LARGEST_WHOLE_OBJECT_M = 0.4
-CONFIGS = Path(rams.__file__).resolve().parents[1] / "configs"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -90,12 +90,6 @@ def processing_flight(flight: Flight, gsd_range_m: tuple[float, float]) -> Fligh
     if flight.gsd_m > hi * 1.001:
         return resampled(flight, hi)
     return flight
-
-
-def hazard_rules_path(name: str) -> Path:
-    """A rules profile by name (configs/hazards/NAME.yaml) or path."""
-    path = Path(name)
-    return path if path.suffix in (".yaml", ".yml") else CONFIGS / "hazards" / f"{name}.yaml"
 
 
 #: The keys naming the networks behind a survey (its GeoPackage metadata, its summary and the

@@ -17,8 +17,8 @@ import shapely
 from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
-from pipelines.runstore import RunStore
-from pipelines.survey_config import SurveySettings
+from rams.pipelines.runstore import RunStore
+from rams.settings import SurveySettings
 from rams.assess import not_assessable
 from rams.detector.detector import Detector
 from rams.detector.verifier import verify_points

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rams.detector.config import load_config
-from rams.detector.train import train
-from rams.detector.train_verifier import train_verifier
+from rams.training.config import load_config
+from rams.training.detector_trainer import train
+from rams.training.verifier_trainer import train_verifier
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from pipelines.cli import main
-from rams.detector.metrics import bootstrap_difference
+from rams.cli.main import main
+from rams.evaluation.metrics import bootstrap_difference
 
 MATCHING = {"match_radius_m": 0.3, "min_length_px": 5.0}
 

@@ -2,7 +2,7 @@ from dataclasses import replace
 
 import pytest
 
-from pipelines.survey_config import SurveySettings, calibrated
+from rams.settings import SurveySettings, calibrated
 from rams.config import load_config
 from rams.errors import RamsError
 

@@ -11,9 +11,9 @@ from test_detector_model import CARD, _model
 
 from rams.detector.card import save_model
 from rams.detector.context import context_factor
-from rams.detector.data import load_labelled_flight
+from rams.training.data import load_labelled_flight
 from rams.detector.detector import Detector
-from rams.detector.train import detection_loss
+from rams.training.detector_trainer import detection_loss
 from rams.errors import RamsError
 from rams.flight import open_flight
 from rams.inference import predict_region
@@ -135,9 +135,9 @@ class _FixedMaps(torch.nn.Module):
 def test_context_validation_scores_masks_at_the_configured_class_threshold(tmp_path) -> None:
     from dataclasses import replace
 
-    from rams.detector.config import TrainConfig
-    from rams.detector.data import rasterise_targets
-    from rams.detector.train import validate
+    from rams.training.config import TrainConfig
+    from rams.training.data import rasterise_targets
+    from rams.training.detector_trainer import validate
 
     fl = load_labelled_flight(*make_flight(tmp_path))
     prob = rasterise_targets(fl.labels, fl.transform, fl.shape) * 0.4  # masks at 0.4 only

@@ -1,4 +1,4 @@
-"""Imaging shifts (rams.detector.shifts) and `rams degrade`, on real GeoTIFFs."""
+"""Imaging shifts (rams.evaluation.shifts) and `rams degrade`, on real GeoTIFFs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import rasterio
 from detector_fixtures import make_flight
 from rasters import textured, write_tif
 
-from pipelines.cli import main
-from rams.detector.shifts import ImagingShift, shift_rgb
+from rams.cli.main import main
+from rams.evaluation.shifts import ImagingShift, shift_rgb
 
 
 def test_default_shift_changes_nothing() -> None:

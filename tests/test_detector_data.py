@@ -11,9 +11,9 @@ import torch
 from detector_fixtures import make_flight
 from shapely.geometry import Point
 
-from rams.detector.augment import AugmentConfig, augment_batch
-from rams.detector.config import load_config, load_flights
-from rams.detector.data import (
+from rams.training.augment import AugmentConfig, augment_batch
+from rams.training.config import load_config, load_flights
+from rams.training.data import (
     labelled_flight,
     load_labelled_flight,
     rasterise_targets,
@@ -21,7 +21,7 @@ from rams.detector.data import (
     sample_chip,
     type_balanced,
 )
-from rams.detector.jpeg import jpeg_batch
+from rams.training.jpeg import jpeg_batch
 from rams.errors import RamsError
 from rams.synth import generate_flight
 

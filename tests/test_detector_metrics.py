@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from pipelines.evaluate import format_table, pool
-from rams.detector.metrics import (
+from rams.pipelines.evaluate import format_table, pool
+from rams.evaluation.metrics import (
     add_counts,
     bootstrap_intervals,
     counts_by_ground,

@@ -12,12 +12,12 @@ import torch
 import yaml
 from detector_fixtures import make_flight
 
-from pipelines.cli import main
-from rams.detector.augment import AugmentConfig, augment_batch
-from rams.detector.config import TrainConfig, load_config
-from rams.detector.data import load_labelled_flight, sample_batch
+from rams.cli.main import main
+from rams.training.augment import AugmentConfig, augment_batch
+from rams.training.config import TrainConfig, load_config
+from rams.training.data import load_labelled_flight, sample_batch
 from rams.detector.model import build_model
-from rams.detector.train import chip_batches, detection_loss, train
+from rams.training.detector_trainer import chip_batches, detection_loss, train
 from rams.detector.whole_flight import predict_flight, vectorise
 
 
@@ -79,7 +79,7 @@ def test_predict_flight_core_crop_stitching() -> None:
 
 def test_vectorise_hand_made_maps(tmp_path) -> None:
     fl = load_labelled_flight(*make_flight(tmp_path))
-    from rams.detector.data import rasterise_targets
+    from rams.training.data import rasterise_targets
 
     prob = rasterise_targets(fl.labels, fl.transform, fl.shape)
     det = vectorise(prob, fl.transform, fl.crs, {"peak_threshold": 0.5, "mask_threshold": 0.5})
@@ -92,7 +92,7 @@ def test_vectorise_hand_made_maps(tmp_path) -> None:
 
 def test_vectorise_takes_a_class_mask_threshold_over_the_shared_one(tmp_path) -> None:
     fl = load_labelled_flight(*make_flight(tmp_path))
-    from rams.detector.data import rasterise_targets
+    from rams.training.data import rasterise_targets
 
     prob = rasterise_targets(fl.labels, fl.transform, fl.shape) * 0.4  # masks at 0.4 only
     pp = {"peak_threshold": 0.9, "mask_threshold": 0.5}

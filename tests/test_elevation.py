@@ -15,12 +15,12 @@ from rasterio.transform import from_bounds
 from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 
-from pipelines.survey import survey
-from rams.detector.augment import AugmentConfig, augment_batch
-from rams.detector.config import load_config
-from rams.detector.data import load_labelled_flight, synth_labelled_flight
+from rams.pipelines.survey import survey
+from rams.training.augment import AugmentConfig, augment_batch
+from rams.training.config import load_config
+from rams.training.data import load_labelled_flight, synth_labelled_flight
 from rams.detector.detector import Detector
-from rams.detector.train import train
+from rams.training.detector_trainer import train
 from rams.elevation import ENCODING, METRES_PER_LEVEL, RELIEF_ZERO_LEVEL, read_relief, relief_levels, with_dsm
 from rams.errors import RamsError
 from rams.flight import open_flight

@@ -121,12 +121,12 @@ def _truncated(tmp_path):
 def test_cli_info_and_errors(tmp_path):
     good = write_tif(tmp_path / "good.tif", textured(3, 64, 64))
     ok = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "info", str(good)], capture_output=True, text=True
+        [sys.executable, "-m", "rams.cli.main", "info", str(good)], capture_output=True, text=True
     )
     assert ok.returncode == 0 and "gsd_m" in ok.stdout
     for bad in (tmp_path / "nope.tif", _truncated(tmp_path)):
         r = subprocess.run(
-            [sys.executable, "-m", "pipelines.cli", "info", str(bad)],
+            [sys.executable, "-m", "rams.cli.main", "info", str(bad)],
             capture_output=True,
             text=True,
         )

@@ -6,7 +6,7 @@ import pyogrio
 import pytest
 from hazard_fixtures import not_assessable, positions, square, strike, submunitions, trenches
 
-from pipelines.cli import main
+from rams.cli.main import main
 
 AZERBAIJAN = Path(__file__).resolve().parents[1] / "configs" / "hazards" / "azerbaijan.yaml"
 

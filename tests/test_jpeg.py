@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
-from rams.detector.jpeg import codec_round_trip, jpeg_batch, quant_tables
+from rams.training.jpeg import codec_round_trip, jpeg_batch, quant_tables
 
 
 def _patches(n: int = 32, size: int = 32) -> np.ndarray:

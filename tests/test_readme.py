@@ -11,7 +11,7 @@ import pyogrio
 import pytest
 from gis_clients import assert_gdal_validates, assert_qgis_finds_no_invalid_geometries
 
-from pipelines.survey import DEFAULT_MODEL
+from rams.pipelines.survey import DEFAULT_MODEL
 from rams.detector.card import read_card, resolve_model_dir
 from rams.export import SCHEMA
 
@@ -32,7 +32,7 @@ def test_readme_main_command_on_the_demo_flight(tmp_path):
     assert [s[1] for s in steps] == ["synth", "survey"]
     for step in steps:
         run = subprocess.run(
-            [sys.executable, "-m", "pipelines.cli", *step[1:]], cwd=tmp_path, capture_output=True, text=True
+            [sys.executable, "-m", "rams.cli.main", *step[1:]], cwd=tmp_path, capture_output=True, text=True
         )
         assert run.returncode == 0, run.stderr
     out = tmp_path / "demo" / "survey.gpkg"

@@ -11,8 +11,8 @@ import pyogrio
 import pytest
 import yaml
 
-from pipelines.survey import NETWORK_KEYS, survey
-from pipelines.survey_config import SurveySettings, TilingSettings
+from rams.pipelines.survey import NETWORK_KEYS, survey
+from rams.settings import SurveySettings, TilingSettings
 from rams.errors import RamsError
 
 SMALL_REGIONS = SurveySettings(tiling=TilingSettings(tile_px=512, region_px=512))
@@ -28,7 +28,7 @@ def flight(tmp_path_factory) -> Path:
 
 
 def _rams(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True, **kw)
+    return subprocess.run([sys.executable, "-m", "rams.cli.main", *args], capture_output=True, text=True, **kw)
 
 
 def _layers(path: Path) -> dict:
@@ -86,7 +86,7 @@ def test_resume_after_sigkill(flight, threaded, tmp_path):
     config = tmp_path / "survey.yaml"
     config.write_text(yaml.safe_dump({"tiling": {"tile_px": 512, "region_px": 512}}))
     out = tmp_path / "resumed.gpkg"
-    args = [sys.executable, "-m", "pipelines.cli", "survey", str(flight), "-o", str(out), "--config", str(config)]
+    args = [sys.executable, "-m", "rams.cli.main", "survey", str(flight), "-o", str(out), "--config", str(config)]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     runs = tmp_path / ".rams-runs"
     deadline = time.time() + 300

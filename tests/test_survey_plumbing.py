@@ -12,9 +12,9 @@ import yaml
 from rasters import write_tif
 from scipy import ndimage
 
-from pipelines import survey_region
-from pipelines.survey import survey
-from pipelines.survey_config import SurveySettings, TilingSettings
+from rams.pipelines import survey_region
+from rams.pipelines.survey import survey
+from rams.settings import SurveySettings, TilingSettings
 
 GSD = 0.03
 

@@ -15,9 +15,9 @@ from shapely.geometry import Point
 from test_detector_model import CARD, _model
 
 from rams.detector.card import WEIGHTS_FILE, save_model
-from rams.detector.config import load_config
+from rams.training.config import load_config
 from rams.detector.detector import Detector
-from rams.detector.train_verifier import hard_negatives, train_verifier
+from rams.training.verifier_trainer import hard_negatives, train_verifier
 from rams.detector.verifier import (
     PatchEnsemble,
     Verifier,
@@ -29,7 +29,7 @@ from rams.detector.verifier import (
     patch_scale,
     verify_points,
 )
-from rams.detector.verifier_data import draw_weights, label_candidates, positive_weights
+from rams.training.mining import draw_weights, label_candidates, positive_weights
 from rams.errors import RamsError
 
 CRS = "EPSG:32638"

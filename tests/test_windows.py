@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rams.detector.windows import rendered_patches, scene_patches
+from rams.training.patches import rendered_patches, scene_patches
 
 
 def test_scene_patches_are_labelled_centred_and_reproducible() -> None:

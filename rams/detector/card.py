@@ -20,17 +20,12 @@ from safetensors.torch import load_file, save_file
 import rams
 from rams.elevation import check_encoding
 from rams.errors import RamsError
+from rams.resources import models_dir
 
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "card.yaml"
 REQUIRED_KEYS = ("name", "classes", "input_bands", "normalisation", "gsd_range_m", "tile_px",
                  "overlap_px", "arch", "sha256", "rams_version")
-
-
-def models_dir() -> Path:
-    """Where named models live: ``$RAMS_MODELS_DIR``, else ``models/`` next to the package."""
-    env = os.environ.get("RAMS_MODELS_DIR")
-    return Path(env) if env else Path(rams.__file__).resolve().parents[1] / "models"
 
 
 def resolve_model_dir(name_or_dir: str | os.PathLike[str]) -> Path:

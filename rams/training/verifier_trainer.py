@@ -1,8 +1,8 @@
 """Training the submunition verifier on the candidates a heatmap model proposes.
 
 The training patches are mined from the training flights' candidates
-(:mod:`rams.detector.verifier_data`). With ``object_scenes`` the batches also draw on patches
-rendered around the objects of that many synthetic scenes (:mod:`rams.detector.windows`): far more
+(:mod:`rams.training.mining`). With ``object_scenes`` the batches also draw on patches
+rendered around the objects of that many synthetic scenes (:mod:`rams.training.patches`): far more
 submunitions of 5 px or more, and far more cans, bottles and scrap, than mining whole flights
 yields in the same time. With ``ensemble_with`` the network trained joins the frozen networks of
 an earlier verifier, and what is validated and saved is their ensemble
@@ -32,14 +32,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rams.detector.augment import augment_batch
+from rams.training.augment import augment_batch
 from rams.detector.card import load_model, save_model
-from rams.detector.config import TrainConfig, iter_flights
-from rams.detector.data import LabelledFlight
+from rams.training.config import TrainConfig, iter_flights
+from rams.training.data import LabelledFlight
 from rams.detector.detector import Detector
-from rams.detector.metrics import EVALUATION_DEFAULTS, add_counts, submunition_sweep, summarise
+from rams.evaluation.metrics import EVALUATION_DEFAULTS, add_counts, submunition_sweep, summarise
 from rams.detector.model import RGB_BANDS, on_device
-from rams.detector.train import device_name, initial_model, load_checkpoint, save_checkpoint
+from rams.training.detector_trainer import device_name, initial_model, load_checkpoint, save_checkpoint
 from rams.detector.verifier import (
     PatchEnsemble,
     PatchNet,
@@ -50,7 +50,7 @@ from rams.detector.verifier import (
     patch_scale,
     pixel_positions,
 )
-from rams.detector.verifier_data import SET_KEYS, candidates, draw_weights, mined_set, object_set
+from rams.training.mining import SET_KEYS, candidates, draw_weights, mined_set, object_set
 from rams.errors import RamsError
 
 log = logging.getLogger("rams.train")

@@ -7,7 +7,7 @@ near an item hidden under vegetation is left out; every other candidate is negat
 visible item's own centre is added as a positive too, so that items the heatmap ranks low are
 still learnt. The mined patches are cached in the output folder (``candidates.safetensors``),
 and the patches rendered around the objects of ``object_scenes`` scenes
-(:mod:`rams.detector.windows`) in ``objects.safetensors``. Each set holds the patches (K, 3, P, P)
+(:mod:`rams.training.patches`) in ``objects.safetensors``. Each set holds the patches (K, 3, P, P)
 uint8, their labels, their items' lengths in flight pixels and visible fractions (1 for
 negatives); positives are drawn by :func:`draw_weights`.
 """
@@ -27,12 +27,12 @@ from safetensors.torch import load_file
 from scipy.spatial import cKDTree
 
 from rams.detector.card import write_weights
-from rams.detector.config import TrainConfig
-from rams.detector.data import LabelledFlight
+from rams.training.config import TrainConfig
+from rams.training.data import LabelledFlight
 from rams.detector.detector import Detector
 from rams.detector.verifier import crop_patches, patch_scale, pixel_positions
 from rams.detector.whole_flight import peaks_to_points, predict_flight
-from rams.detector.windows import rendered_patches
+from rams.training.patches import rendered_patches
 from rams.errors import RamsError
 
 log = logging.getLogger("rams.train")

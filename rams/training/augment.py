@@ -4,7 +4,7 @@ Geometric (applied to images and targets alike): flips and 90° rotations. Photo
 bands only, not an elevation band): brightness, contrast, per-channel colour gain, gaussian
 noise; gaussian blur (every band); then re-quantisation to 0-255 integers as a uint8 sensor
 would deliver, and JPEG compression of the RGB bands as orthomosaics are often stored. Scale
-jitter happens when chips are sampled (:func:`rams.detector.data.sample_batch`), where targets
+jitter happens when chips are sampled (:func:`rams.training.data.sample_batch`), where targets
 are redrawn.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from rams.detector.jpeg import jpeg_batch
+from rams.training.jpeg import jpeg_batch
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def _blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
 
 def _compress(x: torch.Tensor, g: torch.Generator, cfg: AugmentConfig) -> None:
     """JPEG-compress the RGB bands of some of the 0-255 integer images ``x`` (N, C, H, W) in place,
-    on their device (:func:`rams.detector.jpeg.jpeg_batch`)."""
+    on their device (:func:`rams.training.jpeg.jpeg_batch`)."""
     n = x.shape[0]
     pick = torch.nonzero(torch.rand(n, generator=g, device=g.device) < cfg.jpeg_p).flatten()
     if len(pick) == 0:

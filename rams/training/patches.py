@@ -9,7 +9,7 @@ visible items, its litter, some of its stones and a few random points are render
 hundred pixels cost, so a CPU renders thousands of scenes' objects in the time of a few flights.
 
 Each view is centred near its object (jittered, as heatmap peaks are) and labelled by the rule
-that labels mined candidates (:func:`rams.detector.verifier_data.label_candidates`): positive
+that labels mined candidates (:func:`rams.training.mining.label_candidates`): positive
 within the match radius of a visible item, left out near a hidden one, negative elsewhere.
 """
 

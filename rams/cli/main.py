@@ -1,4 +1,4 @@
-"""The `rams` command: a thin argparse layer over the jobs in `pipelines`.
+"""The `rams` command: a thin argparse layer over the library and its jobs (`rams.pipelines`).
 
 Every job module defines ``register(subparsers)`` which adds its sub-command and sets
 ``run=<callable(args) -> int>`` as the parser default.
@@ -36,7 +36,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     chosen = next((a for a in (sys.argv[1:] if argv is None else argv) if a in COMMANDS), None)
     for name, summary in COMMANDS.items():
         if name == chosen:
-            importlib.import_module(f"pipelines.{name}").register(sub)
+            importlib.import_module(f"rams.pipelines.{name}").register(sub)
         else:
             sub.add_parser(name, help=summary)
     return parser

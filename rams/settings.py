@@ -1,11 +1,10 @@
-"""Survey settings, loaded from YAML (configs/survey.yaml) and validated on load."""
+"""Survey settings: how a flight is tiled and how class maps become features (configs/survey.yaml)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
 from rams.config import bounded
-from rams.detector.whole_flight import mask_threshold
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,12 @@ class DetectionSettings:
         0.1, 0.0, 5.0, doc="feature outlines; trenches and positions are traced on cells this wide"
     )
     mask_simplify_m: float = bounded(0.25, 0.0, 10.0, doc="coverage / not-assessable outlines")
+
+
+def mask_threshold(postprocess: dict[str, float], cls: str, default: float = 0.5) -> float:
+    """A mask class's threshold in a card's post-processing: ``<cls>_mask_threshold`` when it
+    names one, else ``mask_threshold``, else ``default``."""
+    return float(postprocess.get(f"{cls}_mask_threshold", postprocess.get("mask_threshold", default)))
 
 
 def calibrated(

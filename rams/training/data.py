@@ -22,7 +22,7 @@ from affine import Affine
 from rasterio.features import rasterize
 
 from rams.detector.context import context_factor
-from rams.detector.metrics import earthwork_outlines, in_earthworks
+from rams.evaluation.metrics import earthwork_outlines, in_earthworks
 from rams.elevation import relief_levels, relief_on_grid, sidecar
 from rams.errors import RamsError
 from rams.resample import block_mean
@@ -131,7 +131,7 @@ def labelled_flight(path: str, image: np.ndarray, transform: Affine, crs: object
 
 def _visible_in_earthworks(labels: dict[str, gpd.GeoDataFrame]) -> np.ndarray:
     """Per submunition: not hidden under vegetation, and in a trench or position or at its edge
-    (:func:`rams.detector.metrics.in_earthworks`), where cluster strikes aimed at fortifications
+    (:func:`rams.evaluation.metrics.in_earthworks`), where cluster strikes aimed at fortifications
     leave items on shaded floors, walls and spoil."""
     items = labels["submunitions"]
     if len(items) == 0:

@@ -23,11 +23,11 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from rams.detector.augment import augment_batch
+from rams.training.augment import augment_batch
 from rams.detector.card import load_model, save_model, write_weights
-from rams.detector.config import TrainConfig, load_flights
-from rams.detector.data import LabelledFlight, sample_batch
-from rams.detector.metrics import add_counts, score_detections, summarise
+from rams.training.config import TrainConfig, load_flights
+from rams.training.data import LabelledFlight, sample_batch
+from rams.evaluation.metrics import add_counts, score_detections, summarise
 from rams.detector.model import CLASSES, RamsNet, build_model, on_device
 from rams.detector.whole_flight import DEFAULT_POSTPROCESS, predict_flight, vectorise
 from rams.elevation import ELEVATION_BAND, ENCODING

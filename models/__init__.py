@@ -1,0 +1,1 @@
+"""The shipped models: one folder each (safetensors weights, card, page), installed as data."""

@@ -1,0 +1,1 @@
+"""The `rams` command: a thin argparse layer over the library (see :mod:`rams.cli.main`)."""

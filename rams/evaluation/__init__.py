@@ -1,0 +1,1 @@
+"""Scoring detections against labels in metres, comparing models, and imaging shifts."""
