@@ -14,8 +14,9 @@ import json
 from pathlib import Path
 
 from rams.pipelines.evaluate import describe_networks
-from rams.evaluation.metrics import bootstrap_difference
+
 from rams.errors import RamsError
+from rams.evaluation.metrics import bootstrap_difference
 
 #: Draws of the paired bootstrap over flights.
 DRAWS = 2000

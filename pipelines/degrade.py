@@ -17,9 +17,9 @@ import rasterio
 from rasterio.enums import MaskFlags
 from rasterio.windows import Window
 
-from rams.evaluation.shifts import ImagingShift, shift_rgb
 from rams.elevation import sidecar
 from rams.errors import RamsError
+from rams.evaluation.shifts import ImagingShift, shift_rgb
 from rams.synth.flight import labels_path
 
 STRIP_PX = 1024

@@ -18,12 +18,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pyogrio
-
 from rams.pipelines.survey import DEFAULT_MODEL, NETWORK_KEYS, survey
-from rams.resources import hazard_rules_path
-from rams.settings import SurveySettings
+
 from rams.detector.card import record_metrics, resolve_model_dir
-from rams.training.data import read_labels
+from rams.errors import RamsError
 from rams.evaluation.metrics import (
     EARTHWORK_MARGIN_M,
     EVALUATION_DEFAULTS,
@@ -36,9 +34,11 @@ from rams.evaluation.metrics import (
     score_detections,
     summarise,
 )
-from rams.errors import RamsError
 from rams.hazards import hazard_metrics, load_rules
+from rams.resources import hazard_rules_path
+from rams.settings import SurveySettings
 from rams.synth.flight import labels_path
+from rams.training.data import read_labels
 
 #: Submunitions are 5-40 px objects at the survey GSD; shorter items are below what RGB imagery at
 #: that GSD resolves (an 8 cm M77 is under 3 px at 3 cm) and are reported apart.

@@ -21,11 +21,10 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-import rams
 from rams.pipelines.progress import Progress
-from rams.merge import reduce_regions
-from rams.settings import SurveySettings, calibrated
 from rams.pipelines.survey_region import RegionJob, detector_for, survey_region
+
+import rams
 from rams.config import load_config
 from rams.detector.card import resolve_model_dir
 from rams.detector.detector import Detector
@@ -35,9 +34,11 @@ from rams.export import write_geopackage
 from rams.flight import Flight, open_flight, resampled
 from rams.hazards import hazard_layers, load_rules
 from rams.hazards.rules import rules_to_dict
+from rams.merge import reduce_regions
 from rams.parallel import default_workers, map_regions
 from rams.report import chip_anchor, write_report
 from rams.resources import hazard_rules_path
+from rams.settings import SurveySettings, calibrated
 from rams.tiling import TileGrid
 
 log = logging.getLogger("rams.survey")

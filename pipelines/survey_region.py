@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import shapely
+from rams.pipelines.runstore import RunStore
 from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
-from rams.pipelines.runstore import RunStore
-from rams.settings import SurveySettings
 from rams.assess import not_assessable
 from rams.detector.detector import Detector
 from rams.detector.verifier import verify_points
@@ -26,6 +25,7 @@ from rams.errors import RamsError
 from rams.flight import Flight, gdal_message
 from rams.inference import predict_region
 from rams.reading import read_region
+from rams.settings import SurveySettings
 from rams.tiling import Region
 from rams.vectorize import mask_polygons, position_polygons, submunition_points, trench_lines
 

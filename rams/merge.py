@@ -14,9 +14,9 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from rams.settings import DetectionSettings
-from rams.pipelines.survey_region import FEATURE_LAYERS, RegionResult
 from rams.export import empty_layer
+from rams.pipelines.survey_region import FEATURE_LAYERS, RegionResult
+from rams.settings import DetectionSettings
 from rams.vectorize import join_lines, merge_polygons, split_at_necks, suppress_points
 
 

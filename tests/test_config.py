@@ -2,9 +2,9 @@ from dataclasses import replace
 
 import pytest
 
-from rams.settings import SurveySettings, calibrated
 from rams.config import load_config
 from rams.errors import RamsError
+from rams.settings import SurveySettings, calibrated
 
 
 def _load(tmp_path, text):

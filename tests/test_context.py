@@ -11,15 +11,15 @@ from test_detector_model import CARD, _model
 
 from rams.detector.card import save_model
 from rams.detector.context import context_factor
-from rams.training.data import load_labelled_flight
 from rams.detector.detector import Detector
-from rams.training.detector_trainer import detection_loss
 from rams.errors import RamsError
 from rams.flight import open_flight
 from rams.inference import predict_region
 from rams.reading import read_region
 from rams.resample import block_mean, upsample
 from rams.tiling import TileGrid
+from rams.training.data import load_labelled_flight
+from rams.training.detector_trainer import detection_loss
 
 
 def test_context_factor_rounds_to_the_nearest_block() -> None:

@@ -11,6 +11,8 @@ import torch
 from detector_fixtures import make_flight
 from shapely.geometry import Point
 
+from rams.errors import RamsError
+from rams.synth import generate_flight
 from rams.training.augment import AugmentConfig, augment_batch
 from rams.training.config import load_config, load_flights
 from rams.training.data import (
@@ -22,8 +24,6 @@ from rams.training.data import (
     type_balanced,
 )
 from rams.training.jpeg import jpeg_batch
-from rams.errors import RamsError
-from rams.synth import generate_flight
 
 
 def test_targets_on_the_flight_grid(tmp_path) -> None:

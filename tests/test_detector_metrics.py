@@ -5,9 +5,9 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pytest
+from rams.pipelines.evaluate import format_table, pool
 from shapely.geometry import LineString, Point, box
 
-from rams.pipelines.evaluate import format_table, pool
 from rams.evaluation.metrics import (
     add_counts,
     bootstrap_intervals,

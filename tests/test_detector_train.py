@@ -13,12 +13,12 @@ import yaml
 from detector_fixtures import make_flight
 
 from rams.cli.main import main
+from rams.detector.model import build_model
+from rams.detector.whole_flight import predict_flight, vectorise
 from rams.training.augment import AugmentConfig, augment_batch
 from rams.training.config import TrainConfig, load_config
 from rams.training.data import load_labelled_flight, sample_batch
-from rams.detector.model import build_model
 from rams.training.detector_trainer import chip_batches, detection_loss, train
-from rams.detector.whole_flight import predict_flight, vectorise
 
 
 def test_tiny_training_lowers_the_loss(tmp_path) -> None:

@@ -10,21 +10,21 @@ import pytest
 import rasterio
 import torch
 from affine import Affine
+from rams.pipelines.survey import survey
 from rasterio.enums import Resampling
 from rasterio.transform import from_bounds
 from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 
-from rams.pipelines.survey import survey
-from rams.training.augment import AugmentConfig, augment_batch
-from rams.training.config import load_config
-from rams.training.data import load_labelled_flight, synth_labelled_flight
 from rams.detector.detector import Detector
-from rams.training.detector_trainer import train
 from rams.elevation import ENCODING, METRES_PER_LEVEL, RELIEF_ZERO_LEVEL, read_relief, relief_levels, with_dsm
 from rams.errors import RamsError
 from rams.flight import open_flight
 from rams.synth import dsm_path, generate_flight
+from rams.training.augment import AugmentConfig, augment_batch
+from rams.training.config import load_config
+from rams.training.data import load_labelled_flight, synth_labelled_flight
+from rams.training.detector_trainer import train
 
 GSD = 0.03
 

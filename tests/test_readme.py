@@ -10,8 +10,8 @@ from pathlib import Path
 import pyogrio
 import pytest
 from gis_clients import assert_gdal_validates, assert_qgis_finds_no_invalid_geometries
-
 from rams.pipelines.survey import DEFAULT_MODEL
+
 from rams.detector.card import read_card, resolve_model_dir
 from rams.export import SCHEMA
 

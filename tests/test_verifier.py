@@ -15,9 +15,7 @@ from shapely.geometry import Point
 from test_detector_model import CARD, _model
 
 from rams.detector.card import WEIGHTS_FILE, save_model
-from rams.training.config import load_config
 from rams.detector.detector import Detector
-from rams.training.verifier_trainer import hard_negatives, train_verifier
 from rams.detector.verifier import (
     PatchEnsemble,
     Verifier,
@@ -29,8 +27,10 @@ from rams.detector.verifier import (
     patch_scale,
     verify_points,
 )
-from rams.training.mining import draw_weights, label_candidates, positive_weights
 from rams.errors import RamsError
+from rams.training.config import load_config
+from rams.training.mining import draw_weights, label_candidates, positive_weights
+from rams.training.verifier_trainer import hard_negatives, train_verifier
 
 CRS = "EPSG:32638"
 VERIFIER_CARD = {**CARD, "kind": "verifier", "tile_px": 16, "overlap_px": 0,

@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 import yaml
 
-from rams.training.augment import AugmentConfig
-from rams.training.data import SAMPLE_KINDS, LabelledFlight, load_labelled_flight, synth_labelled_flight
 from rams.detector.model import CLASSES, ORIENTATIONS, RGB_BANDS
 from rams.elevation import ELEVATION_BAND, sidecar
 from rams.errors import RamsError
 from rams.parallel import default_workers
+from rams.training.augment import AugmentConfig
+from rams.training.data import SAMPLE_KINDS, LabelledFlight, load_labelled_flight, synth_labelled_flight
 
 
 @dataclass(frozen=True)

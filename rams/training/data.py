@@ -22,9 +22,9 @@ from affine import Affine
 from rasterio.features import rasterize
 
 from rams.detector.context import context_factor
-from rams.evaluation.metrics import earthwork_outlines, in_earthworks
 from rams.elevation import relief_levels, relief_on_grid, sidecar
 from rams.errors import RamsError
+from rams.evaluation.metrics import earthwork_outlines, in_earthworks
 from rams.resample import block_mean
 
 LABEL_LAYERS = ("submunitions", "trenches", "trench_polygons", "positions", "vegetation",

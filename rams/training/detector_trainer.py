@@ -23,14 +23,14 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from rams.training.augment import augment_batch
 from rams.detector.card import load_model, save_model, write_weights
-from rams.training.config import TrainConfig, load_flights
-from rams.training.data import LabelledFlight, sample_batch
-from rams.evaluation.metrics import add_counts, score_detections, summarise
 from rams.detector.model import CLASSES, RamsNet, build_model, on_device
 from rams.detector.whole_flight import DEFAULT_POSTPROCESS, predict_flight, vectorise
 from rams.elevation import ELEVATION_BAND, ENCODING
+from rams.evaluation.metrics import add_counts, score_detections, summarise
+from rams.training.augment import augment_batch
+from rams.training.config import TrainConfig, load_flights
+from rams.training.data import LabelledFlight, sample_batch
 
 log = logging.getLogger("rams.train")
 PEAK_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)

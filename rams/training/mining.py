@@ -27,13 +27,13 @@ from safetensors.torch import load_file
 from scipy.spatial import cKDTree
 
 from rams.detector.card import write_weights
-from rams.training.config import TrainConfig
-from rams.training.data import LabelledFlight
 from rams.detector.detector import Detector
 from rams.detector.verifier import crop_patches, patch_scale, pixel_positions
 from rams.detector.whole_flight import peaks_to_points, predict_flight
-from rams.training.patches import rendered_patches
 from rams.errors import RamsError
+from rams.training.config import TrainConfig
+from rams.training.data import LabelledFlight
+from rams.training.patches import rendered_patches
 
 log = logging.getLogger("rams.train")
 

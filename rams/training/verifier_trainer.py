@@ -32,14 +32,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rams.training.augment import augment_batch
 from rams.detector.card import load_model, save_model
-from rams.training.config import TrainConfig, iter_flights
-from rams.training.data import LabelledFlight
 from rams.detector.detector import Detector
-from rams.evaluation.metrics import EVALUATION_DEFAULTS, add_counts, submunition_sweep, summarise
 from rams.detector.model import RGB_BANDS, on_device
-from rams.training.detector_trainer import device_name, initial_model, load_checkpoint, save_checkpoint
 from rams.detector.verifier import (
     PatchEnsemble,
     PatchNet,
@@ -50,8 +45,13 @@ from rams.detector.verifier import (
     patch_scale,
     pixel_positions,
 )
-from rams.training.mining import SET_KEYS, candidates, draw_weights, mined_set, object_set
 from rams.errors import RamsError
+from rams.evaluation.metrics import EVALUATION_DEFAULTS, add_counts, submunition_sweep, summarise
+from rams.training.augment import augment_batch
+from rams.training.config import TrainConfig, iter_flights
+from rams.training.data import LabelledFlight
+from rams.training.detector_trainer import device_name, initial_model, load_checkpoint, save_checkpoint
+from rams.training.mining import SET_KEYS, candidates, draw_weights, mined_set, object_set
 
 log = logging.getLogger("rams.train")
 # a verifier trained on balanced batches puts many negatives high: the sweep reaches 0.999

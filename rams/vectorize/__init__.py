@@ -6,10 +6,10 @@ Across regions: ``join_lines``, ``merge_polygons``, ``suppress_points``; then po
 are cut where two positions meet at a neck (``split_at_necks``).
 """
 
+from rams.vectorize.join import join_lines, merge_polygons, suppress_points
 from rams.vectorize.necks import split_at_necks
 from rams.vectorize.points import submunition_points
 from rams.vectorize.polygons import mask_polygons, position_polygons
-from rams.vectorize.join import join_lines, merge_polygons, suppress_points
 from rams.vectorize.trenches import trench_lines
 
 __all__ = [
