@@ -1,8 +1,8 @@
 """Model cards and weights: ``models/<name>/model.safetensors`` + ``card.yaml``.
 
-The card records what a model expects and what it was measured to do; the weights' sha256 in
-the card is checked on every load and a mismatch is refused. Weights are safetensors, never
-pickle.
+The card records what a model expects and how it was trained; the weights' sha256 in the card
+is checked on every load and a mismatch is refused. Weights are safetensors, never pickle. What
+``rams evaluate --record`` measured is kept beside the card, in ``metrics.yaml``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from rams.resources import models_dir
 
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "card.yaml"
+METRICS_FILE = "metrics.yaml"
 REQUIRED_KEYS = ("name", "classes", "input_bands", "normalisation", "gsd_range_m", "tile_px",
                  "overlap_px", "arch", "sha256", "rams_version")
 
@@ -47,7 +48,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-# libyaml's loader where installed: a card with its recorded metrics is thousands of lines
+# libyaml's loader where installed: a model's recorded metrics are thousands of lines
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -118,20 +119,39 @@ def save_model(model_dir: Path, model: torch.nn.Module, card: dict[str, Any]) ->
     return card
 
 
+def read_metrics(model_dir: Path) -> dict[str, Any]:
+    """The metric records of a model folder (``metrics.yaml``: section -> flight -> record), or
+    an empty mapping when none were made. The trainer's own validation summary stays in the card
+    (``card["metrics"]["validation"]``)."""
+    path = Path(model_dir) / METRICS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        records = yaml.load(path.read_text(), Loader=_YAML_LOADER)
+    except (OSError, yaml.YAMLError) as err:
+        raise RamsError(path, f"unreadable metric records ({err})") from err
+    if records is None:
+        return {}
+    if not isinstance(records, dict):
+        raise RamsError(path, "metric records are not a mapping")
+    return records
+
+
 def record_metrics(model_dir: Path, section: str, flight: str, metrics: dict[str, Any],
                    command: str, networks: dict[str, str] | None = None) -> None:
-    """Record one flight's evaluation in the card under ``metrics[section][flight]``.
+    """Record one flight's evaluation in the model's ``metrics.yaml`` under ``[section][flight]``.
 
-    Only the card changes (the weights and their sha256 do not); ``command`` is kept beside the
-    numbers so anyone can reproduce them, and ``networks`` (card names and weights' sha256 of the
-    model, its context model and verifier) says which networks made them, since a card's
-    ``verifier_model`` or ``context_model`` may change after the numbers were recorded.
+    The card and the weights do not change; the file is replaced atomically. ``command`` is kept
+    beside the numbers so anyone can reproduce them, and ``networks`` (card names and weights'
+    sha256 of the model, its context model and verifier) says which networks made them, since a
+    card's ``verifier_model`` or ``context_model`` may change after the numbers were recorded.
     """
     model_dir = Path(model_dir)
-    card = read_card(model_dir)
+    read_card(model_dir)  # a model folder, not any folder
+    records = read_metrics(model_dir)
     per_class = {cls: {k: round(float(v), 4) for k, v in m.items()} for cls, m in metrics.items()}
-    card.setdefault("metrics", {}).setdefault(section, {})[flight] = {
+    records.setdefault(section, {})[flight] = {
         "command": command, **({"networks": networks} if networks else {}), **per_class}
-    tmp = model_dir / (CARD_FILE + ".tmp")
-    tmp.write_text(yaml.safe_dump(card, sort_keys=False, allow_unicode=True))
-    os.replace(tmp, model_dir / CARD_FILE)
+    tmp = model_dir / (METRICS_FILE + ".tmp")
+    tmp.write_text(yaml.safe_dump(records, sort_keys=False, allow_unicode=True))
+    os.replace(tmp, model_dir / METRICS_FILE)
