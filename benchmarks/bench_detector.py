@@ -25,11 +25,12 @@ import time
 import numpy as np
 import torch
 
-from rams.detector.context import context_factor, context_probabilities
+from rams.detector.context import context_factor
 from rams.detector.detector import Detector
 from rams.detector.model import CLASSES, build_model
 from rams.detector.verifier import PatchEnsemble, crop_patches, patch_probabilities, patch_scale
 from rams.errors import RamsError
+from rams.inference import context_probabilities
 from rams.tiling import TileGrid
 
 
@@ -67,7 +68,7 @@ def bench_context(det: Detector, region_px: int = TileGrid.region_px + TileGrid.
     channels = [CLASSES.index(c) for c in det.context.outputs]
 
     def run() -> None:
-        context_probabilities(det.context.predict, img, k, int(card["tile_px"]), int(card["overlap_px"]), channels)
+        context_probabilities(det.context, img, k, int(card["tile_px"]), int(card["overlap_px"]), channels)
     run()  # warm-up: CUDA kernels are chosen for the context tiles' shapes on first use
     t0 = time.perf_counter()
     run()

@@ -26,6 +26,7 @@ from rams.pipelines.survey_region import RegionJob, detector_for, survey_region
 
 import rams
 from rams.config import load_config
+from rams.detect import detection_grid
 from rams.detector.card import resolve_model_dir
 from rams.detector.detector import Detector
 from rams.elevation import sidecar, with_dsm
@@ -34,7 +35,7 @@ from rams.export import write_geopackage
 from rams.flight import Flight, open_flight, resampled
 from rams.hazards import hazard_layers, load_rules
 from rams.hazards.rules import rules_to_dict
-from rams.merge import reduce_regions
+from rams.merge import merge_regions
 from rams.parallel import default_workers, map_regions
 from rams.report import chip_anchor, write_report
 from rams.resources import hazard_rules_path
@@ -43,8 +44,6 @@ from rams.tiling import TileGrid
 
 log = logging.getLogger("rams.survey")
 DEFAULT_MODEL = "rams-det-v2"
-#: The largest object the detector must see whole in one tile (m): submunitions are <= ~30 cm.
-LARGEST_WHOLE_OBJECT_M = 0.4
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -199,24 +198,7 @@ def survey(
             flight.gsd_m * 100,
         )
     settings = replace(settings, detection=calibrated(settings.detection, card, context, verifier))
-    tiling = settings.tiling
-    try:
-        grid = TileGrid(
-            flight.width,
-            flight.height,
-            tile_px=tiling.tile_px or int(card["tile_px"]),
-            overlap_px=tiling.overlap_px if tiling.overlap_px is not None else int(card["overlap_px"]),
-            region_px=tiling.region_px,
-            block_shape=flight.block_shape,
-        )
-    except ValueError as err:  # settings that cannot tile together (each one alone is in range)
-        raise RamsError("tiling", str(err)) from None
-    if grid.overlap_px * flight.gsd_m < LARGEST_WHOLE_OBJECT_M:
-        raise RamsError(
-            "tiling.overlap_px",
-            f"tile overlap {grid.overlap_px} px is {grid.overlap_px * flight.gsd_m:.2f} m at this GSD: "
-            f"it must exceed {LARGEST_WHOLE_OBJECT_M} m so every submunition is seen whole by one tile",
-        )
+    grid = detection_grid(flight.width, flight.height, flight.gsd_m, card, settings.tiling, flight.block_shape)
     regions = grid.regions
     networks = network_identity(card, context, verifier)
     key = run_key(flight, settings, weights_key(networks), grid)
@@ -256,7 +238,7 @@ def survey(
     clock = {"regions": time.perf_counter() - started}
     flight_id = native.flight_id
     survey_date = dt.date.fromtimestamp(os.stat(native.path).st_mtime).isoformat()
-    layers = reduce_regions(results, flight.crs, settings.detection, flight_id)
+    layers = merge_regions([r.layers for r in results], flight.crs, settings.detection, flight_id)
     layers.update(hazard_layers(layers, rules, flight_id=flight_id, survey_date=survey_date, model=card["name"]))
     clock["reduce_and_hazards"] = time.perf_counter() - started - clock["regions"]
     if report is not None:
@@ -299,7 +281,7 @@ def survey(
         "km2_per_h": round(native.width * native.height * native.gsd_m**2 / 1e6 / seconds * 3600, 3),
         "wall_seconds": {k: round(v, 2) for k, v in clock.items()},
         "task_seconds": {
-            k: round(sum(r.seconds.get(k, 0.0) for r in results), 2) for k in ("read", "inference", "vectorise")
+            k: round(sum(r.seconds.get(k, 0.0) for r in results), 2) for k in ("read", "inference", "vectorize")
         },
         "hazard_rules": rules.name,
         "survey_date": survey_date,

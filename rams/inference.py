@@ -12,10 +12,11 @@ from typing import Protocol
 import numpy as np
 from rasterio.windows import Window
 
-from rams.detector.context import context_factor, context_probabilities
+from rams.detector.context import context_factor
 from rams.detector.model import CLASSES
-from rams.reading import RegionPixels, batches, valid_tiles
-from rams.tiling import Region
+from rams.reading import RegionPixels, array_pixels, batches, valid_tiles
+from rams.resample import block_mean, upsample
+from rams.tiling import Region, single_region
 
 
 class Predictor(Protocol):
@@ -70,7 +71,8 @@ def predict_region(
     """Probabilities (classes, H, W) float32 on ``pixels.window``; zero where no valid tile.
 
     When the detector has a ``context`` model and ``gsd_m`` (metres per px) is given, the
-    context model's classes come from it, run on the whole read window block-averaged.
+    context model's classes come from it, run on the whole read window block-averaged
+    (:func:`context_probabilities`).
     """
     canvas = np.zeros((classes, *pixels.valid.shape), dtype=np.float32)
     strips = [s for s in _halo_strips(pixels.window, region.core) if s.width > 0 and s.height > 0]
@@ -85,8 +87,8 @@ def predict_region(
         card = context.card
         channels = [CLASSES.index(c) for c in context.outputs]
         k = context_factor(gsd_m, float(card["input_gsd_m"]))
-        maps = context_probabilities(context.predict, pixels.image(context.in_channels), k, int(card["tile_px"]),
-                                     int(card["overlap_px"]), channels)
+        maps = context_probabilities(context, pixels.image(context.in_channels), k, int(card["tile_px"]),
+                                     int(card["overlap_px"]), channels, batch_size)
         canvas[channels] = maps * pixels.valid
     return canvas
 
@@ -98,3 +100,26 @@ def _overlaps(a: Window, b: Window) -> bool:
         and a.row_off < b.row_off + b.height
         and b.row_off < a.row_off + a.height
     )
+
+
+def context_probabilities(
+    context: Predictor,
+    image: np.ndarray,
+    k: int,
+    tile_px: int,
+    overlap_px: int,
+    channels: list[int],
+    batch_size: int = 8,
+) -> np.ndarray:
+    """A context model's ``channels`` (len(channels), H, W) float32 over a uint8 image (C, H, W).
+
+    The image is block-averaged by ``k`` and tiled as one region of ``tile_px`` (coarse px) tiles
+    by the survey's own grid and stitching (:func:`predict_region`); the maps are brought back to
+    the image's grid.
+    """
+    coarse = block_mean(image, k)
+    height, width = coarse.shape[1:]
+    region = single_region(width, height, tile_px, overlap_px)
+    prob = predict_region(context, array_pixels(coarse, region.read), region, batch_size)
+    r, c = int(-region.read.row_off), int(-region.read.col_off)
+    return upsample(prob[channels, r:r + height, c:c + width], k, image.shape[1:])

@@ -1,4 +1,4 @@
-"""The survey's reduce: regions' features into one set, each feature owned once.
+"""Regions' features into one set, each feature owned once (the survey's reduce step).
 
 Regions clip their features to their own cores; here pieces that meet at a core border are
 joined (trench lines, position polygons), points seen from both sides are suppressed, and
@@ -15,13 +15,15 @@ import pandas as pd
 import shapely
 
 from rams.export import empty_layer
-from rams.pipelines.survey_region import FEATURE_LAYERS, RegionResult
 from rams.settings import DetectionSettings
 from rams.vectorize import join_lines, merge_polygons, split_at_necks, suppress_points
 
+#: Feature layers a region produces, all clipped to (or anchored in) the region's core.
+FEATURE_LAYERS = ("submunitions", "trenches", "positions", "coverage", "not_assessable")
 
-def _concat(results: Sequence[RegionResult], name: str, crs) -> gpd.GeoDataFrame:
-    frames = [r.layers[name] for r in results if not r.layers[name].empty]
+
+def _concat(regions: Sequence[dict[str, gpd.GeoDataFrame]], name: str, crs) -> gpd.GeoDataFrame:
+    frames = [layers[name] for layers in regions if not layers[name].empty]
     if not frames:
         return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs), crs=crs)
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=crs)
@@ -37,11 +39,12 @@ def _positions(frame: gpd.GeoDataFrame, det: DetectionSettings) -> gpd.GeoDataFr
                           min_area_m2=det.position_min_area_m2 or 0.0)
 
 
-def reduce_regions(
-    results: Sequence[RegionResult], crs, det: DetectionSettings, flight_id: str
+def merge_regions(
+    regions: Sequence[dict[str, gpd.GeoDataFrame]], crs, det: DetectionSettings, flight_id: str
 ) -> dict[str, gpd.GeoDataFrame]:
-    """The survey's detection layers (contract fields, flight CRS) from all regions' results."""
-    parts = {name: _concat(results, name, crs) for name in FEATURE_LAYERS}
+    """The survey's detection layers (contract fields, ``crs``) from every region's
+    :data:`FEATURE_LAYERS` (see :func:`rams.detect.detect_region`)."""
+    parts = {name: _concat(regions, name, crs) for name in FEATURE_LAYERS}
     layers: dict[str, gpd.GeoDataFrame] = {}
 
     points = parts["submunitions"]

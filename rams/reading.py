@@ -91,6 +91,26 @@ def _read_rgb(flight: Flight, win: Window, reuse: bool) -> RegionPixels:
     return pixels
 
 
+def array_pixels(image: np.ndarray, window: Window, valid: np.ndarray | None = None) -> RegionPixels:
+    """``window`` (px; may reach past the image, read as invalid zeros) of an in-memory uint8
+    image (3 or 4, H, W): the RGB bands, then the elevation band when there are four; ``valid``
+    (H, W) bool, default every pixel. The in-memory twin of :func:`read_region`."""
+    bands, height, width = image.shape
+    shape = (int(window.height), int(window.width))
+    pixels = RegionPixels(window, np.zeros((3, *shape), np.uint8), np.zeros(shape, bool),
+                          np.full(shape, RELIEF_ZERO_LEVEL, np.uint8) if bands == 4 else None)
+    inside = window.intersection(Window(0, 0, width, height))
+    rows = slice(int(inside.row_off), int(inside.row_off + inside.height))
+    cols = slice(int(inside.col_off), int(inside.col_off + inside.width))
+    r, c = int(inside.row_off - window.row_off), int(inside.col_off - window.col_off)
+    h, w = int(inside.height), int(inside.width)
+    pixels.rgb[:, r:r + h, c:c + w] = image[:3, rows, cols]
+    pixels.valid[r:r + h, c:c + w] = True if valid is None else valid[rows, cols]
+    if pixels.relief is not None:
+        pixels.relief[r:r + h, c:c + w] = image[3, rows, cols]
+    return pixels
+
+
 def valid_tiles(pixels: RegionPixels, region: Region) -> list[Tile]:
     """The region's tiles holding at least one valid pixel in their core."""
     return [tile for tile in region.tiles if pixels.view(tile.core)[1].any()]

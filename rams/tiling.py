@@ -126,3 +126,11 @@ class TileGrid:
         """Every tile of every region."""
         for region in self.regions:
             yield from region.tiles
+
+
+def single_region(width: int, height: int, tile_px: int, overlap_px: int) -> Region:
+    """The whole ``width`` × ``height`` px raster as one region of ``tile_px`` tiles: for an
+    image already in memory (a context model's block-averaged region), where no read is split."""
+    grid = TileGrid(width, height, tile_px=tile_px, overlap_px=overlap_px,
+                    region_px=max(width, height, tile_px), block_shape=(height, width))
+    return grid.regions[0]

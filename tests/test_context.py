@@ -120,16 +120,18 @@ def test_region_takes_context_classes_from_the_coarse_pass(tmp_path) -> None:
     np.testing.assert_allclose(plain[0], data[0] / 255.0, atol=1e-6)
 
 
-class _FixedMaps(torch.nn.Module):
-    """A 'network' whose logits are fixed probability maps of one whole flight."""
+class _PixelMaps(torch.nn.Module):
+    """A 'network' whose maps are its input pixels / 255: the maps a test paints into a flight."""
 
-    def __init__(self, prob: np.ndarray) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self.anchor = torch.nn.Parameter(torch.zeros(1))  # gives the maps a device
-        self.logits = torch.logit(torch.from_numpy(prob).clamp(1e-4, 1 - 1e-4))[None]
+        self.head_full = torch.nn.Conv2d(1, 3, 1)  # the head a detector cuts to its card's outputs
+        self.kept = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logits.expand(len(x), -1, -1, -1)
+        logits = torch.logit((x.float() / 255).clamp(1e-4, 1 - 1e-4))
+        return logits if self.kept is None else logits[:, self.kept]
 
 
 def test_context_validation_scores_masks_at_the_configured_class_threshold(tmp_path) -> None:
@@ -141,8 +143,9 @@ def test_context_validation_scores_masks_at_the_configured_class_threshold(tmp_p
 
     fl = load_labelled_flight(*make_flight(tmp_path))
     prob = rasterise_targets(fl.labels, fl.transform, fl.shape) * 0.4  # masks at 0.4 only
-    model = _FixedMaps(prob)
-    cfg = TrainConfig(outputs=("trench", "position"), tile_px=512, overlap_px=0,
+    fl = replace(fl, image=np.round(prob * 255).astype(np.uint8))
+    model = _PixelMaps()
+    cfg = TrainConfig(outputs=("trench", "position"), tile_px=128, overlap_px=32,
                       evaluation={"iou_threshold": 0.5})
     summary, thr = validate(model, [fl], cfg)
     assert set(summary) == {"trench", "position"} and thr == 0.3  # no peak threshold swept

@@ -1,4 +1,4 @@
-"""A tiny training run, resume, whole-flight prediction and `rams evaluate` end to end."""
+"""A tiny training run, resume, and `rams evaluate` end to end."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from detector_fixtures import make_flight
 
 from rams.cli.main import main
 from rams.detector.model import build_model
-from rams.detector.whole_flight import predict_flight, vectorise
 from rams.training.augment import AugmentConfig, augment_batch
 from rams.training.config import TrainConfig, load_config
 from rams.training.data import load_labelled_flight, sample_batch
@@ -52,55 +51,6 @@ def test_chip_batches_cut_by_worker_processes_are_complete_and_reproducible(tmp_
     assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(once, again, strict=True))
     assert not torch.equal(once[1][0], once[2][0])  # each worker draws its own chips
     assert not torch.equal(once[0][0], list(chip_batches([fl], forked, epoch=1))[0][0])
-
-
-def test_predict_flight_core_crop_stitching() -> None:
-    rng = np.random.default_rng(0)
-    image = rng.integers(0, 256, (3, 300, 200), dtype=np.uint8)
-
-    def per_pixel(batch: np.ndarray) -> np.ndarray:
-        return batch.astype(np.float32) / 255
-
-    seen = []
-
-    def recording(batch: np.ndarray) -> np.ndarray:
-        seen.append(batch.shape)
-        return per_pixel(batch)
-
-    out = predict_flight(recording, image, tile_px=128, overlap_px=32, batch_size=3)
-    np.testing.assert_allclose(out, image / 255, atol=1e-3)
-    assert {s[2:] for s in seen} == {(128, 128)}
-    seen.clear()
-    # a side shorter than the tile gets one tile of its length rounded up to 32 px, not the tile
-    small = predict_flight(recording, image[:, :50, :200], tile_px=128, overlap_px=32)
-    np.testing.assert_allclose(small, image[:, :50, :200] / 255, atol=1e-3)
-    assert {s[2:] for s in seen} == {(64, 128)}
-
-
-def test_vectorise_hand_made_maps(tmp_path) -> None:
-    fl = load_labelled_flight(*make_flight(tmp_path))
-    from rams.training.data import rasterise_targets
-
-    prob = rasterise_targets(fl.labels, fl.transform, fl.shape)
-    det = vectorise(prob, fl.transform, fl.crs, {"peak_threshold": 0.5, "mask_threshold": 0.5})
-    assert len(det["submunitions"]) == 6
-    assert len(det["positions"]) == 1
-    assert abs(det["positions"].area.iloc[0] - fl.labels["positions"].area.iloc[0]) < 0.5
-    true_len = fl.labels["trenches"].length.sum()
-    assert abs(det["trenches"].length.sum() - true_len) < 0.15 * true_len
-
-
-def test_vectorise_takes_a_class_mask_threshold_over_the_shared_one(tmp_path) -> None:
-    fl = load_labelled_flight(*make_flight(tmp_path))
-    from rams.training.data import rasterise_targets
-
-    prob = rasterise_targets(fl.labels, fl.transform, fl.shape) * 0.4  # masks at 0.4 only
-    pp = {"peak_threshold": 0.9, "mask_threshold": 0.5}
-    assert vectorise(prob, fl.transform, fl.crs, pp)["positions"].empty
-    det = vectorise(prob, fl.transform, fl.crs, {**pp, "position_mask_threshold": 0.35})
-    assert len(det["positions"]) == 1 and det["trenches"].empty
-    det = vectorise(prob, fl.transform, fl.crs, {**pp, "trench_mask_threshold": 0.35})
-    assert det["positions"].empty and len(det["trenches"]) >= 1
 
 
 def test_train_resume_and_evaluate_cli(tmp_path) -> None:

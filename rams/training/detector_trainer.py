@@ -9,6 +9,7 @@ derived from (seed, epoch), so a resumed run continues exactly as an uninterrupt
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
@@ -23,17 +24,22 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
+from rams.detect import detect_image
 from rams.detector.card import load_model, save_model, write_weights
+from rams.detector.detector import Detector
 from rams.detector.model import CLASSES, RamsNet, build_model, on_device
-from rams.detector.whole_flight import DEFAULT_POSTPROCESS, predict_flight, vectorise
 from rams.elevation import ELEVATION_BAND, ENCODING
 from rams.evaluation.metrics import add_counts, score_detections, summarise
+from rams.settings import DetectionSettings, SurveySettings, calibrated
 from rams.training.augment import augment_batch
 from rams.training.config import TrainConfig, load_flights
 from rams.training.data import LabelledFlight, sample_batch
 
 log = logging.getLogger("rams.train")
 PEAK_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
+#: A new card's post-processing where its config names none: the survey's thresholds
+#: (:func:`rams.settings.calibrated` reads them).
+DEFAULT_POSTPROCESS: dict[str, float] = {"peak_threshold": 0.3, "mask_threshold": 0.5, "min_position_area_m2": 2.0}
 
 
 def detection_loss(logits: torch.Tensor, target: torch.Tensor, heatmap_weight: float = 1.0,
@@ -65,34 +71,28 @@ def detection_loss(logits: torch.Tensor, target: torch.Tensor, heatmap_weight: f
     return total, {k: v.item() for k, v in parts.items()}
 
 
-def model_predict_fn(model: RamsNet):  # noqa: ANN201 - returns a PredictFn
-    """A ``PredictFn`` over a (training) model in eval mode."""
-    device = next(model.parameters()).device
-
-    def predict(batch: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return torch.sigmoid(model(torch.from_numpy(batch).to(device))).cpu().numpy()
-    return predict
-
-
 def validate(model: RamsNet, flights: list[LabelledFlight], cfg: TrainConfig
              ) -> tuple[dict[str, dict[str, float]], float]:
     """Summed object-level metrics over validation flights at the best heatmap threshold.
 
-    Returns (summary, best peak threshold); the threshold maximises submunition F1 on these
-    validation flights (never on test flights). Masks are cut at the post-processing's class
-    thresholds; a model without the heatmap (a context model) gets the default peak threshold.
+    Each flight goes through the survey's own detection (:func:`rams.detect.detect_image`:
+    the survey's tile grid, stitching, vectorisers and merge, default survey settings with the
+    thresholds the checkpoint's card will carry) with the network as the survey loads it, and
+    is scored as `rams evaluate` scores it. Returns (summary, best peak threshold); the
+    threshold maximises submunition F1 on these validation flights (never on test flights). A
+    model without the heatmap (a context model) gets the default peak threshold.
     """
     model.eval()
-    predict = model_predict_fn(model)
-    pp = {**DEFAULT_POSTPROCESS, **cfg.postprocess}
-    # a model without the heatmap (a context model) has no threshold to sweep
     thresholds = PEAK_THRESHOLDS if "submunition" in cfg.outputs else (DEFAULT_POSTPROCESS["peak_threshold"],)
+    card = {"input_bands": list(cfg.input_bands), "outputs": list(cfg.outputs), "tile_px": cfg.tile_px,
+            "overlap_px": cfg.overlap_px, "postprocess": {**DEFAULT_POSTPROCESS, **cfg.postprocess}}
+    detector = Detector(copy.deepcopy(model), card, device=str(next(model.parameters()).device))
+    low = calibrated(DetectionSettings(submunition_threshold=min(thresholds)), card)
+    settings = SurveySettings(detection=low)
     per_thr: dict[float, dict[str, dict[str, float]]] = {}
     for fl in flights:
-        prob = predict_flight(predict, fl.image, cfg.tile_px, cfg.overlap_px)
-        det = vectorise(prob, fl.transform, fl.crs, {**pp, "peak_threshold": min(thresholds)})
-        area_ha = fl.shape[0] * fl.shape[1] * fl.gsd_m**2 / 1e4
+        det = detect_image(detector, fl.image, fl.transform, fl.crs, settings)
+        area_ha = float(det["coverage"]["area_m2"].sum()) / 1e4
         for thr in thresholds:
             d = dict(det, submunitions=det["submunitions"][det["submunitions"].confidence >= thr])
             c = score_detections(d, fl.labels, area_ha, cfg.evaluation, fl.gsd_m)

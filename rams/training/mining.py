@@ -26,11 +26,12 @@ import torch
 from safetensors.torch import load_file
 from scipy.spatial import cKDTree
 
+from rams.detect import detect_image
 from rams.detector.card import write_weights
 from rams.detector.detector import Detector
 from rams.detector.verifier import crop_patches, patch_scale, pixel_positions
-from rams.detector.whole_flight import peaks_to_points, predict_flight
 from rams.errors import RamsError
+from rams.settings import DetectionSettings, SurveySettings, calibrated
 from rams.training.config import TrainConfig
 from rams.training.data import LabelledFlight
 from rams.training.patches import rendered_patches
@@ -41,11 +42,14 @@ log = logging.getLogger("rams.train")
 SET_KEYS = ("patches", "labels", "length_px", "visible_fraction")
 
 
-def candidates(detector: Detector, flight: LabelledFlight, threshold: float, tile_px: int,
-               overlap_px: int) -> gpd.GeoDataFrame:
-    """Heatmap peaks >= ``threshold`` (points in the flight CRS, ``confidence`` = peak value)."""
-    prob = predict_flight(detector.predict, flight.image, tile_px, overlap_px)
-    return peaks_to_points(prob[2], flight.transform, flight.crs, threshold, 0.15)
+def candidates(detector: Detector, flight: LabelledFlight, threshold: float) -> gpd.GeoDataFrame:
+    """The heatmap peaks >= ``threshold`` a survey of ``flight`` hands its verifier (the
+    survey's own detection, :func:`rams.detect.detect_image`, unverified): points in the
+    flight CRS, ``confidence`` the peak value."""
+    det = calibrated(DetectionSettings(candidate_threshold=threshold, submunition_threshold=threshold), detector.card)
+    found = detect_image(detector, flight.image, flight.transform, flight.crs, SurveySettings(detection=det),
+                         verify=False)
+    return found["submunitions"][["confidence", "geometry"]]
 
 
 def label_candidates(cands: gpd.GeoDataFrame, items: gpd.GeoDataFrame, radius_m: float
@@ -96,7 +100,7 @@ def mine(detector: Detector, flight: LabelledFlight, cfg: TrainConfig
     their item in flight pixels (K,) (0 for negatives) and its visible fraction (K,) (below 1
     where partly buried; 1 for negatives) of one flight."""
     radius = float(cfg.evaluation.get("match_radius_m", 0.3))
-    cands = candidates(detector, flight, cfg.candidate_threshold, cfg.tile_px, cfg.overlap_px)
+    cands = candidates(detector, flight, cfg.candidate_threshold)
     items = flight.labels["submunitions"].reset_index(drop=True)
     lab, item = label_candidates(cands, items, radius)
     keep = lab >= 0

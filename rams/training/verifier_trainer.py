@@ -71,7 +71,7 @@ class ValFlight:
 
 def val_flight(detector: Detector, flight: LabelledFlight, cfg: TrainConfig) -> ValFlight:
     """A validation flight's candidates exactly as a survey finds them, with their patches."""
-    cands = candidates(detector, flight, cfg.candidate_threshold, cfg.tile_px, cfg.overlap_px)
+    cands = candidates(detector, flight, cfg.candidate_threshold)
     patches = crop_patches(flight.image, pixel_positions(flight.transform, cands.geometry), cfg.patch_px,
                            patch_scale(cfg.patch_gsd_m, flight.gsd_m))
     area_ha = flight.shape[0] * flight.shape[1] * flight.gsd_m**2 / 1e4
