@@ -20,7 +20,7 @@ import torch
 from rams.elevation import sidecar, with_dsm
 from rams.flight import open_flight
 from rams.reading import read_region
-from rams.synth import generate_flight
+from rams.synthetic import generate_flight
 from rams.tiling import TileGrid
 
 DATA = Path(__file__).parent / "data"

@@ -63,7 +63,7 @@ def main() -> None:
     DATA.mkdir(parents=True, exist_ok=True)
     path = DATA / f"survey_{args.size}_{args.gsd}_{args.seed}.tif"
     if not path.exists():
-        from rams.synth import generate_flight
+        from rams.synthetic import generate_flight
 
         print(f"generating {path} ...", flush=True)
         generate_flight(path, args.size, args.size, args.gsd, args.seed)

@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rams.synth import generate_flight
+from rams.synthetic import generate_flight
 
 
 def main() -> None:

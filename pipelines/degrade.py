@@ -20,7 +20,7 @@ from rasterio.windows import Window
 from rams.elevation import sidecar
 from rams.errors import RamsError
 from rams.evaluation.shifts import ImagingShift, shift_rgb
-from rams.synth.flight import labels_path
+from rams.synthetic.flight import labels_path
 
 STRIP_PX = 1024
 

@@ -37,7 +37,7 @@ from rams.evaluation.metrics import (
 from rams.hazards import hazard_metrics, load_rules
 from rams.resources import hazard_rules_path
 from rams.settings import SurveySettings
-from rams.synth.flight import labels_path
+from rams.synthetic.flight import labels_path
 from rams.training.data import read_labels
 
 #: Submunitions are 5-40 px objects at the survey GSD; shorter items are below what RGB imagery at
@@ -50,16 +50,22 @@ def evaluate(
     flight: str | Path,
     labels: str | Path,
     *,
-    model: str,
+    model: str | Path = DEFAULT_MODEL,
     rules: str = "default",
     matching: dict[str, float] | None = None,
     thresholds: dict[str, float] | None = None,
 ) -> dict:
-    """Survey ``flight`` with ``model`` and score the output against the ``labels`` GeoPackage.
+    """Survey ``flight`` with ``model`` exactly as :func:`rams.survey` does and score the output
+    against the ``labels`` GeoPackage (layers in the flight's CRS; see the training guide).
 
-    ``thresholds`` overrides the cards' detection settings (``DetectionSettings`` field names,
-    e.g. ``submunition_threshold``, ``position_threshold``, ``position_min_area_m2``), as when
-    calibrating them."""
+    Objects are matched in metres: ``matching`` overrides
+    :data:`~rams.evaluation.metrics.EVALUATION_DEFAULTS` (``match_radius_m`` for submunitions,
+    ``iou_threshold`` for positions, ``trench_tolerance_m`` for trench lines, ``min_length_px``
+    and ``min_visible_fraction`` for the items scored). ``thresholds`` overrides the cards'
+    detection settings (``DetectionSettings`` field names, e.g. ``submunition_threshold``,
+    ``position_threshold``, ``position_min_area_m2``), as when calibrating them. Returns the
+    report: per-class counts, precision, recall and F1, the networks behind them, hazard metrics.
+    """
     truth = read_labels(labels)
     settings = SurveySettings(hazard_rules=rules)
     if thresholds:

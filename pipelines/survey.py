@@ -163,11 +163,11 @@ def _cluster(stack: ExitStack, scheduler: str | None, workers: int | None):
 
 def survey(
     flight_path: str | os.PathLike,
-    out: Path,
+    out: str | os.PathLike,
     *,
-    model: str = DEFAULT_MODEL,
-    settings: SurveySettings | None = None,
-    report: Path | None = None,
+    model: str | os.PathLike = DEFAULT_MODEL,
+    settings: SurveySettings | str | os.PathLike | None = None,
+    report: str | os.PathLike | None = None,
     dsm: str | os.PathLike | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
@@ -176,9 +176,23 @@ def survey(
 ) -> dict:
     """Survey one flight into ``out`` (GeoPackage) and ``report`` (HTML); returns the summary.
 
-    ``dsm`` is the surface model of a model that takes an elevation band (see :func:`with_elevation`)."""
+    ``flight_path`` is an orthomosaic any GDAL driver reads (GeoTIFF, COG, VRT; uint8 or wider,
+    with nodata, alpha or mask). Every output layer is in the flight's projected CRS, in metres; a
+    flight in a geographic or rotated grid is warped to its local UTM zone first. ``model`` is a
+    shipped model's name or a model folder; ``settings`` the survey settings (a value, or a YAML
+    path; default: the defaults of :class:`~rams.settings.SurveySettings`). ``dsm`` is the surface
+    model (float metres) of a model that takes an elevation band (see :func:`with_elevation`).
+    ``workers`` starts a local dask cluster of that many processes, ``scheduler`` uses an existing
+    one (``tcp://HOST:PORT``), else dask's threaded scheduler with ``threads`` threads. A rerun
+    after an interruption resumes from the finished regions kept beside ``out``
+    (``keep_run`` keeps them after success). The summary holds the networks, GSDs (m), timings (s)
+    and throughput (MPix/s, km²/h).
+    """
     started = time.perf_counter()
-    settings = settings or SurveySettings()
+    out = Path(out)
+    report = Path(report) if report is not None else None
+    if settings is None or isinstance(settings, str | os.PathLike):
+        settings = load_config(SurveySettings, settings)
     if out.suffix.lower() != ".gpkg":
         raise RamsError(out, "output must be a GeoPackage (.gpkg)")
     rules = load_rules(hazard_rules_path(settings.hazard_rules))

@@ -1,74 +1,66 @@
-"""`rams synth`: write a synthetic survey flight with its ground-truth labels."""
+"""Write a synthetic survey flight with its ground-truth labels (`rams synth`)."""
 
 from __future__ import annotations
 
-import argparse
 import logging
+import os
 import time
 from pathlib import Path
 
-from rams.errors import RamsError
-from rams.synth import DEMO, generate_flight
+from rams.errors import RamsError, refuse_existing
+from rams.synthetic import DEMO, dsm_path, generate_flight, labels_path
 
 log = logging.getLogger(__name__)
 DEMO_PATH = Path("demo/flight.tif")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``synth`` sub-command."""
-    p = subparsers.add_parser(
-        "synth",
-        help="generate a synthetic flight (GeoTIFF + OUT.labels.gpkg ground truth)",
-        description="Generate a synthetic drone survey flight: a cloud-optimised RGB GeoTIFF "
-        "and OUT.labels.gpkg with the exact ground truth. With --bands rgb+dsm a float32 "
-        "surface model (metres) is written beside it as OUT.dsm.tif.",
-    )
-    p.add_argument("out", nargs="?", type=Path, help="output GeoTIFF (OUT.tif)")
-    p.add_argument("--size-px", nargs=2, type=int, metavar=("W", "H"), help="width height (px)")
-    p.add_argument("--gsd", type=float, help="ground sample distance (m per px), e.g. 0.03")
-    p.add_argument("--seed", type=int, help="random seed: the same seed gives the same flight")
-    p.add_argument("--crs", default=None, help="projected CRS in metres (default EPSG:32638)")
-    p.add_argument("--bands", choices=("rgb", "rgb+dsm"), default=None)
-    p.add_argument(
-        "--preset",
-        choices=("demo",),
-        help="the bundled demo flight (fixes size, gsd and seed; OUT defaults to demo/flight.tif)",
-    )
-    p.add_argument("--workers", type=int, default=None, help="threads (default: all cores)")
-    p.set_defaults(run=run)
+def synth(
+    out: str | os.PathLike | None = None,
+    width_px: int | None = None,
+    height_px: int | None = None,
+    gsd_m: float | None = None,
+    seed: int | None = None,
+    *,
+    crs: str | None = None,
+    bands: str | None = None,
+    preset: str | None = None,
+    workers: int | None = None,
+    overwrite: bool = False,
+) -> tuple[Path, Path]:
+    """Write a synthetic survey flight and its exact ground truth; returns (GeoTIFF, labels).
 
-
-def run(args: argparse.Namespace) -> int:
-    if args.preset == "demo":
-        fixed = [n for n in ("size_px", "gsd", "seed") if getattr(args, n) is not None]
+    The flight is a cloud-optimised uint8 RGB GeoTIFF of ``width_px`` × ``height_px`` px at
+    ``gsd_m`` metres per pixel in ``crs`` (a projected CRS in metres, default EPSG:32638, UTM
+    38N); the labels are ``OUT.labels.gpkg`` beside it (layers in the same CRS). ``bands``
+    ``"rgb+dsm"`` also writes a float32 surface model in metres (``OUT.dsm.tif``). The same
+    arguments give byte-identical files. ``preset="demo"`` fixes size, GSD, seed and CRS to
+    the bundled demo flight (``out`` defaults to ``demo/flight.tif``). ``workers``: rendering
+    threads (default: the cores this process may use). An existing output (the GeoTIFF, its labels
+    or DSM) is refused with a `RamsError` unless ``overwrite``.
+    """
+    if preset == "demo":
+        fixed = [n for n, v in (("size", width_px), ("gsd", gsd_m), ("seed", seed)) if v is not None]
         if fixed:
-            raise RamsError(
-                args.out or DEMO_PATH, f"--preset demo fixes size, gsd and seed; drop --{fixed[0]}"
-            )
-        out = args.out or DEMO_PATH
-        (width, height), gsd, seed = (DEMO.width_px, DEMO.height_px), DEMO.gsd_m, DEMO.seed
-        crs, bands = args.crs or DEMO.crs, args.bands or DEMO.bands
+            raise RamsError(out or DEMO_PATH, f"--preset demo fixes size, gsd and seed; drop --{fixed[0]}")
+        out = out or DEMO_PATH
+        width_px, height_px, gsd_m, seed = DEMO.width_px, DEMO.height_px, DEMO.gsd_m, DEMO.seed
+        crs, bands = crs or DEMO.crs, bands or DEMO.bands
+    elif preset is not None:
+        raise RamsError(out or "synth", f"unknown preset {preset!r} (known: demo)")
     else:
-        missing = [n for n in ("out", "size_px", "gsd", "seed") if getattr(args, n) is None]
+        given = (("out", out), ("size-px", width_px), ("size-px", height_px), ("gsd", gsd_m), ("seed", seed))
+        missing = [name for name, value in given if value is None]
         if missing:
-            name = missing[0].replace("_", "-")
-            raise RamsError(args.out or "synth", f"missing {name} (or use --preset demo)")
-        out, (width, height), gsd, seed = args.out, args.size_px, args.gsd, args.seed
-        crs, bands = args.crs or "EPSG:32638", args.bands or "rgb"
-    if args.workers is not None and args.workers < 1:
+            raise RamsError(out or "synth", f"missing {missing[0]} (or use --preset demo)")
+    if workers is not None and workers < 1:
         raise RamsError(out, "--workers must be at least 1")
+    dsm = dsm_path(Path(out)) if (bands or "rgb") == "rgb+dsm" else None
+    refuse_existing(out, labels_path(Path(out)), dsm, overwrite=overwrite)
     logging.getLogger("pyogrio").setLevel(logging.WARNING)  # one line per layer is noise
     start = time.perf_counter()
-    tif, labels = generate_flight(
-        out, width, height, gsd, seed, crs=crs, bands=bands, workers=args.workers
-    )
+    tif, labels = generate_flight(Path(out), width_px, height_px, gsd_m, seed, crs=crs or "EPSG:32638",
+                                  bands=bands or "rgb", workers=workers)
     secs = time.perf_counter() - start
-    log.info(
-        "wrote %s and %s (%dx%d px, %.1f MPix/s)",
-        tif,
-        labels,
-        width,
-        height,
-        width * height / 1e6 / secs,
-    )
-    return 0
+    log.info("wrote %s and %s (%dx%d px, %.1f MPix/s)", tif, labels, width_px, height_px,
+             width_px * height_px / 1e6 / secs)
+    return tif, labels

@@ -12,7 +12,7 @@ from detector_fixtures import make_flight
 from shapely.geometry import Point
 
 from rams.errors import RamsError
-from rams.synth import generate_flight
+from rams.synthetic import generate_flight
 from rams.training.augment import AugmentConfig, augment_batch
 from rams.training.config import load_config, load_flights
 from rams.training.data import (

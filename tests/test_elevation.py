@@ -20,7 +20,7 @@ from rams.detector.detector import Detector
 from rams.elevation import ENCODING, METRES_PER_LEVEL, RELIEF_ZERO_LEVEL, read_relief, relief_levels, with_dsm
 from rams.errors import RamsError
 from rams.flight import open_flight
-from rams.synth import dsm_path, generate_flight
+from rams.synthetic import dsm_path, generate_flight
 from rams.training.augment import AugmentConfig, augment_batch
 from rams.training.config import load_config
 from rams.training.data import load_labelled_flight, synth_labelled_flight

@@ -21,7 +21,7 @@ DETECTIONS = ("submunitions", "trenches", "positions", "hazard_areas", "not_asse
 
 @pytest.fixture(scope="module")
 def flight(tmp_path_factory) -> Path:
-    from rams.synth import generate_flight
+    from rams.synthetic import generate_flight
 
     tif, _ = generate_flight(tmp_path_factory.mktemp("flight") / "f.tif", 1536, 1536, 0.03, 4242)
     return tif

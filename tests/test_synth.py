@@ -13,8 +13,8 @@ import shapely
 from rasterio.features import geometry_mask
 
 from rams.errors import RamsError
-from rams.synth import DEMO, dsm_path, generate_flight, generate_scene, labels_path
-from rams.synth.render import render_region, render_view, render_window
+from rams.synthetic import DEMO, dsm_path, generate_flight, generate_scene, labels_path
+from rams.synthetic.render import render_region, render_view, render_window
 
 LAYERS = {"submunitions", "strike_footprints", "trenches", "trench_polygons", "positions",
           "vegetation", "distractors"}

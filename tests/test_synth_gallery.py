@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from rams.synth import DEMO, generate_scene
-from rams.synth.gallery import render_crop, write_gallery
+from rams.synthetic import DEMO, generate_scene
+from rams.synthetic.gallery import render_crop, write_gallery
 
 
 def test_crop_equals_the_same_pixels_of_a_bigger_crop() -> None:

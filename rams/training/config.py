@@ -11,15 +11,26 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
-import yaml
 
+from rams import config
+from rams.config import (
+    FloatRange,
+    Invalid,
+    ModelRef,
+    RelativePath,
+    Seeds,
+    Upgrade,
+    bounded,
+    choices_text,
+    version_field,
+)
 from rams.detector.model import CLASSES, ORIENTATIONS, RGB_BANDS
 from rams.elevation import ELEVATION_BAND, sidecar
 from rams.errors import RamsError
@@ -28,12 +39,21 @@ from rams.training.augment import AugmentConfig
 from rams.training.data import SAMPLE_KINDS, LabelledFlight, load_labelled_flight, synth_labelled_flight
 
 
+class Flight(NamedTuple):
+    """A labelled flight: its GeoTIFF and its labels GeoPackage (read beside the config)."""
+
+    tif: RelativePath
+    labels: RelativePath
+
+
 @dataclass(frozen=True)
 class SynthSpec:
-    seeds: tuple[int, ...] = ()
-    width_px: int = 2048
-    height_px: int = 2048
-    gsd_m: tuple[float, float] = (0.02, 0.04)
+    """Synthetic flights: their seeds, size (px) and ground sampling distance (m per px)."""
+
+    seeds: Seeds = ()
+    width_px: int = bounded(2048, 64, 65536)
+    height_px: int = bounded(2048, 64, 65536)
+    gsd_m: FloatRange = bounded((0.02, 0.04), 0.001, 1.0, doc="one GSD, or [min, max] drawn per seed")
     crs: str = "EPSG:32638"
     in_memory: bool = False  # render on every run instead of caching GeoTIFFs
 
@@ -44,168 +64,134 @@ class SynthSpec:
 
 @dataclass(frozen=True)
 class FlightSet:
-    flights: tuple[tuple[str, str], ...] = ()  # (tif, labels gpkg)
+    """Labelled flights and synthetic seeds, trained (or validated) on together."""
+
+    flights: tuple[Flight, ...] = ()
     synth: SynthSpec = SynthSpec()
 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """A training run: data, schedule, network and what the saved card records."""
+
+    # schema version n -> the function that rewrites a version-n file as n + 1 (none yet)
+    UPGRADES: ClassVar[Mapping[int, Upgrade]] = {}
+
+    schema_version: int = version_field(1)
     name: str = "rams-det-v1"
     description: str = ""
-    seed: int = 0
-    cache_dir: str = "runs/synth-cache"
+    seed: int = bounded(0, 0)
+    cache_dir: RelativePath = "runs/synth-cache"
     train: FlightSet = FlightSet()
     val: FlightSet = FlightSet()
-    chip_px: int = 256
-    batch_size: int = 8
-    epochs: int = 10
-    steps_per_epoch: int = 100
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-    warmup_steps: int = 50
-    heatmap_weight: float = 1.0
-    scale_jitter_p: float = 0.5
+    chip_px: int = bounded(256, 16, 8192)
+    batch_size: int = bounded(8, 1)
+    epochs: int = bounded(10, 0)
+    steps_per_epoch: int = bounded(100, 1)
+    lr: float = bounded(3e-3, 0.0, low_open=True)
+    weight_decay: float = bounded(1e-4, 0.0)
+    warmup_steps: int = bounded(50, 0)
+    heatmap_weight: float = bounded(1.0, 0.0)
+    scale_jitter_p: float = bounded(0.5, 0.0, 1.0)
+    # share of chips centred on each kind of sample (relative weights)
     sampling: dict[str, float] = field(default_factory=lambda: {
-        "submunition": 0.35, "position": 0.2, "trench": 0.15, "distractor": 0.1, "random": 0.2})
-    gsd_range_m: tuple[float, float] = (0.02, 0.04)
-    tile_px: int = 512
-    overlap_px: int = 64
+        "submunition": 0.35, "position": 0.2, "trench": 0.15, "distractor": 0.1, "random": 0.2},
+        metadata={"low": 0.0})
+    gsd_range_m: FloatRange = bounded((0.02, 0.04), 0.001, 1.0)
+    tile_px: int = bounded(512, 16, 8192)
+    overlap_px: int = bounded(64, 0, 4096)
     arch: dict[str, Any] = field(default_factory=dict)
     augment: AugmentConfig = AugmentConfig()
     postprocess: dict[str, float] = field(default_factory=dict)
     evaluation: dict[str, float] = field(default_factory=dict)
-    threads: int = 2
+    threads: int = bounded(2, 1)
     # processes that cut training chips beside the training process (0: it cuts them itself);
     # on a GPU machine with many cores the chips, not the network, limit the step rate
-    loader_workers: int = 0
-    init_from: str | None = None  # model name or folder to fine-tune from (e.g. rams-det-v1)
+    loader_workers: int = bounded(0, 0)
+    init_from: ModelRef | None = None  # model name or folder to fine-tune from (e.g. rams-det-v1)
     # the evidence maps this model is trained (and scored) for; the others are left untrained
     outputs: tuple[str, ...] = CLASSES
     # a context model: flights are block-averaged to about this GSD (metres) before chips are cut
-    input_gsd_m: float | None = None
+    input_gsd_m: float | None = bounded(None, 0.0, low_open=True)
     # the context model whose outputs this model defers to at inference (recorded in the card)
     context_model: str | None = None
     # the verifier that re-scores this model's submunition candidates (recorded in the card)
     verifier_model: str | None = None
     # "detector" (a RamsNet) or "verifier" (a PatchNet trained on the candidates of candidates_from)
-    kind: str = "detector"
-    candidates_from: str | None = None
-    candidate_threshold: float = 0.08  # heatmap peak value a candidate needs
-    patch_px: int = 32  # verifier patch side
-    patch_gsd_m: float | None = None  # verifier patches resampled to this many metres per pixel
+    kind: Literal["detector", "verifier"] = "detector"
+    candidates_from: ModelRef | None = None
+    candidate_threshold: float = bounded(0.08, 0.0, 1.0)  # heatmap peak value a candidate needs
+    patch_px: int = bounded(32, 4, 1024)  # verifier patch side
+    # verifier patches resampled to this many metres per pixel
+    patch_gsd_m: float | None = bounded(None, 0.0, low_open=True)
     # verifier: positives drawn evenly over octaves of item length (flight px), not as they occur
     # (small bomblets such as M77 outnumber the larger types many times over in cluster strikes)
     balance_sizes: bool = False
     # verifier: items shorter than this (flight px) are neither positives nor negatives: below
     # the imagery's resolution, where the evaluation ignores them too
-    min_positive_px: float = 0.0
+    min_positive_px: float = bounded(0.0, 0.0)
     # verifier: sampling weight of positives whose item is partly buried (visible_fraction under 1)
     # against the others of their length octave; rams-ver-v8's later networks found them half as
     # often as fully exposed ones
-    buried_weight: float = 1.0
+    buried_weight: float = bounded(1.0, 0.0, low_open=True)
     # verifier: patches rendered around the objects (items, litter, stones) of this many synthetic
     # scenes, seeds object_first_seed onwards, beside the candidates mined on whole flights
-    object_scenes: int = 0
-    object_first_seed: int = 0
-    object_negative_share: float = 0.5  # share of each batch's negatives drawn from those patches
+    object_scenes: int = bounded(0, 0)
+    object_first_seed: int = bounded(0, 0)
+    # share of each batch's negatives drawn from those patches
+    object_negative_share: float = bounded(0.5, 0.0, 1.0)
     # verifier: share of each batch's negatives drawn in proportion to the network's own
     # probability on them, rescored at each epoch's start over a random pool of this many
     # negatives (mined and rendered alike): the cans, bottles and stones it still takes for items
-    hard_negative_share: float = 0.0
-    hard_negative_pool: int = 65536
+    hard_negative_share: float = bounded(0.0, 0.0, 1.0)
+    hard_negative_pool: int = bounded(65536, 1)
     # verifier: a verifier (name or folder) whose networks, frozen, judge beside the one trained;
     # the model saved is their ensemble, each patch judged in ``orientations`` (1, 4 or 8)
-    ensemble_with: str | None = None
+    ensemble_with: ModelRef | None = None
     orientations: int = 1
     # verifier: when init_from is an ensemble, the member (0-based) to fine-tune
-    init_member: int | None = None
+    init_member: int | None = bounded(None, 0)
     # verifier ensemble: the first member's probability a patch needs for the whole ensemble
-    prefilter_threshold: float | None = None
+    prefilter_threshold: float | None = bounded(None, 0.0, 1.0)
     # red, green, blue, then optionally the elevation band (relief of the DSM beside each flight)
     input_bands: tuple[str, ...] = RGB_BANDS
 
-
-def _check(d: Any, cls: type, where: str) -> dict[str, Any]:
-    if not isinstance(d, dict):
-        raise RamsError(where, f"expected a mapping, got {type(d).__name__}")
-    allowed = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - allowed)
-    if unknown:
-        raise RamsError(where, f"unknown key(s) {', '.join(unknown)}; allowed: {sorted(allowed)}")
-    return d
-
-
-def _flight_set(d: Any, where: str) -> FlightSet:
-    d = _check(d or {}, FlightSet, where)
-    flights = []
-    for i, f in enumerate(d.get("flights") or []):
-        if not isinstance(f, dict) or set(f) != {"tif", "labels"}:
-            raise RamsError(where, f"flights[{i}] must be a mapping with keys tif and labels")
-        flights.append((str(f["tif"]), str(f["labels"])))
-    s = _check(d.get("synth") or {}, SynthSpec, f"{where}.synth")
-    gsd = s.get("gsd_m", SynthSpec.gsd_m)
-    gsd = (float(gsd), float(gsd)) if isinstance(gsd, int | float) else tuple(map(float, gsd))
-    synth = SynthSpec(**{**s, "seeds": tuple(int(x) for x in s.get("seeds", ())), "gsd_m": gsd})
-    return FlightSet(tuple(flights), synth)
+    def checked(self) -> TrainConfig:
+        """This config as read from a file: refused (:class:`Invalid`) where keys cannot go
+        together, and with ``arch`` sized for the input bands."""
+        if self.kind == "verifier" and not self.candidates_from:
+            raise Invalid("candidates_from", "a verifier needs the model whose candidates it judges")
+        if not self.outputs or set(self.outputs) - set(CLASSES):
+            raise Invalid("outputs", f"must be a non-empty subset of {list(CLASSES)}, got {list(self.outputs)}")
+        unknown = sorted(set(self.sampling) - set(SAMPLE_KINDS))
+        if unknown:
+            raise Invalid(f"sampling.{unknown[0]}", f"unknown sample kind (known: {', '.join(SAMPLE_KINDS)})")
+        if self.input_bands not in (RGB_BANDS, (*RGB_BANDS, ELEVATION_BAND)):
+            raise Invalid("input_bands", f"must be {list(RGB_BANDS)}, optionally followed by {ELEVATION_BAND}")
+        if self.kind == "verifier" and len(self.input_bands) > len(RGB_BANDS):
+            raise Invalid("input_bands", "a verifier judges RGB patches: must be red, green, blue")
+        if not self.train.flights and not self.train.synth.seeds:
+            raise Invalid("train", "no training flights: give train.flights and/or train.synth.seeds")
+        if self.orientations not in ORIENTATIONS:
+            raise Invalid("orientations", f"must be {choices_text(ORIENTATIONS)}, got {self.orientations}")
+        if self.epochs == 0 and not (self.kind == "verifier" and self.init_from and self.ensemble_with):
+            raise Invalid("epochs", "0 only joins a trained verifier (init_from) to another (ensemble_with)")
+        if self.init_member is not None and not (self.kind == "verifier" and self.init_from):
+            raise Invalid("init_member", "picks a network of a verifier ensemble: give kind: verifier and init_from")
+        objects = range(self.object_first_seed, self.object_first_seed + self.object_scenes)
+        overlap = (set(self.train.synth.seeds) | set(objects)) & set(self.val.synth.seeds)
+        if overlap:
+            raise Invalid("val.synth.seeds", f"seeds {sorted(overlap)} are in both train and val "
+                                             "(train.synth.seeds or the object scenes)")
+        if len(self.input_bands) > len(RGB_BANDS):  # RGB networks are built with these defaults
+            return dataclasses.replace(self, arch=arch_for_bands(self.arch, len(self.input_bands)))
+        return self
 
 
 def load_config(path: str | Path) -> TrainConfig:
-    """Parse and validate a training YAML; relative paths (flights, cache) are relative to it."""
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise RamsError(path, f"cannot read training config ({err})") from err
-    raw = _check(raw, TrainConfig, str(path))
-    kw = dict(raw)
-    for key in ("train", "val"):
-        fs = _flight_set(raw.get(key), f"{path}:{key}")
-        kw[key] = FlightSet(tuple((str(path.parent / t), str(path.parent / g))
-                                  for t, g in fs.flights), fs.synth)
-    kw["cache_dir"] = str(path.parent / raw.get("cache_dir", TrainConfig.cache_dir))
-    for key in ("init_from", "candidates_from", "ensemble_with"):  # a model name, or a folder beside the config
-        if raw.get(key) and (path.parent / str(raw[key])).is_dir():
-            kw[key] = str(path.parent / str(raw[key]))
-    if "augment" in raw:
-        aug = _check(raw["augment"], AugmentConfig, f"{path}:augment")
-        kw["augment"] = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in aug.items()})
-    if "gsd_range_m" in raw:
-        kw["gsd_range_m"] = tuple(map(float, raw["gsd_range_m"]))
-    if kw.get("kind", "detector") not in ("detector", "verifier"):
-        raise RamsError(path, f"kind must be detector or verifier, not {kw['kind']!r}")
-    if kw.get("kind") == "verifier" and not kw.get("candidates_from"):
-        raise RamsError(path, "a verifier needs candidates_from: the model whose candidates it judges")
-    if "outputs" in raw:
-        kw["outputs"] = tuple(str(c) for c in raw["outputs"])
-        if not kw["outputs"] or set(kw["outputs"]) - set(CLASSES):
-            raise RamsError(path, f"outputs must be a non-empty subset of {list(CLASSES)}")
-    unknown_kinds = set(kw.get("sampling", {})) - set(SAMPLE_KINDS)
-    if unknown_kinds:
-        raise RamsError(path, f"unknown sampling kind(s) {sorted(unknown_kinds)}")
-    if "input_bands" in raw:
-        kw["input_bands"] = tuple(str(b) for b in raw["input_bands"])
-        if kw["input_bands"] not in (RGB_BANDS, (*RGB_BANDS, ELEVATION_BAND)):
-            raise RamsError(path, f"input_bands must be {list(RGB_BANDS)}, optionally followed by {ELEVATION_BAND}")
-        if kw.get("kind") == "verifier" and len(kw["input_bands"]) > 3:
-            raise RamsError(path, "a verifier judges RGB patches: input_bands must be red, green, blue")
-        kw["arch"] = arch_for_bands(kw.get("arch") or {}, len(kw["input_bands"]))
-    if not kw["train"].flights and not kw["train"].synth.seeds:
-        raise RamsError(path, "no training flights: give train.flights and/or train.synth.seeds")
-    if kw.get("orientations", 1) not in ORIENTATIONS:
-        raise RamsError(path, "orientations must be 1, 4 or 8")
-    if kw.get("epochs", TrainConfig.epochs) == 0 and not (
-            kw.get("kind") == "verifier" and kw.get("init_from") and kw.get("ensemble_with")):
-        raise RamsError(path, "epochs: 0 only joins a trained verifier (init_from) to another (ensemble_with)")
-    if kw.get("init_member") is not None and not (kw.get("kind") == "verifier" and kw.get("init_from")):
-        raise RamsError(path, "init_member picks a network of a verifier ensemble: give kind: verifier and init_from")
-    if float(kw.get("buried_weight", 1.0)) <= 0:
-        raise RamsError(path, "buried_weight must be positive")
-    first = int(kw.get("object_first_seed", 0))
-    objects = set(range(first, first + int(kw.get("object_scenes", 0))))
-    overlap = (set(kw["train"].synth.seeds) | objects) & set(kw["val"].synth.seeds)
-    if overlap:
-        raise RamsError(path, f"seeds {sorted(overlap)} are in both train and val")
-    return TrainConfig(**kw)
+    """Parse and validate a training YAML; relative paths (flights, cache, model folders beside
+    it) are read against its folder."""
+    return config.load_config(TrainConfig, path)
 
 
 def synth_paths(cache_dir: Path, spec: SynthSpec, seed: int) -> tuple[Path, Path]:
@@ -219,7 +205,7 @@ def resolve_flights(fs: FlightSet, cache_dir: Path, elevation: bool = False) -> 
     seeds rendered in memory; with their DSMs when ``elevation``)."""
     pairs = list(fs.flights)
     if fs.synth.seeds and not fs.synth.in_memory:
-        from rams.synth import generate_flight  # only needed when seeds are asked for
+        from rams.synthetic import generate_flight  # only needed when seeds are asked for
 
         cache_dir.mkdir(parents=True, exist_ok=True)
         for seed in fs.synth.seeds:

@@ -91,7 +91,7 @@ def synth_labelled_flight(seed: int, width_px: int, height_px: int, gsd_m: float
                           input_gsd_m: float | None = None, elevation: bool = False) -> LabelledFlight:
     """A synthetic flight rendered in memory (as ``rams synth`` would write it, no files), with
     the relief of its surface model as a fourth band when ``elevation``."""
-    from rams.synth import render_flight  # only needed when seeds are asked for
+    from rams.synthetic import render_flight  # only needed when seeds are asked for
 
     image, transform, wkt, labels, z = render_flight(width_px, height_px, gsd_m, seed, crs)
     if elevation:

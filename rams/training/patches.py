@@ -5,7 +5,7 @@ of heatmap peaks, so mining whole flights is a slow way to show a verifier what 
 apart: submunitions against cans, bottles, scrap, fence posts and stones of the same size. Here a
 scene is laid out in full, exactly as its flight would be, but only small views around its
 visible items, its litter, some of its stones and a few random points are rendered
-(:func:`rams.synth.render.render_view`), at a GSD drawn per scene. A view costs what its few
+(:func:`rams.synthetic.render.render_view`), at a GSD drawn per scene. A view costs what its few
 hundred pixels cost, so a CPU renders thousands of scenes' objects in the time of a few flights.
 
 Each view is centred near its object (jittered, as heatmap peaks are) and labelled by the rule
@@ -25,8 +25,8 @@ from scipy.spatial import cKDTree
 
 from rams.detector.verifier import crop_patches, patch_scale
 from rams.parallel import default_workers
-from rams.synth.flight import generate_scene
-from rams.synth.render import render_view
+from rams.synthetic.flight import generate_scene
+from rams.synthetic.render import render_view
 
 STONES_PER_SCENE = 8
 RANDOM_PER_SCENE = 6

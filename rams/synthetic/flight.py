@@ -18,10 +18,10 @@ from rasterio.windows import Window
 
 from rams.errors import RamsError
 from rams.parallel import default_workers
-from rams.synth.labels import label_frames, write_labels
-from rams.synth.layout import make_scene
-from rams.synth.render import BLOCK_PX, render_region
-from rams.synth.scene import Scene
+from rams.synthetic.labels import label_frames, write_labels
+from rams.synthetic.layout import make_scene
+from rams.synthetic.render import BLOCK_PX, render_region
+from rams.synthetic.scene import Scene
 
 REGION_BLOCKS = 4  # a region is 4 x 4 blocks (2048 px square): one dask task
 ORIGIN_LONLAT = (46.95, 39.98)  # Karabakh lowlands, near Aghdam: top-left of every flight

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rams.synth.noise import fbm, value_noise
-from rams.synth.scene import Scene
+from rams.synthetic.noise import fbm, value_noise
+from rams.synthetic.scene import Scene
 
 
 def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from rams.synth.canvas import Canvas
-from rams.synth.ground import paint_fields, paint_ground, paint_paths, paint_scorches
-from rams.synth.objects import paint_objects
-from rams.synth.scene import Scene
-from rams.synth.terrain import paint_craters, paint_positions, paint_trenches
+from rams.synthetic.canvas import Canvas
+from rams.synthetic.ground import paint_fields, paint_ground, paint_paths, paint_scorches
+from rams.synthetic.objects import paint_objects
+from rams.synthetic.scene import Scene
+from rams.synthetic.terrain import paint_craters, paint_positions, paint_trenches
 
 BLOCK_PX = 512
 MARGIN_PX = 8  # room for the blur and relief gradients at block edges

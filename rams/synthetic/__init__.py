@@ -5,7 +5,7 @@
 arguments of the bundled demo flight.
 """
 
-from rams.synth.flight import (
+from rams.synthetic.flight import (
     DEMO,
     SynthPreset,
     dsm_path,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rams.synth.canvas import Canvas, Patch, smoothstep
-from rams.synth.geometry import box_sdf, capsule_sdf
-from rams.synth.ground import DRY_GRASS, SOIL
-from rams.synth.scene import Blob, Item, Thing
+from rams.synthetic.canvas import Canvas, Patch, smoothstep
+from rams.synthetic.geometry import box_sdf, capsule_sdf
+from rams.synthetic.ground import DRY_GRASS, SOIL
+from rams.synthetic.scene import Blob, Item, Thing
 
 _SHADOW = 0.5  # fraction of light left in a cast shadow (sky light)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rams.synth.canvas import Patch
+from rams.synthetic.canvas import Patch
 
 
 def polyline_distance(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rams.synth.canvas import Canvas, Patch, smoothstep
-from rams.synth.geometry import box_sdf, polyline_distance
-from rams.synth.ground import GREEN_GRASS, SOIL
-from rams.synth.scene import Position
+from rams.synthetic.canvas import Canvas, Patch, smoothstep
+from rams.synthetic.geometry import box_sdf, polyline_distance
+from rams.synthetic.ground import GREEN_GRASS, SOIL
+from rams.synthetic.scene import Position
 
 SPOIL = np.array([0.68, 0.58, 0.43], np.float32)  # freshly dug subsoil, lighter than topsoil
 FLOOR = np.array([0.43, 0.36, 0.28], np.float32)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rams.synth.canvas import Canvas, smoothstep
-from rams.synth.geometry import polyline_distance
+from rams.synthetic.canvas import Canvas, smoothstep
+from rams.synthetic.geometry import polyline_distance
 
 SOIL = np.array([0.55, 0.45, 0.34], np.float32)
 DRY_GRASS = np.array([0.64, 0.58, 0.40], np.float32)

@@ -6,7 +6,7 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString
 
-from rams.synth.scene import (
+from rams.synthetic.scene import (
     MUNITIONS,
     PAINT,
     Blob,

@@ -11,8 +11,8 @@ import shapely
 from shapely import affinity
 from shapely.geometry import LineString, Point, Polygon, box
 
-from rams.synth.ground import TRACK_RUT_M
-from rams.synth.scene import Blob, Scene
+from rams.synthetic.ground import TRACK_RUT_M
+from rams.synthetic.scene import Blob, Scene
 
 # GeoPackage stamps the write time into gpkg_contents; a fixed stamp keeps labels reproducible.
 _FIXED_DATE = "2000-01-01T00:00:00.000Z"

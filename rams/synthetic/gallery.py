@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from rams.synth.render import BLOCK_PX, render_region
-from rams.synth.scene import Scene
+from rams.synthetic.render import BLOCK_PX, render_region
+from rams.synthetic.scene import Scene
 
 
 def render_crop(scene: Scene, row0: int, col0: int, height: int, width: int) -> np.ndarray:
