@@ -6,7 +6,6 @@ detections' projected CRS.
 
 from rams.hazards.areas import AREA_COLUMNS, hazard_areas
 from rams.hazards.footprints import FOOTPRINT_COLUMNS, strike_footprints
-from rams.hazards.metrics import hazard_metrics
 from rams.hazards.rules import CmrRules, FortificationRules, HazardRules, load_rules
 from rams.hazards.stage import hazard_layers
 
@@ -18,7 +17,6 @@ __all__ = [
     "HazardRules",
     "hazard_areas",
     "hazard_layers",
-    "hazard_metrics",
     "load_rules",
     "strike_footprints",
 ]

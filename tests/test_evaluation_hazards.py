@@ -5,7 +5,8 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from rams.hazards import HazardRules, hazard_metrics
+from rams.evaluation.hazards import hazard_metrics
+from rams.hazards import HazardRules
 
 CRS = "EPSG:32638"
 RULES = HazardRules()
