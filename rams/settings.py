@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
-from rams.config import bounded
+from rams.config import Upgrade, bounded, version_field
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,10 @@ def calibrated(
 class SurveySettings:
     """Everything that changes a survey's result (its hash keys the resumable run folder)."""
 
+    # schema version n -> the function that rewrites a version-n file as n + 1 (none yet)
+    UPGRADES: ClassVar[Mapping[int, Upgrade]] = {}
+
+    schema_version: int = version_field(1)
     tiling: TilingSettings = field(default_factory=TilingSettings)
     detection: DetectionSettings = field(default_factory=DetectionSettings)
     hazard_rules: str = bounded("default", doc="name under configs/hazards/ or a YAML path")

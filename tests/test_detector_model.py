@@ -121,6 +121,10 @@ def test_orientations_average_the_turned_looks_and_make_the_maps_turn_with_the_i
 
 
 def test_load_refuses_an_unknown_number_of_orientations(tmp_path) -> None:
-    save_model(tmp_path / "m", _model(), {**CARD, "orientations": 3})
-    with pytest.raises(RamsError, match=r"card\.yaml.*orientations must be 1, 4 or 8"):
+    with pytest.raises(RamsError, match=r"card\.yaml: orientations: must be 1, 4 or 8"):
+        save_model(tmp_path / "m", _model(), {**CARD, "orientations": 3})  # never written
+    save_model(tmp_path / "m", _model(), {**CARD, "orientations": 4})
+    card = tmp_path / "m" / "card.yaml"
+    card.write_text(card.read_text().replace("orientations: 4", "orientations: 3"))
+    with pytest.raises(RamsError, match=r"card\.yaml: orientations: must be 1, 4 or 8"):
         Detector.load(tmp_path / "m")

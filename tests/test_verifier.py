@@ -263,10 +263,10 @@ def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
     save_file(old, str(tmp_path / "ens" / "objects.safetensors"))
     with pytest.raises(RamsError, match="objects.safetensors.*buried_weight needs"):
         train_verifier(load_config(ens_cfg), tmp_path / "ens")
-    with pytest.raises(RamsError, match="buried_weight must be positive"):
+    with pytest.raises(RamsError, match="buried_weight: must be > 0"):
         pick_cfg.write_text(cfg.read_text() + "buried_weight: 0\n")
         load_config(pick_cfg)
-    with pytest.raises(RamsError, match="init_member picks"):
+    with pytest.raises(RamsError, match="init_member: picks"):
         pick_cfg.write_text(cfg.read_text() + "init_member: 1\n")  # nothing to pick from
         load_config(pick_cfg)
     with pytest.raises(RamsError, match="epochs: 0"):

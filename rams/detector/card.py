@@ -9,15 +9,30 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import torch
 import yaml
 from safetensors.torch import load_file, save_file
 
 import rams
+from rams.config import (
+    REQUIRED,
+    FloatRange,
+    Invalid,
+    Upgrade,
+    bounded,
+    choices_text,
+    from_mapping,
+    read_yaml,
+    upgraded,
+    version_field,
+)
+from rams.detector.model import CLASSES, ORIENTATIONS
 from rams.elevation import check_encoding
 from rams.errors import RamsError
 from rams.resources import models_dir
@@ -25,8 +40,62 @@ from rams.resources import models_dir
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "card.yaml"
 METRICS_FILE = "metrics.yaml"
-REQUIRED_KEYS = ("name", "classes", "input_bands", "normalisation", "gsd_range_m", "tile_px",
-                 "overlap_px", "arch", "sha256", "rams_version")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelCard:
+    """What a model expects and how it was made (``card.yaml``); keys without a default are
+    required. Read through :func:`read_card`, which hands consumers the checked mapping."""
+
+    # schema version n -> the function that rewrites a version-n card as n + 1 (none yet)
+    UPGRADES: ClassVar[Mapping[int, Upgrade]] = {}
+
+    schema_version: int = version_field(1)
+    name: str
+    kind: Literal["detector", "verifier"] = "detector"
+    classes: tuple[str, ...]
+    input_bands: tuple[str, ...]  # red, green, blue, then optionally elevation
+    elevation_encoding: dict[str, float] | None = None  # how the elevation band's levels map to metres
+    input_dtype: Literal["uint8"] = "uint8"
+    normalisation: dict[str, Any]
+    gsd_range_m: FloatRange = bounded(REQUIRED, 0.0, low_open=True, doc="metres per pixel it was trained for")
+    tile_px: int = bounded(REQUIRED, 1, doc="tile side (verifier: patch side), pixels")
+    overlap_px: int = bounded(REQUIRED, 0, doc="tile overlap, pixels")
+    orientations: int = 1  # looks averaged per input: 1, 4 (quarter turns) or 8 (and mirrored)
+    arch: dict[str, Any]  # the network's constructor arguments
+    postprocess: dict[str, float] = field(default_factory=dict, metadata={"low": 0.0})  # calibrated thresholds
+    outputs: tuple[str, ...] | None = None  # evidence maps trained; None: all classes
+    input_gsd_m: float | None = bounded(None, 0.0, low_open=True, doc="a context model's input GSD, metres")
+    context_model: str | None = None  # name or folder beside this one
+    verifier_model: str | None = None  # name or folder beside this one
+    # free-form records: shown to users, never interpreted
+    limitations: tuple[str, ...] = ()
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)  # the trainer's validation summary
+    sha256: str  # of the weights file, checked on every load
+    rams_version: str
+
+    def checked(self) -> ModelCard:
+        """This card, refused (:class:`Invalid`) where a value is impossible."""
+        if not self.name.strip():
+            raise Invalid("name", "must not be empty")
+        if not self.input_bands:
+            raise Invalid("input_bands", "must name at least one band")
+        if self.orientations not in ORIENTATIONS:
+            raise Invalid("orientations", f"must be {choices_text(ORIENTATIONS)}, got {self.orientations}")
+        if self.outputs is not None and (not self.outputs or set(self.outputs) - set(CLASSES)):
+            raise Invalid("outputs", f"must be a non-empty subset of {list(CLASSES)}, got {list(self.outputs)}")
+        if not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
+            raise Invalid("sha256", f"must be 64 hexadecimal digits, got {self.sha256!r}")
+        return self
+
+
+def checked_card(card: Any, source: str | Path) -> dict[str, Any]:
+    """A parsed card brought to the current schema version and validated as a
+    :class:`ModelCard`; returned as the mapping consumers read (``card["tile_px"]``)."""
+    card = upgraded(ModelCard, card, str(source))
+    from_mapping(ModelCard, card, str(source))  # refuses unknown keys and impossible values
+    return card
 
 
 def resolve_model_dir(name_or_dir: str | os.PathLike[str]) -> Path:
@@ -53,18 +122,9 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_card(model_dir: Path) -> dict[str, Any]:
-    """The card of a model folder, checked for the keys every consumer relies on."""
-    path = model_dir / CARD_FILE
-    try:
-        card = yaml.load(path.read_text(), Loader=_YAML_LOADER)
-    except (OSError, yaml.YAMLError) as err:
-        raise RamsError(path, f"unreadable model card ({err})") from err
-    if not isinstance(card, dict):
-        raise RamsError(path, "model card is not a mapping")
-    missing = [k for k in REQUIRED_KEYS if k not in card]
-    if missing:
-        raise RamsError(path, f"model card lacks {', '.join(missing)}")
-    return card
+    """The card of a model folder, validated as a :class:`ModelCard` (see :func:`checked_card`)."""
+    path = Path(model_dir) / CARD_FILE
+    return checked_card(read_yaml(path), path)
 
 
 def load_weights(model_dir: Path, card: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -109,10 +169,12 @@ def write_weights(path: Path, state: dict[str, torch.Tensor]) -> str:
 
 
 def save_model(model_dir: Path, model: torch.nn.Module, card: dict[str, Any]) -> dict[str, Any]:
-    """Write weights + card (sha256, rams_version filled in) into ``model_dir``; return the card."""
+    """Write weights + card (schema_version, sha256 and rams_version filled in) into
+    ``model_dir``; return the card. A card that :func:`read_card` would refuse is not written."""
     model_dir = Path(model_dir)
     card = dict(card, sha256=write_weights(model_dir / WEIGHTS_FILE, model.state_dict()),
                 rams_version=rams.__version__)
+    card = checked_card(card, model_dir / CARD_FILE)
     tmp = model_dir / (CARD_FILE + ".tmp")
     tmp.write_text(yaml.safe_dump(card, sort_keys=False, allow_unicode=True))
     os.replace(tmp, model_dir / CARD_FILE)

@@ -15,24 +15,27 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from rams.config import FloatRange, IntRange, bounded
 from rams.training.jpeg import jpeg_batch
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
+    """How strongly chips are augmented (probabilities 0-1; shifts and gains as fractions)."""
+
     flip: bool = True
     rot90: bool = True
-    brightness: float = 0.15  # max additive shift, fraction of 255
-    contrast: float = 0.25  # max relative contrast change
-    colour: float = 0.08  # max relative per-channel gain change
-    blur_p: float = 0.25  # probability of a gaussian blur
-    blur_sigma_px: tuple[float, float] = (0.4, 1.2)  # its sigma, drawn uniformly (px)
-    noise_std: float = 5.0  # max gaussian noise std, grey levels
-    jpeg_p: float = 0.0  # probability of JPEG compression of the RGB bands
-    jpeg_quality: tuple[int, int] = (40, 95)  # its quality, drawn uniformly
+    brightness: float = bounded(0.15, 0.0, 1.0)  # max additive shift, fraction of 255
+    contrast: float = bounded(0.25, 0.0, 1.0)  # max relative contrast change
+    colour: float = bounded(0.08, 0.0, 1.0)  # max relative per-channel gain change
+    blur_p: float = bounded(0.25, 0.0, 1.0)  # probability of a gaussian blur
+    blur_sigma_px: FloatRange = bounded((0.4, 1.2), 0.0)  # its sigma, drawn uniformly (px)
+    noise_std: float = bounded(5.0, 0.0, 255.0)  # max gaussian noise std, grey levels
+    jpeg_p: float = bounded(0.0, 0.0, 1.0)  # probability of JPEG compression of the RGB bands
+    jpeg_quality: IntRange = bounded((40, 95), 1, 100)  # its quality, drawn uniformly
     # image px per JPEG px, drawn uniformly: a verifier's patches (2 cm) come from flights of
     # 2-4 cm, whose 8 x 8 px JPEG blocks are 8-16 patch px
-    jpeg_scale: tuple[float, float] = (1.0, 1.0)
+    jpeg_scale: FloatRange = bounded((1.0, 1.0), 0.0, low_open=True)
 
 
 def _geometric(img: torch.Tensor, tgt: torch.Tensor, g: torch.Generator,
