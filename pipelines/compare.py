@@ -1,4 +1,4 @@
-"""`rams compare BEFORE.json AFTER.json [--out diff.json]`: is one model better than another?
+"""Is one model better than another? (`rams compare BEFORE.json AFTER.json [-o diff.json]`)
 
 Both files are `rams evaluate --out` reports of the same labelled flights (several of them),
 scored the same way. The pooled precision, recall and F1 of each class are differenced, AFTER
@@ -9,14 +9,15 @@ that holds zero is a difference that another draw of as many such flights could 
 
 from __future__ import annotations
 
-import argparse
 import json
+import os
 from pathlib import Path
 
 from rams.pipelines.evaluate import describe_networks
 
-from rams.errors import RamsError
+from rams.errors import RamsError, refuse_existing
 from rams.evaluation.metrics import bootstrap_difference
+from rams.outputs import write_json
 
 #: Draws of the paired bootstrap over flights.
 DRAWS = 2000
@@ -49,12 +50,10 @@ def paired_counts(before: dict, after: dict, after_path: str | Path) -> tuple[li
     return [r["metrics"] for r in before["flights"]], [by_name[n]["metrics"] for n in names], names
 
 
-def format_difference(diff: dict[str, dict[str, float]], before: dict, after: dict, flights: int) -> str:
-    """The differences per class with their 95 % ranges, as plain text."""
-    def name(report: dict) -> str:
-        return describe_networks(report["flights"][0], sha_chars=12)
-
-    lines = [f"{name(after)} against {name(before)} on {flights} flights "
+def format_difference(comparison: dict) -> str:
+    """A :func:`compare` result as plain text: the differences per class with their 95 % ranges."""
+    diff, flights = comparison["difference"], len(comparison["flights"])
+    lines = [f"{comparison['after_networks']} against {comparison['before_networks']} on {flights} flights "
              f"(after minus before; 95% range of a paired bootstrap over the flights, {DRAWS} draws)",
              f"{'class':<12} {'precision':>24} {'recall':>24} {'f1':>24}  f1 higher in"]
     for cls, d in diff.items():
@@ -63,24 +62,28 @@ def format_difference(diff: dict[str, dict[str, float]], before: dict, after: di
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    before, after = read_report(args.before), read_report(args.after)
-    first, second, names = paired_counts(before, after, args.after)
-    diff = bootstrap_difference(first, second, DRAWS)
-    print(format_difference(diff, before, after, len(names)))
-    if args.out:
-        out = Path(args.out)
-        tmp = out.with_suffix(out.suffix + ".tmp")
-        tmp.write_text(json.dumps({"before": str(args.before), "after": str(args.after), "flights": names,
-                                   "draws": DRAWS, "difference": diff}, indent=1))
-        tmp.replace(out)
-    return 0
+def compare(
+    before: str | os.PathLike,
+    after: str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    *,
+    overwrite: bool = False,
+) -> dict:
+    """Difference two `rams evaluate` reports of the same flights, ``after`` minus ``before``.
 
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("compare", help="is one model better than another on the same flights",
-                              description=__doc__)
-    p.add_argument("before", help="rams evaluate --out report (JSON) of the first model")
-    p.add_argument("after", help="the same flights' report of the second model")
-    p.add_argument("--out", help="write the differences and their ranges as JSON here")
-    p.set_defaults(run=run)
+    Returns (and writes to ``out`` as JSON, when given) the report paths, the networks behind each
+    (``before_networks``, ``after_networks``), the flights, the bootstrap ``draws`` and, per class,
+    the difference in precision, recall and F1 with its 95 % range (``difference``; see
+    :func:`format_difference`). An existing ``out`` is refused unless ``overwrite``.
+    """
+    refuse_existing(out, overwrite=overwrite)
+    first, second = read_report(before), read_report(after)
+    counts_before, counts_after, names = paired_counts(first, second, after)
+    doc = {"before": str(before), "after": str(after),
+           "before_networks": describe_networks(first["flights"][0], sha_chars=12),
+           "after_networks": describe_networks(second["flights"][0], sha_chars=12),
+           "flights": names, "draws": DRAWS,
+           "difference": bootstrap_difference(counts_before, counts_after, DRAWS)}
+    if out is not None:
+        write_json(out, doc)
+    return doc

@@ -1,4 +1,4 @@
-"""`rams degrade FLIGHT OUT [--jpeg-quality Q] [--blur-px S] [--gains R G B] [--saturation F] [--gamma G]`.
+"""A labelled flight under an imaging shift (`rams degrade FLIGHT OUT [--jpeg-quality Q] ...`).
 
 Writes a copy of a labelled flight as another camera or mosaicking chain would have delivered
 it, with its labels (and DSM) beside it under the new name, so that `rams evaluate` measures a
@@ -8,7 +8,7 @@ halo for the blur) and written atomically.
 
 from __future__ import annotations
 
-import argparse
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -18,47 +18,48 @@ from rasterio.enums import MaskFlags
 from rasterio.windows import Window
 
 from rams.elevation import sidecar
-from rams.errors import RamsError
+from rams.errors import RamsError, refuse_existing
 from rams.evaluation.shifts import ImagingShift, shift_rgb
 from rams.synthetic.flight import labels_path
 
+log = logging.getLogger(__name__)
+
+#: Rows read, shifted and written at a time (a blur's halo is read around them).
 STRIP_PX = 1024
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("degrade", help="copy a labelled flight under an imaging shift (robustness checks)",
-                       description=__doc__.split("\n\n")[1])
-    p.add_argument("flight", type=Path, help="RGB GeoTIFF; F.labels.gpkg and F.dsm.tif beside it are copied too")
-    p.add_argument("out", type=Path, help="output GeoTIFF")
-    p.add_argument("--jpeg-quality", type=int, help="store the RGB JPEG-compressed (YCbCr) at this quality (1-100)")
-    p.add_argument("--blur-px", type=float, default=0.0, help="gaussian blur sigma (px of the flight)")
-    p.add_argument("--gains", type=float, nargs=3, default=(1.0, 1.0, 1.0), metavar=("R", "G", "B"),
-                   help="per-band factors (white balance), e.g. 1.15 1 0.85 for a warmer camera")
-    p.add_argument("--saturation", type=float, default=1.0, help="colour saturation factor (0 grey, 1 unchanged)")
-    p.add_argument("--gamma", type=float, default=1.0, help="gamma (< 1 brightens the mid-tones)")
-    p.set_defaults(run=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    if not args.flight.is_file():
-        raise RamsError(args.flight, "no such flight")
-    if args.out.resolve() == args.flight.resolve():
-        raise RamsError(args.out, "the output would overwrite the flight")
-    if args.jpeg_quality is not None and not 1 <= args.jpeg_quality <= 100:
-        raise RamsError(args.out, f"--jpeg-quality must be 1-100, not {args.jpeg_quality}")
-    if args.blur_px < 0 or args.saturation < 0 or args.gamma <= 0 or min(args.gains) <= 0:
-        raise RamsError(args.out, "--blur-px and --saturation must be >= 0, --gamma and --gains > 0")
-    shift = ImagingShift(tuple(args.gains), args.saturation, args.gamma, args.blur_px)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_shifted(args.flight, args.out, shift, args.jpeg_quality)
-    for src, dst in ((labels_path(args.flight), labels_path(args.out)),
-                     (sidecar(args.flight), sidecar(args.out))):
-        if src.is_file():
-            tmp = dst.with_name(dst.name + ".tmp")
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dst)
-    print(f"{args.out}: {shift}, jpeg quality {args.jpeg_quality or 'none'}")
-    return 0
+def degrade(
+    flight: str | os.PathLike,
+    out: str | os.PathLike,
+    shift: ImagingShift,
+    jpeg_quality: int | None = None,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Copy ``flight`` (8-bit RGB GeoTIFF) to ``out`` under an imaging ``shift``, stored
+    JPEG-compressed at ``jpeg_quality`` (1-100) when given; its labels (``F.labels.gpkg``) and DSM
+    (``F.dsm.tif``) are copied beside ``out`` under its name. An existing output (the GeoTIFF or
+    either copy) is refused with a `RamsError` unless ``overwrite``. Returns ``out``."""
+    flight, out = Path(flight), Path(out)
+    if not flight.is_file():
+        raise RamsError(flight, "no such flight")
+    if out.resolve() == flight.resolve():
+        raise RamsError(out, "the output would overwrite the flight")
+    if jpeg_quality is not None and not 1 <= jpeg_quality <= 100:
+        raise RamsError(out, f"--jpeg-quality must be 1-100, not {jpeg_quality}")
+    if shift.blur_px < 0 or shift.saturation < 0 or shift.gamma <= 0 or min(shift.gains) <= 0:
+        raise RamsError(out, "--blur-px and --saturation must be >= 0, --gamma and --gains > 0")
+    copies = [(src, dst) for src, dst in ((labels_path(flight), labels_path(out)), (sidecar(flight), sidecar(out)))
+              if src.is_file()]
+    refuse_existing(out, *(dst for _, dst in copies), overwrite=overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_shifted(flight, out, shift, jpeg_quality)
+    for src, dst in copies:
+        tmp = dst.with_name(dst.name + ".tmp")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    log.info("%s: %s, jpeg quality %s", out, shift, jpeg_quality or "none")
+    return out
 
 
 def write_shifted(src_path: Path, out: Path, shift: ImagingShift, jpeg_quality: int | None) -> None:

@@ -1,4 +1,4 @@
-"""`rams evaluate --model M --flight F.tif [G.tif ...] [--labels F.labels.gpkg ...] [--out report.json]`.
+"""A detector measured on labelled flights (`rams evaluate --model M --flight F.tif [G.tif ...]`).
 
 Each flight is surveyed exactly as `rams survey` surveys it (same tiling, stitching,
 vectorisation, thresholds and hazard stage), then scored against its labels in metres:
@@ -10,10 +10,9 @@ with a 95 % interval for each pooled precision, recall and F1 from a bootstrap o
 
 from __future__ import annotations
 
-import argparse
-import json
 import shlex
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +20,8 @@ import pyogrio
 from rams.pipelines.survey import DEFAULT_MODEL, NETWORK_KEYS, survey
 
 from rams.detector.card import record_metrics, resolve_model_dir
-from rams.errors import RamsError
+from rams.errors import RamsError, refuse_existing
+from rams.evaluation.hazards import hazard_metrics
 from rams.evaluation.metrics import (
     EARTHWORK_MARGIN_M,
     EVALUATION_DEFAULTS,
@@ -34,7 +34,8 @@ from rams.evaluation.metrics import (
     score_detections,
     summarise,
 )
-from rams.hazards import hazard_metrics, load_rules
+from rams.hazards import load_rules
+from rams.outputs import write_json
 from rams.resources import hazard_rules_path
 from rams.settings import SurveySettings
 from rams.synthetic.flight import labels_path
@@ -249,31 +250,28 @@ def format_table(report: dict) -> str:
 #: Detection settings (``DetectionSettings`` fields) the command line may override, and their options.
 OVERRIDES = {"submunition_threshold": "--peak-threshold", "position_threshold": "--position-threshold",
              "trench_threshold": "--trench-threshold", "position_min_area_m2": "--position-min-area"}
+#: Matching rules (``EVALUATION_DEFAULTS`` keys) the command line sets, and their options.
+MATCHING_OPTIONS = {"match_radius_m": "--radius-m", "min_visible_fraction": "--min-visible-fraction",
+                    "min_length_px": "--min-length-px", "min_position_visible_share": "--min-position-visible-share"}
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, float]:
-    """The detection settings given on the command line, by ``DetectionSettings`` field."""
-    values = {name: getattr(args, option[2:].replace("-", "_")) for name, option in OVERRIDES.items()}
-    return {name: float(v) for name, v in values.items() if v is not None}
-
-
-def _labels_for(args: argparse.Namespace) -> list[str]:
+def labels_for(flights: list[str], labels: list[str] | None = None) -> list[str]:
     """One labels GeoPackage per flight: as given, else ``F.labels.gpkg`` beside each ``F.tif``."""
-    if not args.labels:
-        return [str(labels_path(f)) for f in args.flight]
-    if len(args.labels) != len(args.flight):
-        raise RamsError("--labels", f"give one labels GeoPackage per flight ({len(args.flight)} flights, "
-                                    f"{len(args.labels)} labels), or none to read F.labels.gpkg beside each")
-    return list(args.labels)
+    if not labels:
+        return [str(labels_path(f)) for f in flights]
+    if len(labels) != len(flights):
+        raise RamsError("--labels", f"give one labels GeoPackage per flight ({len(flights)} flights, "
+                                    f"{len(labels)} labels), or none to read F.labels.gpkg beside each")
+    return [str(label) for label in labels]
 
 
-def _command(args: argparse.Namespace, flights: list[str], labels: list[str]) -> str:
+def _command(model: str, flights: list[str], labels: list[str], matching: dict[str, float],
+             thresholds: dict[str, float]) -> str:
     """The command line that reproduces an evaluation of ``flights``."""
-    parts = ["rams", "evaluate", "--model", args.model, "--flight", *flights, "--labels", *labels]
-    parts += ["--radius-m", str(args.radius_m), "--min-visible-fraction", str(args.min_visible_fraction)]
-    parts += ["--min-length-px", str(args.min_length_px)]
-    parts += ["--min-position-visible-share", str(args.min_position_visible_share)]
-    for name, value in _overrides(args).items():
+    parts = ["rams", "evaluate", "--model", model, "--flight", *flights, "--labels", *labels]
+    for name, option in MATCHING_OPTIONS.items():
+        parts += [option, str(matching[name])]
+    for name, value in thresholds.items():
         parts += [OVERRIDES[name], str(value)]
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -292,68 +290,50 @@ def _recorded(report: dict, pooled: bool = False) -> dict[str, dict[str, float]]
     return {**report["metrics"], **sections, **(bands if pooled else {}), **intervals}
 
 
-def run(args: argparse.Namespace) -> int:
-    matching = {
-        "match_radius_m": args.radius_m,
-        "min_visible_fraction": args.min_visible_fraction,
-        "min_length_px": args.min_length_px,
-        "min_position_visible_share": args.min_position_visible_share,
-    }
-    labels = _labels_for(args)
+def evaluate_flights(
+    flights: list[str | Path],
+    labels: list[str | Path] | None = None,
+    *,
+    model: str | Path = DEFAULT_MODEL,
+    rules: str = "default",
+    matching: dict[str, float] | None = None,
+    thresholds: dict[str, float] | None = None,
+    out: str | Path | None = None,
+    record: str | None = None,
+    overwrite: bool = False,
+    on_report: Callable[[dict], None] | None = None,
+) -> dict:
+    """:func:`evaluate` each flight against its labels (default: ``F.labels.gpkg`` beside each
+    ``F.tif``) and, with several flights, :func:`pool` their reports.
+
+    Returns one flight's report, or ``{"flights": [...], "pooled": {...}}``; written as JSON to
+    ``out`` when given (an existing ``out`` is refused with a `RamsError` before any flight is
+    surveyed, unless ``overwrite``). ``record`` also writes the metrics into the model's card under
+    ``metrics.<record>``, with the command that reproduces them. ``on_report`` is called with each
+    report as it is made (the pooled one last), as `rams evaluate` prints them.
+    """
+    flights = [str(f) for f in flights]
+    labels = labels_for(flights, [str(label) for label in labels] if labels else None)
+    refuse_existing(out, overwrite=overwrite)
+    thresholds = thresholds or {}
     reports = []
-    for flight, gpkg in zip(args.flight, labels, strict=True):
-        reports.append(evaluate(flight, gpkg, model=args.model, rules=args.rules, matching=matching,
-                                thresholds=_overrides(args)))
-        print(format_table(reports[-1]), flush=True)
+    for flight, gpkg in zip(flights, labels, strict=True):
+        reports.append(evaluate(flight, gpkg, model=model, rules=rules, matching=matching, thresholds=thresholds))
+        if on_report is not None:
+            on_report(reports[-1])
     pooled = pool(reports) if len(reports) > 1 else None
-    if pooled:
-        print(format_table(pooled))
-    if args.out:
-        out = Path(args.out)
-        tmp = out.with_suffix(out.suffix + ".tmp")
-        tmp.write_text(json.dumps({"flights": reports, "pooled": pooled} if pooled else reports[0], indent=1))
-        tmp.replace(out)
-    if args.record:
-        model_dir = resolve_model_dir(args.model)
-        for flight, gpkg, report in zip(args.flight, labels, reports, strict=True):
-            record_metrics(model_dir, args.record, Path(flight).name, _recorded(report),
-                           _command(args, [flight], [gpkg]), _networks(report))
+    if pooled is not None and on_report is not None:
+        on_report(pooled)
+    doc = {"flights": reports, "pooled": pooled} if pooled else reports[0]
+    if out is not None:
+        write_json(out, doc)
+    if record:
+        match = {**EVALUATION_DEFAULTS, **(matching or {})}
+        model_dir = resolve_model_dir(model)
+        for flight, gpkg, report in zip(flights, labels, reports, strict=True):
+            record_metrics(model_dir, record, Path(flight).name, _recorded(report),
+                           _command(str(model), [flight], [gpkg], match, thresholds), _networks(report))
         if pooled:
-            record_metrics(model_dir, args.record, "pooled", _recorded(pooled, pooled=True),
-                           _command(args, args.flight, labels), _networks(pooled))
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "evaluate", help="object- and hazard-level metrics on a labelled flight", description=__doc__
-    )
-    p.add_argument("--model", default=DEFAULT_MODEL, help="model name under models/ or a folder")
-    p.add_argument("--flight", required=True, nargs="+",
-                   help="flight raster(s) (as for rams survey); with several, the metrics are also pooled")
-    p.add_argument("--labels", nargs="+",
-                   help="labels GeoPackage(s) (rams synth layer names), one per flight; default: F.labels.gpkg "
-                   "beside each F.tif")  # fmt: skip
-    p.add_argument("--out", help="write the report as JSON here")
-    p.add_argument("--rules", default="default", help="hazard rules profile name or YAML path")
-    p.add_argument("--radius-m", type=float, default=0.3, help="submunition match radius (m)")
-    p.add_argument("--min-visible-fraction", type=float, default=0.01,
-                   help="ignore true submunitions less visible than this (0-1); the default ignores only "
-                   "items under vegetation (visible_fraction 0), ground reported as not assessable")  # fmt: skip
-    p.add_argument("--min-length-px", type=float, default=MIN_LENGTH_PX,
-                   help="score only true submunitions at least this long in pixels (the rest are reported "
-                   "separately as 'any size'); 0 scores every item")  # fmt: skip
-    p.add_argument("--min-position-visible-share", type=float,
-                   default=EVALUATION_DEFAULTS["min_position_visible_share"],
-                   help="score only true positions with at least this share of their area outside vegetation "
-                   "(the rest are reported separately, '+ hidden'); the default, the IoU a match needs, "
-                   "leaves out positions that an outline of their visible part could not match; 0 scores "
-                   "every one")  # fmt: skip
-    p.add_argument("--peak-threshold", type=float, help="override the card's submunition threshold (0-1)")
-    p.add_argument("--position-threshold", type=float, help="override the position mask threshold (0-1)")
-    p.add_argument("--trench-threshold", type=float, help="override the trench mask threshold (0-1)")
-    p.add_argument("--position-min-area", type=float, help="override the smallest position kept (m²)")
-    p.add_argument(
-        "--record", metavar="SECTION", help="also write the metrics into the model card under metrics.SECTION"
-    )
-    p.set_defaults(run=run)
+            record_metrics(model_dir, record, "pooled", _recorded(pooled, pooled=True),
+                           _command(str(model), flights, labels, match, thresholds), _networks(pooled))
+    return doc

@@ -1,4 +1,4 @@
-"""`rams hazards DETECTIONS.gpkg -o OUT.gpkg`: recompute hazard areas from existing detections.
+"""Recompute hazard areas from existing detections (`rams hazards DETECTIONS.gpkg -o OUT.gpkg`).
 
 Reads a survey output GeoPackage, rebuilds strike footprints and suspected hazard areas with
 the given rules, and writes a new survey GeoPackage: the detections passed through unchanged,
@@ -7,17 +7,17 @@ the two hazard layers replaced, the rules recorded in the metadata table.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import logging
+import os
 from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
 from pyproj import CRS
 
-from rams.errors import RamsError
+from rams.errors import RamsError, refuse_existing
 from rams.export import empty_layer, write_geopackage
 from rams.hazards import HazardRules, hazard_layers, load_rules
 from rams.hazards.rules import rules_to_dict
@@ -26,21 +26,6 @@ log = logging.getLogger(__name__)
 
 DETECTION_LAYERS = ("submunitions", "trenches", "positions")
 INPUT_LAYERS = (*DETECTION_LAYERS, "coverage", "not_assessable")
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("hazards", help="recompute suspected hazard areas from detections")
-    p.add_argument("detections", type=Path, help="survey output GeoPackage (rams survey)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="GeoPackage to write")
-    p.add_argument(
-        "--rules",
-        type=Path,
-        help="hazard rules YAML (default: built-in defaults, as configs/hazards/default.yaml)",
-    )
-    p.add_argument("--flight-id", help="flight id (default: from the input's metadata)")
-    p.add_argument("--survey-date", help="survey date YYYY-MM-DD (default: from metadata)")
-    p.add_argument("--model", help="detector model name (default: from metadata)")
-    p.set_defaults(run=run)
 
 
 def _read_layers(path: Path) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, str]]:
@@ -90,22 +75,40 @@ def _survey_date(path: Path, value: str) -> str:
         raise RamsError(path, f"survey date {value!r} is not YYYY-MM-DD") from None
 
 
-def run(args: argparse.Namespace) -> int:
-    src: Path = args.detections
-    out: Path = args.output
+def hazards(
+    detections: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    rules: str | os.PathLike | None = None,
+    flight_id: str | None = None,
+    survey_date: str | None = None,
+    model: str | None = None,
+    overwrite: bool = False,
+) -> dict[str, int]:
+    """Recompute the hazard layers of a survey GeoPackage ``detections`` into ``out``.
+
+    ``rules`` is a hazard rules YAML (default: the built-in rules); ``flight_id``, ``survey_date``
+    (YYYY-MM-DD) and ``model`` (the name recorded for the detections' model) default to the
+    input's metadata. An existing ``out`` is refused with a `RamsError` unless ``overwrite``, and
+    ``out`` may never be ``detections`` itself. Returns the count of each hazard type and of
+    strike footprints (``"strike_footprints"``).
+    """
+    src, out = Path(detections), Path(out)
+    rules_path = Path(rules) if rules is not None else None
     if out.resolve() == src.resolve():
         raise RamsError(out, "output would overwrite the detections it is computed from")
-    rules = load_rules(args.rules) if args.rules else HazardRules()
+    refuse_existing(out, overwrite=overwrite)
+    hazard_rules = load_rules(rules_path) if rules_path else HazardRules()
     frames, metadata = _read_layers(src)
     crs = frames["submunitions"].crs
-    _check_crs(src, CRS.from_user_input(crs), rules, args.rules)
-    flight_id = args.flight_id or metadata.get("flight_id") or src.stem
-    survey_date = _survey_date(src, args.survey_date or metadata.get("survey_date", ""))
-    model = args.model or metadata.get("model", "")
+    _check_crs(src, CRS.from_user_input(crs), hazard_rules, rules_path)
+    flight_id = flight_id or metadata.get("flight_id") or src.stem
+    survey_date = _survey_date(src, survey_date or metadata.get("survey_date", ""))
+    model = model or metadata.get("model", "")
 
     layers = {name: frames[name] for name in INPUT_LAYERS}
     layers.update(
-        hazard_layers(frames, rules, flight_id=flight_id, survey_date=survey_date, model=model)
+        hazard_layers(frames, hazard_rules, flight_id=flight_id, survey_date=survey_date, model=model)
     )
     areas, footprints = layers["hazard_areas"], layers["strike_footprints"]
     metadata.pop("schema_version", None)  # the writer states the version it writes
@@ -114,18 +117,18 @@ def run(args: argparse.Namespace) -> int:
             "flight_id": flight_id,
             "survey_date": survey_date,
             "model": model,
-            "hazard_rules": rules.name,
-            "hazard_rules_config": json.dumps(rules_to_dict(rules), sort_keys=True),
+            "hazard_rules": hazard_rules.name,
+            "hazard_rules_config": json.dumps(rules_to_dict(hazard_rules), sort_keys=True),
             "hazards_source": src.name,
         }
     )
     write_geopackage(out, layers, metadata)
-    counts = areas["hazard_type"].value_counts().to_dict()
+    counts = {str(k): int(v) for k, v in sorted(areas["hazard_type"].value_counts().to_dict().items())}
     log.info(
         "%s: %d hazard areas (%s), %d strike footprints",
         out,
         len(areas),
-        ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none",
+        ", ".join(f"{k} {v}" for k, v in counts.items()) or "none",
         len(footprints),
     )
-    return 0
+    return {**counts, "strike_footprints": len(footprints)}

@@ -1,26 +1,18 @@
-"""`rams info FLIGHT`: what a flight is, before anything is run on it."""
+"""What a flight is, before anything is run on it (`rams info FLIGHT`)."""
 
 from __future__ import annotations
 
-import argparse
-import json
+import os
 
-from rams.flight import flight_info, open_flight
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("info", help="describe a flight raster (size, CRS, GSD, footprint, layout)")
-    p.add_argument("flight", help="GeoTIFF / COG or any raster GDAL reads")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.set_defaults(run=run)
+from rams.errors import RamsError, gdal_message
+from rams.flight import GDAL_ERRORS, flight_info, open_flight
 
 
-def run(args: argparse.Namespace) -> int:
-    info = flight_info(open_flight(args.flight))
-    if args.json:
-        print(json.dumps(info, indent=2))
-        return 0
-    width = max(len(k) for k in info)
-    for key, value in info.items():
-        print(f"{key:<{width}}  {value}")
-    return 0
+def describe(path: str | os.PathLike) -> dict:
+    """The summary of a flight raster (:func:`rams.flight.flight_info`: sizes in px, distances in
+    metres, areas in km²); a raster GDAL cannot read or warp is refused with a `RamsError`."""
+    flight = open_flight(path)
+    try:
+        return flight_info(flight)
+    except GDAL_ERRORS as err:  # the decimated mask read behind the footprint
+        raise RamsError(path, f"cannot read raster ({gdal_message(err)})") from None

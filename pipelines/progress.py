@@ -1,4 +1,9 @@
-"""Progress over regions: a live bar with MPix/s and ETA on a terminal, log lines otherwise."""
+"""Progress over regions: a live bar with MPix/s and ETA, on a terminal only.
+
+The bar is drawn when the stream is a terminal and the ``rams.progress`` logger speaks at INFO
+(``rams --quiet`` sets it to WARNING). A stream that is not a terminal (a script's log, a pipe)
+gets no progress lines: only the debug log has them (``--verbose``), every few seconds.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,18 @@ import time
 log = logging.getLogger("rams.progress")
 
 
+#: Seconds between the debug log's progress lines when no bar is drawn.
+LOG_EVERY_S = 5.0
+
+
 class Progress:
-    """Counts finished regions (and their pixels) and reports throughput and ETA."""
+    """Counts finished regions (and their pixels) and reports throughput (MPix/s) and ETA."""
 
     def __init__(self, total: int, total_pixels: int, stream=None) -> None:
         self.total, self.total_pixels = total, total_pixels
         self.done = self.pixels = 0
         self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
+        self.tty = self.stream.isatty() and log.isEnabledFor(logging.INFO)
         self.start = self.last_log = time.perf_counter()
 
     def update(self, result) -> None:
@@ -32,11 +41,12 @@ class Progress:
             filled = int(width * self.done / max(self.total, 1))
             self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}")
             self.stream.flush()
-        elif now - self.last_log >= 5 or self.done == self.total:
-            log.info(text)
+        elif now - self.last_log >= LOG_EVERY_S or self.done == self.total:
+            log.debug(text)
             self.last_log = now
 
     def close(self) -> None:
+        """End the bar's line (on a terminal)."""
         if self.tty:
             self.stream.write("\n")
             self.stream.flush()

@@ -7,7 +7,6 @@ areas, the atomic GeoPackage and the HTML report.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import datetime as dt
 import hashlib
@@ -30,7 +29,7 @@ from rams.detect import detection_grid
 from rams.detector.card import resolve_model_dir
 from rams.detector.detector import Detector
 from rams.elevation import sidecar, with_dsm
-from rams.errors import RamsError
+from rams.errors import RamsError, refuse_existing
 from rams.export import write_geopackage
 from rams.flight import Flight, open_flight, resampled
 from rams.hazards import hazard_layers, load_rules
@@ -44,42 +43,6 @@ from rams.tiling import TileGrid
 
 log = logging.getLogger("rams.survey")
 DEFAULT_MODEL = "rams-det-v2"
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("survey", help="survey a flight: detections, hazard areas, report")
-    p.add_argument("flight", help="orthomosaic GeoTIFF / COG")
-    p.add_argument("-o", "--out", required=True, help="output GeoPackage")
-    p.add_argument("--model", default=DEFAULT_MODEL, help="model name under models/ or a model folder")
-    p.add_argument("--config", help="survey settings YAML (see configs/survey.yaml)")
-    p.add_argument("--report", help="HTML report path (default: OUT with .html)")
-    p.add_argument("--dsm", help="surface model (GeoTIFF, metres) for a model that takes an elevation band "
-                                 "(default: FLIGHT.dsm.tif beside the flight)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", help="address of a dask.distributed scheduler (tcp://HOST:PORT)")
-    where.add_argument("--workers", type=int, help="run on a local cluster of N worker processes")
-    p.add_argument("--threads", type=int, help="threads of the local threaded scheduler")
-    p.add_argument("--keep-run", action="store_true", help="keep the run folder of region results")
-    p.set_defaults(run=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    settings = load_config(SurveySettings, args.config)
-    out = Path(args.out)
-    report = Path(args.report) if args.report else out.with_suffix(".html")
-    survey(
-        args.flight,
-        out,
-        model=args.model,
-        settings=settings,
-        report=report,
-        dsm=args.dsm,
-        scheduler=args.scheduler,
-        workers=args.workers,
-        threads=args.threads,
-        keep_run=args.keep_run,
-    )
-    return 0
 
 
 def processing_flight(flight: Flight, gsd_range_m: tuple[float, float]) -> Flight:
@@ -173,6 +136,7 @@ def survey(
     workers: int | None = None,
     threads: int | None = None,
     keep_run: bool = False,
+    overwrite: bool = False,
 ) -> dict:
     """Survey one flight into ``out`` (GeoPackage) and ``report`` (HTML); returns the summary.
 
@@ -185,7 +149,8 @@ def survey(
     ``workers`` starts a local dask cluster of that many processes, ``scheduler`` uses an existing
     one (``tcp://HOST:PORT``), else dask's threaded scheduler with ``threads`` threads. A rerun
     after an interruption resumes from the finished regions kept beside ``out``
-    (``keep_run`` keeps them after success). The summary holds the networks, GSDs (m), timings (s)
+    (``keep_run`` keeps them after success). An existing ``out`` or ``report`` is refused with a
+    `RamsError` before anything is read, unless ``overwrite``. The summary holds the networks, GSDs (m), timings (s)
     and throughput (MPix/s, km²/h).
     """
     started = time.perf_counter()
@@ -195,6 +160,7 @@ def survey(
         settings = load_config(SurveySettings, settings)
     if out.suffix.lower() != ".gpkg":
         raise RamsError(out, "output must be a GeoPackage (.gpkg)")
+    refuse_existing(out, report, overwrite=overwrite)
     rules = load_rules(hazard_rules_path(settings.hazard_rules))
     native = open_flight(flight_path)
     model_dir = str(resolve_model_dir(model))

@@ -1,30 +1,34 @@
-"""`rams train --config configs/train.yaml [--out DIR] [--resume]`: train a detector."""
+"""Train a detector, its context model or its verifier (`rams train --config RECIPE.yaml`)."""
 
 from __future__ import annotations
 
-import argparse
+import os
 from pathlib import Path
 
+from rams.errors import RamsError
 from rams.training.config import load_config
-from rams.training.detector_trainer import train
-from rams.training.verifier_trainer import train_verifier
 
 
-def run(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config)
-    out = Path(args.out or Path("runs") / f"train-{cfg.name}")
-    model_dir = (train_verifier if cfg.kind == "verifier" else train)(cfg, out, resume=args.resume)
-    print(f"best model: {model_dir}")
-    return 0
+def train_model(
+    config: str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+) -> Path:
+    """Train per the training YAML ``config`` into the folder ``out`` (default
+    ``runs/train-<name>``); returns the best model's folder.
 
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "train", help="train a detector (or its verifier) from labelled flights", description=__doc__
-    )
-    p.add_argument("--config", required=True, help="training YAML (see configs/train.yaml)")
-    p.add_argument("--out", help="output folder (default runs/train-<name>)")
-    p.add_argument(
-        "--resume", action="store_true", help="continue from the last finished epoch in --out"
-    )
-    p.set_defaults(run=run)
+    ``resume`` continues from the last finished epoch in ``out``. Without it, a folder ``out``
+    that holds anything is refused with a `RamsError` unless ``overwrite`` (a new run then
+    replaces its files as it goes).
+    """
+    cfg = load_config(config)
+    folder = Path(out) if out is not None else Path("runs") / f"train-{cfg.name}"
+    if not (resume or overwrite) and folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise RamsError(folder, "exists (use --overwrite to replace it, or --resume to continue it)")
+    if cfg.kind == "verifier":
+        from rams.training.verifier_trainer import train_verifier as trainer
+    else:
+        from rams.training.detector_trainer import train as trainer
+    return trainer(cfg, folder, resume=resume)

@@ -28,7 +28,7 @@ from rasterio.windows import Window
 from scipy import ndimage
 
 from rams.errors import RamsError
-from rams.flight import Flight, gdal_message
+from rams.flight import GDAL_ERRORS, Flight, gdal_message
 from rams.resample import block_mean, upsample
 
 ELEVATION_BAND = "elevation"
@@ -87,7 +87,7 @@ def with_dsm(flight: Flight, dsm: str | os.PathLike[str]) -> Flight:
             if src.crs is None:
                 raise RamsError(p, "DSM has no CRS")
             left, bottom, right, top = transform_bounds(src.crs, flight.crs, *src.bounds)
-    except RasterioError as err:
+    except GDAL_ERRORS as err:  # a CRS PROJ cannot transform to the flight's among them
         raise RamsError(p, f"cannot read DSM ({gdal_message(err)})") from None
     fl, fb, fr, ft = flight.bounds
     if left >= fr or right <= fl or bottom >= ft or top <= fb:

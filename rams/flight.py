@@ -8,21 +8,29 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import threading
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import rasterio
 from affine import Affine
+from rasterio._err import CPLE_BaseError
 from rasterio.crs import CRS
 from rasterio.enums import ColorInterp, MaskFlags, Resampling
 from rasterio.env import set_gdal_config
-from rasterio.errors import RasterioError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from rams.errors import RamsError
+from rams.errors import RamsError, gdal_message
+
+#: What GDAL (through rasterio) raises on a file or a CRS it cannot handle: rasterio's own errors
+#: and GDAL's CPLE_* errors (rasterio._err, not RasterioError subclasses: a CRS that cannot be
+#: transformed raises CPLE_NotSupportedError), and the ValueError / OSError of bad parameters.
+GDAL_ERRORS = (RasterioError, CPLE_BaseError, ValueError, OSError)
 
 #: Percentiles (per band) that map non-8-bit imagery onto 0..255, computed once per flight.
 STRETCH_PERCENTILES = (0.5, 99.5)
@@ -209,19 +217,25 @@ def open_flight(path: str | os.PathLike) -> Flight:
     if p.is_dir():
         raise RamsError(p, "is a directory, not a raster")
     try:
-        with rasterio.open(p) as src:
-            return _describe(p, src)
+        # A raster without a geotransform is refused below ("no geotransform"): rasterio's
+        # warning about it would only say the same thing twice, with a source line.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(p) as src:
+                return _describe(p, src)
     except RamsError:
         raise
-    except (RasterioError, ValueError, OSError) as err:
+    except GDAL_ERRORS as err:
         raise RamsError(p, _reason(err)) from None
 
 
-def gdal_message(err: BaseException) -> str:
-    """The first line of GDAL's own message behind a rasterio exception."""
-    while err.__cause__ is not None and "previous exception" in str(err):
-        err = err.__cause__  # rasterio wraps GDAL's own message
-    return str(err).splitlines()[0] if str(err) else type(err).__name__
+def crs_name(crs: CRS) -> str:
+    """A CRS as a person names it: ``EPSG:32638``, else the name its WKT gives it."""
+    code = crs.to_epsg()
+    if code:
+        return f"EPSG:{code}"
+    found = re.match(r'\s*[A-Z_]+\[\s*"([^"]*)"', crs.to_wkt())
+    return found.group(1) if found else "a custom CRS"
 
 
 def _reason(err: BaseException) -> str:
@@ -236,6 +250,8 @@ def _describe(p: Path, src) -> Flight:
         raise RamsError(p, f"empty raster ({src.width}x{src.height} px, {src.count} bands)")
     if src.crs is None:
         raise RamsError(p, "no CRS: georeference the flight (e.g. gdal_edit.py -a_srs EPSG:32638)")
+    if src.transform.is_identity and not src.gcps[0]:
+        raise RamsError(p, "no geotransform: georeference the flight (e.g. gdal_edit.py -a_ullr)")
     dtypes = set(src.dtypes)
     if len(dtypes) != 1:
         raise RamsError(p, f"bands have mixed data types {sorted(dtypes)}")
@@ -260,11 +276,15 @@ def _describe(p: Path, src) -> Flight:
             lon, lat = src.xy(src.height // 2, src.width // 2)
             target = utm_crs_for(lon, lat)
         if not target.is_projected:
-            raise RamsError(p, f"CRS {src.crs.to_string()} is neither geographic nor projected")
+            raise RamsError(p, f"CRS {crs_name(src.crs)} is neither geographic nor projected")
         warp = Warp(target.to_string())
-        ds = WarpedVRT(src, **warp.options(src))
+        try:
+            ds = WarpedVRT(src, **warp.options(src))
+        except GDAL_ERRORS as err:  # e.g. a compound CRS PROJ finds no operation for
+            raise RamsError(p, f"cannot warp its CRS {crs_name(src.crs)} to {crs_name(target)} "
+                               f"({gdal_message(err)})") from None
     elif not src.crs.is_projected:
-        raise RamsError(p, f"CRS {src.crs.to_string()} is not a projected CRS in metres")
+        raise RamsError(p, f"CRS {crs_name(src.crs)} is not a projected CRS in metres")
     units = (ds.crs.linear_units or "").lower()
     if units not in ("metre", "meter", "m", "metres", "meters"):
         raise RamsError(p, f"CRS units are '{units}', expected metres")
@@ -338,7 +358,7 @@ def _probe_read(p: Path, flight: Flight) -> None:
         win = Window(c0, r0, min(bw, flight.width - c0), min(64, flight.height - r0))
         try:
             flight.read_rgb(win)
-        except (RasterioError, OSError, ValueError) as err:
+        except GDAL_ERRORS as err:
             raise RamsError(p, f"corrupt or truncated raster data ({_reason(err)})") from None
 
 

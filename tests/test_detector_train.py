@@ -96,7 +96,7 @@ def test_train_resume_and_evaluate_cli(tmp_path) -> None:
     for k in ("tp", "fp", "fn"):
         assert sum(split[k] for split in ground.values()) == metrics["submunition"][k]
     args = ["evaluate", "--model", str(model_dir), "--flight", str(tmp_path / "hand.tif"), "--labels",
-            str(tmp_path / "hand.labels.gpkg"), "--out", str(report), "--position-threshold", "0.999",
+            str(tmp_path / "hand.labels.gpkg"), "--out", str(report), "--overwrite", "--position-threshold", "0.999",
             "--record", "test"]
     assert main(args) == 0
     strict = json.loads(report.read_text())["metrics"]["position"]
@@ -115,7 +115,7 @@ def test_train_resume_and_evaluate_cli(tmp_path) -> None:
     # several flights (labels found beside them): each flight's report, and the counts pooled
     hand = str(tmp_path / "hand.tif")
     assert main(["evaluate", "--model", str(model_dir), "--flight", hand, hand, "--out", str(report),
-                 "--record", "pool"]) == 0
+                 "--overwrite", "--record", "pool"]) == 0
     both = json.loads(report.read_text())
     assert [r["metrics"] for r in both["flights"]] == [metrics, metrics]
     pooled = both["pooled"]["metrics"]

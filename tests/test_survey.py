@@ -112,7 +112,7 @@ def test_failed_survey_leaves_the_old_output(flight, tmp_path):
     broken.write_bytes(bytes(raw))
     out = tmp_path / "out.gpkg"
     out.write_bytes(b"previous output")
-    result = _rams("survey", str(broken), "-o", str(out))
+    result = _rams("survey", str(broken), "-o", str(out), "--overwrite")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) >= 1 and str(broken) in lines[-1] and "Traceback" not in result.stderr

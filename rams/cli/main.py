@@ -1,21 +1,27 @@
 """The `rams` command: a thin argparse layer over the library and its jobs (`rams.pipelines`).
 
-Every job module defines ``register(subparsers)`` which adds its sub-command and sets
-``run=<callable(args) -> int>`` as the parser default.
+Each command is a small module ``rams.cli.<command>`` with ``register(subparsers)``, which adds
+its sub-command (with the shared options of :mod:`rams.cli.options`) and sets
+``run=<callable(args) -> int>`` as the parser default; ``run`` calls a job function.
+
+Every refusal is one line on stderr, ``rams COMMAND: error: PATH: PROBLEM``, and exit 2: bad
+input (:class:`~rams.errors.RamsError`), an output that exists without ``--overwrite``, a file or
+CRS GDAL cannot handle, bad arguments. A bug is one line and exit 1 (its traceback with
+``--verbose``).
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import logging
 import sys
 
 from rams import __version__
-from rams.errors import RamsError
+from rams.cli.logs import command_logging
+from rams.cli.options import Parser, add_logging
+from rams.errors import RamsError, gdal_message, is_gdal_error
 
-#: Sub-commands and their one-line help; a job module is imported only when its command runs
-#: (torch, dask and GDAL take seconds to import).
+#: Sub-commands and their one-line help; a command's module (and the job it runs) is imported
+#: only when that command is given: torch, dask and GDAL take seconds to import.
 COMMANDS = {
     "info": "describe a flight raster (size, CRS, GSD, footprint, layout)",
     "synth": "generate a synthetic survey flight with ground-truth labels",
@@ -28,50 +34,68 @@ COMMANDS = {
 }
 
 
-def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rams", description="Remote Aerial Minefield Survey")
+def build_parser(argv: list[str] | None = None) -> Parser:
+    """The `rams` parser; only the command named in ``argv`` gets its full options."""
+    parser = Parser(prog="rams", description="Remote Aerial Minefield Survey")
     parser.add_argument("--version", action="version", version=f"rams {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_logging(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.commands = sub.choices
     chosen = next((a for a in (sys.argv[1:] if argv is None else argv) if a in COMMANDS), None)
     for name, summary in COMMANDS.items():
         if name == chosen:
-            importlib.import_module(f"rams.pipelines.{name}").register(sub)
+            importlib.import_module(f"rams.cli.{name}").register(sub)
+            add_logging(sub.choices[name], on_command=True)
         else:
             sub.add_parser(name, help=summary)
     return parser
 
 
+def _logging_parser() -> Parser:
+    """-q / -v alone, wherever they are in the command line."""
+    parser = Parser(prog="rams", add_help=False)
+    add_logging(parser)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    if not args.verbose:
-        # GDAL's errors reach the user as RamsError; pyogrio logs every layer it writes
-        for name in ("rasterio", "pyogrio", "distributed"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-    try:
-        return int(args.run(args) or 0)
-    except RamsError as err:
-        print(f"rams {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into `head` and the like
-        return 0
-    except Exception as err:  # a bug, not bad input: still one line, the traceback on request
-        if args.verbose:
-            raise
-        print(
-            f"rams {args.command}: internal error: {type(err).__name__}: {err} (rerun with --verbose for details)",
-            file=sys.stderr,
-        )
-        return 1
-    except KeyboardInterrupt:
-        print(f"rams {args.command}: interrupted", file=sys.stderr)
-        return 130
+    """Run one `rams` command; returns its exit status (0 done, 2 refused, 1 a bug, 130 ^C)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # logging is set up before the command's modules load, so that what they say on import goes
+    # through it too: -q / -v are read ahead of the full parse
+    early, _ = _logging_parser().parse_known_args(argv)
+    with command_logging(verbose=early.verbose, quiet=early.quiet) as held:
+        parser = build_parser(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # refused by the command's parser, so that the line names the command
+            parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+        prefix = f"rams {args.command}"
+        try:
+            status = int(args.run(args) or 0)
+        except RamsError as err:
+            print(f"{prefix}: error: {err}", file=sys.stderr)
+            return 2
+        except BrokenPipeError:  # output piped into `head` and the like
+            return 0
+        except KeyboardInterrupt:
+            print(f"{prefix}: interrupted", file=sys.stderr)
+            return 130
+        except Exception as err:
+            if args.verbose:
+                raise
+            if is_gdal_error(err):  # a file or CRS GDAL / PROJ cannot handle that no check named
+                print(f"{prefix}: error: {gdal_message(err)} (rerun with --verbose for details)",
+                      file=sys.stderr)
+                return 2
+            if held is not None:
+                held.report()  # what the libraries said may explain the bug
+            text = " ".join(str(err).split())
+            print(f"{prefix}: internal error: {type(err).__name__}: {text} (rerun with --verbose for details)",
+                  file=sys.stderr)
+            return 1
+        if held is not None:
+            held.report()
+        return status
 
 
 if __name__ == "__main__":

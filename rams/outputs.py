@@ -1,0 +1,33 @@
+"""Writing a small output file whole or not at all (JSON reports).
+
+An existing output is refused before a job starts (:func:`rams.errors.refuse_existing`); the
+write itself goes to a temporary file beside the output, renamed over it once complete, so an
+interrupted job never leaves half a file under the output's name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json(path: str | os.PathLike, doc: Any) -> Path:
+    """Write ``doc`` as indented JSON to ``path`` atomically; returns the path."""
+    return write_text(path, json.dumps(doc, indent=1))
