@@ -128,6 +128,16 @@ def test_quiet_and_verbose_go_before_or_after_the_command():
     assert set(COMMANDS) == {"info", *WRITERS}
 
 
+def test_a_commands_options_load_nothing_heavy_until_it_runs():
+    """`rams COMMAND --help` and the parse are quick: the job's modules load when it runs (evaluate
+    reads its defaults from the job, so it is the exception)."""
+    code = ("import sys; from rams.cli.main import build_parser; "
+            "[build_parser([c]) for c in ('info', 'synth', 'survey', 'hazards', 'train', 'compare', 'degrade')]; "
+            "print(sorted(m for m in ('torch', 'dask', 'rasterio', 'geopandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "[]"
+
+
 # --- an existing output is never replaced silently ------------------------------------------
 
 
@@ -251,6 +261,16 @@ def test_a_raster_gdal_warns_about_gives_its_warning_once_through_logging(tmp_pa
     result = _rams("info", str(bad))
     assert result.returncode == 2
     _one_line_refusal(result.stderr, "info", str(bad), "no CRS")
+
+
+def test_a_file_gdal_cannot_read_is_a_refusal_even_where_no_check_names_it(tmp_path):
+    text = tmp_path / "notes.tif"
+    text.write_text("not a raster")
+    out = tmp_path / "out.tif"
+    result = _rams("degrade", str(text), str(out))  # degrade opens the flight without open_flight
+    assert result.returncode == 2, result.stderr
+    _one_line_refusal(result.stderr, "degrade", "notes.tif", "not recognized")
+    assert "internal error" not in result.stderr and not out.exists()
 
 
 @pytest.mark.parametrize("crs, message", [(None, "no CRS"), ("EPSG:32638", "no geotransform")])

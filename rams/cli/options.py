@@ -31,8 +31,8 @@ from rams.errors import RamsError
 class Parser(argparse.ArgumentParser):
     """An argument parser whose refusals are one line on stderr and exit 2, like every other."""
 
-    #: The sub-commands' parsers, by name (on the `rams` parser).
-    commands: dict[str, argparse.ArgumentParser] = {}
+    #: The sub-commands' parsers, by name (set on the `rams` parser by ``build_parser``).
+    commands: dict[str, argparse.ArgumentParser]
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
