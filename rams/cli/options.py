@@ -65,7 +65,6 @@ def add_out(parser: argparse.ArgumentParser, help: str, *, required: bool = Fals
     the output may also be given as the positional ``OUT`` (see :func:`output`)."""
     if positional:
         parser.add_argument("out_arg", nargs="?", type=Path, metavar="OUT", help=f"{help} (or -o OUT)")
-        parser.set_defaults(out_positional=True)
     parser.add_argument("-o", "--out", type=Path, metavar="OUT", required=required and not positional,
                         help=help)
     parser.add_argument("--overwrite", action="store_true",
