@@ -1,7 +1,7 @@
 """A detector measured on labelled flights (`rams evaluate --model M --flight F.tif [G.tif ...]`).
 
 Each flight is surveyed exactly as `rams survey` surveys it (same tiling, stitching,
-vectorisation, thresholds and hazard stage), then scored against its labels in metres:
+vectorization, thresholds and hazard stage), then scored against its labels in metres:
 object-level detector metrics and hazard-level metrics (coverage, tightness, disaggregation).
 With several flights the detector metrics are also pooled: counts summed over the flights,
 with a 95 % interval for each pooled precision, recall and F1 from a bootstrap over the flights

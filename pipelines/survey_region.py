@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 
 from geopandas import GeoDataFrame
 from rams.pipelines.runstore import RunStore
-from rasterio.errors import RasterioError
 
 from rams.detect import detect_region
 from rams.detector.detector import Detector
 from rams.errors import RamsError
-from rams.flight import Flight, gdal_message
+from rams.flight import GDAL_ERRORS, Flight, gdal_message
 from rams.reading import read_region
 from rams.settings import SurveySettings
 from rams.tiling import Region
@@ -74,7 +73,7 @@ def survey_region(job: RegionJob, region: Region) -> RegionResult:
     t0 = time.perf_counter()
     try:
         pixels = read_region(flight, region, reuse=True, relief=detector.uses_elevation)
-    except (RasterioError, OSError) as err:
+    except GDAL_ERRORS as err:
         raise RamsError(flight.path, f"cannot read region {region.index} ({gdal_message(err)})") from None
     read_seconds = time.perf_counter() - t0
     found = detect_region(detector, pixels, region, flight.transform, flight.crs, job.settings.detection,

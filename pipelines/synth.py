@@ -24,7 +24,7 @@ def synth(
     crs: str | None = None,
     bands: str | None = None,
     preset: str | None = None,
-    workers: int | None = None,
+    threads: int | None = None,
     overwrite: bool = False,
 ) -> tuple[Path, Path]:
     """Write a synthetic survey flight and its exact ground truth; returns (GeoTIFF, labels).
@@ -34,7 +34,7 @@ def synth(
     38N); the labels are ``OUT.labels.gpkg`` beside it (layers in the same CRS). ``bands``
     ``"rgb+dsm"`` also writes a float32 surface model in metres (``OUT.dsm.tif``). The same
     arguments give byte-identical files. ``preset="demo"`` fixes size, GSD, seed and CRS to
-    the bundled demo flight (``out`` defaults to ``demo/flight.tif``). ``workers``: rendering
+    the bundled demo flight (``out`` defaults to ``demo/flight.tif``). ``threads``: rendering
     threads (default: the cores this process may use). An existing output (the GeoTIFF, its labels
     or DSM) is refused with a `RamsError` unless ``overwrite``.
     """
@@ -52,14 +52,14 @@ def synth(
         missing = [name for name, value in given if value is None]
         if missing:
             raise RamsError(out or "synth", f"missing {missing[0]} (or use --preset demo)")
-    if workers is not None and workers < 1:
-        raise RamsError(out, "--workers must be at least 1")
+    if threads is not None and threads < 1:
+        raise RamsError(out, "--threads must be at least 1")
     dsm = dsm_path(Path(out)) if (bands or "rgb") == "rgb+dsm" else None
     refuse_existing(out, labels_path(Path(out)), dsm, overwrite=overwrite)
     logging.getLogger("pyogrio").setLevel(logging.WARNING)  # one line per layer is noise
     start = time.perf_counter()
     tif, labels = generate_flight(Path(out), width_px, height_px, gsd_m, seed, crs=crs or "EPSG:32638",
-                                  bands=bands or "rgb", workers=workers)
+                                  bands=bands or "rgb", workers=threads)
     secs = time.perf_counter() - start
     log.info("wrote %s and %s (%dx%d px, %.1f MPix/s)", tif, labels, width_px, height_px,
              width_px * height_px / 1e6 / secs)

@@ -1,4 +1,4 @@
-"""Small geometry helpers shared by the vectoriser and the hazard stage."""
+"""Small geometry helpers shared by the vectorizer and the hazard stage."""
 
 from __future__ import annotations
 

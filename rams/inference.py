@@ -2,7 +2,7 @@
 
 Each tile contributes only its core to the canvas (no seams, no averaging, no duplicates);
 the region's halo, outside its core, is filled from the edge tiles' full windows so that
-vectorisation can follow an object across the core border and clip it there.
+vectorization can follow an object across the core border and clip it there.
 """
 
 from __future__ import annotations

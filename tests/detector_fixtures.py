@@ -7,9 +7,12 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import rasterio
+import torch
 from affine import Affine
 from rasterio.features import rasterize
 from shapely.geometry import LineString, Point
+
+from rams.detector.model import build_model
 
 CRS = "EPSG:32638"
 GSD_M = 0.03
@@ -76,3 +79,15 @@ def tamper(path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[-1] ^= 0x01
     path.write_bytes(bytes(data))
+
+
+#: The card of a tiny RamsNet (tile 64 px, overlap 16 px) for detector tests.
+CARD = {"name": "t", "classes": ["trench", "position", "submunition"],
+        "input_bands": ["red", "green", "blue"], "normalisation": {}, "gsd_range_m": [0.02, 0.04],
+        "tile_px": 64, "overlap_px": 16, "arch": {"widths": [8, 8, 8, 8, 8]}}
+
+
+def tiny_model() -> torch.nn.Module:
+    """A small RamsNet of :data:`CARD`'s architecture, seeded, in eval mode."""
+    torch.manual_seed(0)
+    return build_model(CARD["arch"]).eval()

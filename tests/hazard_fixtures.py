@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyogrio
 from shapely.geometry import LineString, Point, Polygon
 
 CRS = "EPSG:32638"
@@ -61,3 +65,22 @@ def not_assessable(rings: list[list[tuple[float, float]]]) -> gpd.GeoDataFrame:
     frame = polygons(rings, reason="vegetation")
     frame["area_m2"] = frame.geometry.area
     return frame
+
+
+def write_detections(path: Path, crs: str | None = None) -> Path:
+    """A detections GeoPackage as a survey writes it: two strikes, a trench, a position, a
+    not-assessable square and the metadata `rams hazards` reads."""
+    xy = np.vstack([strike((0, 0), 40, 150, 60, 0, seed=1), strike((700, 0), 30, 120, 50, 45,
+                                                                    seed=2)])
+    layers = {
+        "submunitions": submunitions(xy),
+        "trenches": trenches([[(0, -300), (250, -300)]]),
+        "positions": positions([square(400, 400, 12)]),
+        "not_assessable": not_assessable([square(-40, -40, 80)]),
+    }
+    for name, frame in layers.items():
+        pyogrio.write_dataframe(frame.to_crs(crs) if crs else frame, path, layer=name)
+    meta = pd.DataFrame({"key": ["flight_id", "survey_date", "model"],
+                         "value": ["flight-007", "2025-05-01", "rams-unet-v1"]})
+    pyogrio.write_dataframe(meta, path, layer="metadata")
+    return path

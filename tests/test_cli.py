@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 import rasterio
+from evaluation_fixtures import report_row
+from hazard_fixtures import write_detections
 from rams.pipelines.progress import Progress
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
 from rasters import ORIGIN, textured, write_tif
-from test_compare import _flight
-from test_hazards_cli import write_detections
 
 from rams.cli.logs import command_logging
 from rams.cli.main import COMMANDS, build_parser, main
@@ -213,7 +213,7 @@ def test_degrade_and_compare_refuse_an_existing_output(tmp_path, capsys):
     reports = []
     for name, tp in (("before", 3), ("after", 4)):
         reports.append(tmp_path / f"{name}.json")
-        reports[-1].write_text(json.dumps({"flights": [_flight(n, tp, 1, 1, name) for n in ("a.tif", "b.tif")]}))
+        reports[-1].write_text(json.dumps({"flights": [report_row(n, tp, 1, 1, name) for n in ("a.tif", "b.tif")]}))
     diff = tmp_path / "diff.json"
     diff.write_text("{}")
     assert main(["compare", *map(str, reports), "-o", str(diff)]) == 2

@@ -5,22 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from evaluation_fixtures import report_row
 
 from rams.cli.main import main
 from rams.evaluation.metrics import bootstrap_difference
 
-MATCHING = {"match_radius_m": 0.3, "min_length_px": 5.0}
 
-
-def _flight(name: str, tp: int, fp: int, fn: int, model: str, verifier: str = "") -> dict:
-    networks = {"verifier_model": verifier, "verifier_model_sha256": "cd" * 32} if verifier else {}
-    return {"flight": name, "model": model, "model_sha256": "ab" * 32, **networks, "matching": MATCHING,
-            "metrics": {"submunition": {"tp": tp, "fp": fp, "fn": fn, "precision": 0.0, "recall": 0.0, "f1": 0.0},
-                        "trench": {"true_length_m": 10.0, "true_length_matched_m": 8.0, "pred_length_m": 9.0,
-                                   "pred_length_matched_m": 9.0, "precision": 1.0, "recall": 0.8, "f1": 0.9}}}
-
-
-def test_paired_difference_of_a_model_that_finds_one_more_item_on_every_flight() -> None:
+def test_paired_difference_of_a_model_that_finds_one_more_item_on_everyreport_row() -> None:
     before = [{"submunition": {"tp": t, "fp": 1, "fn": 3}} for t in (2, 5, 1, 4)]
     after = [{"submunition": {"tp": t + 1, "fp": 1, "fn": 2}} for t in (2, 5, 1, 4)]
     d = bootstrap_difference(before, after, draws=500)["submunition"]
@@ -35,8 +26,8 @@ def test_paired_difference_of_a_model_that_finds_one_more_item_on_every_flight()
 
 def test_compare_pairs_the_flights_by_name_and_refuses_other_flights(tmp_path, capsys) -> None:
     names = ["a.tif", "b.tif", "c.tif"]
-    before = {"flights": [_flight(n, 3, 2, 1, "old") for n in names]}
-    after = {"flights": [_flight(n, 4, 1, 0, "new", verifier="ver-b") for n in reversed(names)]}
+    before = {"flights": [report_row(n, 3, 2, 1, "old") for n in names]}
+    after = {"flights": [report_row(n, 4, 1, 0, "new", verifier="ver-b") for n in reversed(names)]}
     paths = [tmp_path / "before.json", tmp_path / "after.json"]
     for path, report in zip(paths, (before, after), strict=True):
         path.write_text(json.dumps(report))
@@ -53,11 +44,11 @@ def test_compare_pairs_the_flights_by_name_and_refuses_other_flights(tmp_path, c
     assert "+0.200" in shown
 
     other = tmp_path / "other.json"
-    other.write_text(json.dumps({"flights": [_flight(n, 4, 1, 0, "new") for n in ("a.tif", "b.tif", "d.tif")]}))
+    other.write_text(json.dumps({"flights": [report_row(n, 4, 1, 0, "new") for n in ("a.tif", "b.tif", "d.tif")]}))
     assert main(["compare", str(paths[0]), str(other)]) == 2
     assert f"{other}: not the same flights as the first report (c.tif, d.tif)" in capsys.readouterr().err
     rescored = tmp_path / "rescored.json"
-    rescored.write_text(json.dumps({"flights": [{**_flight(n, 4, 1, 0, "new"), "matching": {"match_radius_m": 0.5}}
+    rescored.write_text(json.dumps({"flights": [{**report_row(n, 4, 1, 0, "new"), "matching": {"match_radius_m": 0.5}}
                                                 for n in names]}))
     assert main(["compare", str(paths[0]), str(rescored)]) == 2
     assert "scored with other matching rules" in capsys.readouterr().err

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from detector_fixtures import make_flight
+from detector_fixtures import CARD, make_flight, tiny_model
 from rasters import write_tif
-from test_detector_model import CARD, _model
 
 from rams.detector.card import save_model
 from rams.detector.context import context_factor
@@ -70,8 +69,8 @@ def test_loss_ignores_maps_outside_outputs() -> None:
 
 
 def _pair(tmp_path, context_card: dict) -> Detector:
-    save_model(tmp_path / "ctx", _model(), {**CARD, **context_card})
-    save_model(tmp_path / "fine", _model(), {**CARD, "outputs": ["submunition"], "context_model": "ctx"})
+    save_model(tmp_path / "ctx", tiny_model(), {**CARD, **context_card})
+    save_model(tmp_path / "fine", tiny_model(), {**CARD, "outputs": ["submunition"], "context_model": "ctx"})
     return Detector.load(tmp_path / "fine", device="cpu")
 
 

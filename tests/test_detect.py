@@ -77,7 +77,7 @@ def test_regions_of_a_large_image_merge_as_one(tmp_path) -> None:
 
 def test_training_validation_scores_what_rams_evaluate_scores(tmp_path) -> None:
     """The trainer's validation numbers on a flight equal `rams evaluate`'s on the same flight
-    with the model it saved: one tiler, one vectoriser, one set of thresholds."""
+    with the model it saved: one tiler, one vectorizer, one set of thresholds."""
     make_flight(tmp_path)
     cfg_path = tmp_path / "t.yaml"
     cfg_path.write_text(

@@ -5,34 +5,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from detector_fixtures import tamper
+from detector_fixtures import CARD, tamper, tiny_model
 
 from rams.detector.card import WEIGHTS_FILE, read_card, save_model
 from rams.detector.detector import Detector
-from rams.detector.model import build_model, fuse_batchnorm, keep_maps
+from rams.detector.model import fuse_batchnorm, keep_maps
 from rams.errors import RamsError
-
-CARD = {"name": "t", "classes": ["trench", "position", "submunition"],
-        "input_bands": ["red", "green", "blue"], "normalisation": {}, "gsd_range_m": [0.02, 0.04],
-        "tile_px": 64, "overlap_px": 16, "arch": {"widths": [8, 8, 8, 8, 8]}}
-
-
-
-def _model() -> torch.nn.Module:
-    torch.manual_seed(0)
-    return build_model(CARD["arch"]).eval()
 
 
 def test_forward_shapes_and_dtypes() -> None:
     x = torch.randint(0, 256, (2, 3, 64, 96), dtype=torch.uint8)
     with torch.inference_mode():
-        y = _model()(x)
+        y = tiny_model()(x)
     assert y.shape == (2, 3, 64, 96)
     assert y.dtype == torch.float32
 
 
 def test_uint8_input_equals_float_normalised_outside() -> None:
-    model = _model()
+    model = tiny_model()
     x = torch.randint(0, 256, (1, 3, 64, 64), dtype=torch.uint8)
     z = (x.float() - model.mean) / model.std
     with torch.inference_mode():
@@ -41,7 +31,7 @@ def test_uint8_input_equals_float_normalised_outside() -> None:
 
 
 def test_fused_batchnorm_matches() -> None:
-    model = _model()
+    model = tiny_model()
     for m in model.modules():  # non-trivial running statistics
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-0.5, 0.5)
@@ -53,7 +43,7 @@ def test_fused_batchnorm_matches() -> None:
 
 
 def test_cut_head_returns_the_kept_maps_unchanged() -> None:
-    model = _model()
+    model = tiny_model()
     x = torch.randint(0, 256, (1, 3, 64, 64), dtype=torch.uint8)
     with torch.inference_mode():
         ref = model(x)
@@ -69,8 +59,8 @@ def test_detector_computes_only_the_cards_outputs_on_the_cpu_layout() -> None:
     channels-last layout sums in another order: equal to float32 rounding) and zeros elsewhere."""
     batch = np.random.default_rng(1).integers(0, 256, (2, 3, 64, 64), dtype=np.uint8)
     with torch.inference_mode():
-        ref = torch.sigmoid(fuse_batchnorm(_model())(torch.from_numpy(batch))).numpy()
-    det = Detector(_model(), {**CARD, "outputs": ["submunition"]}, device="cpu")
+        ref = torch.sigmoid(fuse_batchnorm(tiny_model())(torch.from_numpy(batch))).numpy()
+    det = Detector(tiny_model(), {**CARD, "outputs": ["submunition"]}, device="cpu")
     prob = det.predict(batch)
     assert det.model.head_full.out_channels == 1
     np.testing.assert_allclose(prob[:, 2], ref[:, 2], atol=1e-5)
@@ -78,7 +68,7 @@ def test_detector_computes_only_the_cards_outputs_on_the_cpu_layout() -> None:
 
 
 def test_save_load_predict(tmp_path) -> None:
-    card = save_model(tmp_path / "m", _model(), CARD)
+    card = save_model(tmp_path / "m", tiny_model(), CARD)
     assert read_card(tmp_path / "m")["sha256"] == card["sha256"]
     det = Detector.load(tmp_path / "m", device="cpu")
     batch = np.random.default_rng(0).integers(0, 256, (3, 3, 50, 70), dtype=np.uint8)
@@ -90,7 +80,7 @@ def test_save_load_predict(tmp_path) -> None:
 
 
 def test_load_by_name_from_models_dir(tmp_path, monkeypatch) -> None:
-    save_model(tmp_path / "named", _model(), CARD)
+    save_model(tmp_path / "named", tiny_model(), CARD)
     monkeypatch.setenv("RAMS_MODELS_DIR", str(tmp_path))
     assert Detector.load("named", device="cpu").card["name"] == "t"
     with pytest.raises(RamsError, match="no model"):
@@ -98,15 +88,15 @@ def test_load_by_name_from_models_dir(tmp_path, monkeypatch) -> None:
 
 
 def test_load_refuses_tampered_weights(tmp_path) -> None:
-    save_model(tmp_path / "m", _model(), CARD)
+    save_model(tmp_path / "m", tiny_model(), CARD)
     tamper(tmp_path / "m" / WEIGHTS_FILE)
     with pytest.raises(RamsError, match="sha256"):
         Detector.load(tmp_path / "m")
 
 
 def test_orientations_average_the_turned_looks_and_make_the_maps_turn_with_the_image(tmp_path) -> None:
-    save_model(tmp_path / "one", _model(), CARD)
-    save_model(tmp_path / "eight", _model(), {**CARD, "orientations": 8})
+    save_model(tmp_path / "one", tiny_model(), CARD)
+    save_model(tmp_path / "eight", tiny_model(), {**CARD, "orientations": 8})
     one, eight = Detector.load(tmp_path / "one", device="cpu"), Detector.load(tmp_path / "eight", device="cpu")
     batch = np.random.default_rng(1).integers(0, 256, (2, 3, 64, 96), dtype=np.uint8)
     looks = [np.rot90(one.predict(np.ascontiguousarray(np.rot90(b, k, (2, 3)))), -k, (2, 3))
@@ -122,8 +112,8 @@ def test_orientations_average_the_turned_looks_and_make_the_maps_turn_with_the_i
 
 def test_load_refuses_an_unknown_number_of_orientations(tmp_path) -> None:
     with pytest.raises(RamsError, match=r"card\.yaml: orientations: must be 1, 4 or 8"):
-        save_model(tmp_path / "m", _model(), {**CARD, "orientations": 3})  # never written
-    save_model(tmp_path / "m", _model(), {**CARD, "orientations": 4})
+        save_model(tmp_path / "m", tiny_model(), {**CARD, "orientations": 3})  # never written
+    save_model(tmp_path / "m", tiny_model(), {**CARD, "orientations": 4})
     card = tmp_path / "m" / "card.yaml"
     card.write_text(card.read_text().replace("orientations: 4", "orientations: 3"))
     with pytest.raises(RamsError, match=r"card\.yaml: orientations: must be 1, 4 or 8"):

@@ -1,31 +1,12 @@
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pyogrio
 import pytest
-from hazard_fixtures import not_assessable, positions, square, strike, submunitions, trenches
+from hazard_fixtures import write_detections
 
 from rams.cli.main import main
 
 AZERBAIJAN = Path(__file__).resolve().parents[1] / "configs" / "hazards" / "azerbaijan.yaml"
-
-
-def write_detections(path: Path, crs: str | None = None) -> Path:
-    xy = np.vstack([strike((0, 0), 40, 150, 60, 0, seed=1), strike((700, 0), 30, 120, 50, 45,
-                                                                    seed=2)])
-    layers = {
-        "submunitions": submunitions(xy),
-        "trenches": trenches([[(0, -300), (250, -300)]]),
-        "positions": positions([square(400, 400, 12)]),
-        "not_assessable": not_assessable([square(-40, -40, 80)]),
-    }
-    for name, frame in layers.items():
-        pyogrio.write_dataframe(frame.to_crs(crs) if crs else frame, path, layer=name)
-    meta = pd.DataFrame({"key": ["flight_id", "survey_date", "model"],
-                         "value": ["flight-007", "2025-05-01", "rams-unet-v1"]})
-    pyogrio.write_dataframe(meta, path, layer="metadata")
-    return path
 
 
 def test_hazards_writes_areas_footprints_and_detections(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Vectorisation on hand-built class maps with known answers, and the cross-region reduce."""
+"""Vectorization on hand-built class maps with known answers, and the cross-region join."""
 
 from __future__ import annotations
 
@@ -174,14 +174,14 @@ def test_mask_polygons_area_and_small_patches():
     assert mask_polygons(np.zeros((5, 5), bool), TRANSFORM).is_empty
 
 
-# --- reduce across regions ----------------------------------------------------------------
+# --- join across regions ----------------------------------------------------------------
 
 
-def region_features(vectorise, canvas: np.ndarray, read: tuple[int, int, int, int], core):
-    """Vectorise a region's read window (row0, row1, col0, col1) and clip to its core."""
+def region_features(vectorize, canvas: np.ndarray, read: tuple[int, int, int, int], core):
+    """Vectorize a region's read window (row0, row1, col0, col1) and clip to its core."""
     r0, r1, c0, c1 = read
     transform = TRANSFORM @ Affine.translation(c0, r0)
-    return clip_to_core(vectorise(canvas[r0:r1, c0:c1], transform, CRS_UTM), core)
+    return clip_to_core(vectorize(canvas[r0:r1, c0:c1], transform, CRS_UTM), core)
 
 
 def core_box(row0: int, row1: int, col0: int, col1: int):

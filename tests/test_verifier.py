@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import torch
 from affine import Affine
-from detector_fixtures import make_flight, tamper
+from detector_fixtures import CARD, make_flight, tamper, tiny_model
 from safetensors.torch import load_file, save_file
 from shapely.geometry import Point
-from test_detector_model import CARD, _model
 
 from rams.detector.card import WEIGHTS_FILE, save_model
 from rams.detector.detector import Detector
@@ -187,7 +186,7 @@ def test_verify_points_rescores_and_filters() -> None:
 def test_detector_loads_its_verifier_and_refuses_tampering(tmp_path) -> None:
     torch.manual_seed(0)
     save_model(tmp_path / "ver", build_verifier(VERIFIER_CARD["arch"]), VERIFIER_CARD)
-    save_model(tmp_path / "det", _model(), {**CARD, "verifier_model": "ver"})
+    save_model(tmp_path / "det", tiny_model(), {**CARD, "verifier_model": "ver"})
     det = Detector.load(tmp_path / "det", device="cpu")
     assert det.verifier is not None and det.verifier.patch_px == 16
     assert det.verifier.score(np.zeros((3, 3, 16, 16), np.uint8)).shape == (3,)
@@ -198,7 +197,7 @@ def test_detector_loads_its_verifier_and_refuses_tampering(tmp_path) -> None:
 
 def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
     make_flight(tmp_path)
-    save_model(tmp_path / "heat", _model(), CARD)
+    save_model(tmp_path / "heat", tiny_model(), CARD)
     cfg = tmp_path / "v.yaml"
     cfg.write_text(
         "name: tiny-ver\nkind: verifier\ncandidates_from: heat\ncandidate_threshold: 0.01\npatch_px: 16\n"
@@ -210,7 +209,7 @@ def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
     model_dir = train_verifier(load_config(cfg), tmp_path / "run")
     card = Detector.load(tmp_path / "heat").card  # the source is untouched
     assert card["name"] == "t"
-    save_model(tmp_path / "det", _model(), {**CARD, "verifier_model": str(model_dir)})
+    save_model(tmp_path / "det", tiny_model(), {**CARD, "verifier_model": str(model_dir)})
     ver = Detector.load(tmp_path / "det", device="cpu").verifier
     assert ver.card["kind"] == "verifier" and 0.0 < ver.card["postprocess"]["threshold"] < 1.0
     mined = load_file(str(tmp_path / "run" / "candidates.safetensors"))

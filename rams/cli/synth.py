@@ -35,5 +35,5 @@ def run(args: argparse.Namespace) -> int:
     from rams.pipelines.synth import synth
 
     synth(output(args), *(args.size_px or (None, None)), args.gsd, args.seed, crs=args.crs, bands=args.bands,
-          preset=args.preset, workers=args.threads, overwrite=args.overwrite)
+          preset=args.preset, threads=args.threads, overwrite=args.overwrite)
     return 0

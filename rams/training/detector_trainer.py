@@ -76,7 +76,7 @@ def validate(model: RamsNet, flights: list[LabelledFlight], cfg: TrainConfig
     """Summed object-level metrics over validation flights at the best heatmap threshold.
 
     Each flight goes through the survey's own detection (:func:`rams.detect.detect_image`:
-    the survey's tile grid, stitching, vectorisers and merge, default survey settings with the
+    the survey's tile grid, stitching, vectorizers and merge, default survey settings with the
     thresholds the checkpoint's card will carry) with the network as the survey loads it, and
     is scored as `rams evaluate` scores it. Returns (summary, best peak threshold); the
     threshold maximises submunition F1 on these validation flights (never on test flights). A

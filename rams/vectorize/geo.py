@@ -1,4 +1,4 @@
-"""Pixel grid to map coordinates, and the deterministic GeoDataFrame every vectoriser returns."""
+"""Pixel grid to map coordinates, and the deterministic GeoDataFrame every vectorizer returns."""
 
 from __future__ import annotations
 
