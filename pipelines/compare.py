@@ -13,11 +13,10 @@ import json
 import os
 from pathlib import Path
 
-from rams.pipelines.evaluate import describe_networks
-
 from rams.errors import RamsError, refuse_existing
 from rams.evaluation.metrics import bootstrap_difference
 from rams.outputs import write_json
+from rams.pipelines.evaluate import describe_networks
 
 #: Draws of the paired bootstrap over flights.
 DRAWS = 2000

@@ -17,7 +17,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pyogrio
-from rams.pipelines.survey import DEFAULT_MODEL, NETWORK_KEYS, survey
 
 from rams.detector.card import record_metrics, resolve_model_dir
 from rams.errors import RamsError, refuse_existing
@@ -36,6 +35,7 @@ from rams.evaluation.metrics import (
 )
 from rams.hazards import load_rules
 from rams.outputs import write_json
+from rams.pipelines.survey import DEFAULT_MODEL, NETWORK_KEYS, survey
 from rams.resources import hazard_rules_path
 from rams.settings import SurveySettings
 from rams.synthetic.flight import labels_path

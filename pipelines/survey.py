@@ -20,9 +20,6 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from rams.pipelines.progress import Progress
-from rams.pipelines.survey_region import RegionJob, detector_for, survey_region
-
 import rams
 from rams.config import load_config
 from rams.detect import detection_grid
@@ -36,6 +33,8 @@ from rams.hazards import hazard_layers, load_rules
 from rams.hazards.rules import rules_to_dict
 from rams.merge import merge_regions
 from rams.parallel import default_workers, map_regions
+from rams.pipelines.progress import Progress
+from rams.pipelines.survey_region import RegionJob, detector_for, survey_region
 from rams.report import chip_anchor, write_report
 from rams.resources import hazard_rules_path
 from rams.settings import SurveySettings, calibrated

@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass, field
 
 from geopandas import GeoDataFrame
-from rams.pipelines.runstore import RunStore
 
 from rams.detect import detect_region
 from rams.detector.detector import Detector
 from rams.errors import RamsError
 from rams.flight import GDAL_ERRORS, Flight, gdal_message
+from rams.pipelines.runstore import RunStore
 from rams.reading import read_region
 from rams.settings import SurveySettings
 from rams.tiling import Region

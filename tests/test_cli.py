@@ -17,7 +17,6 @@ import pytest
 import rasterio
 from evaluation_fixtures import report_row
 from hazard_fixtures import write_detections
-from rams.pipelines.progress import Progress
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
 from rasters import ORIGIN, textured, write_tif
@@ -25,6 +24,7 @@ from rasters import ORIGIN, textured, write_tif
 from rams.cli.logs import command_logging
 from rams.cli.main import COMMANDS, build_parser, main
 from rams.errors import RamsError
+from rams.pipelines.progress import Progress
 
 #: Commands that write an output, and the arguments that name their input.
 WRITERS = {"survey": ["f.tif"], "hazards": ["d.gpkg"], "synth": [], "degrade": ["f.tif"],
@@ -339,3 +339,13 @@ def test_progress_is_drawn_on_a_terminal_only_and_not_when_quiet():
         assert quiet.getvalue() == ""
     finally:
         progress_log.setLevel(level)
+
+
+def test_train_help_names_a_recipe_that_exists(capsys) -> None:
+    from rams.cli.train import EXAMPLE_RECIPE
+    from rams.resources import configs_dir
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert EXAMPLE_RECIPE in " ".join(capsys.readouterr().out.split())
+    assert (configs_dir() / EXAMPLE_RECIPE.removeprefix("configs/")).is_file()

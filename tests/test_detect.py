@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 from detector_fixtures import make_flight
-from rams.pipelines.evaluate import evaluate
 
 from rams.detect import detect_image
+from rams.pipelines.evaluate import evaluate
 from rams.settings import DetectionSettings, SurveySettings, calibrated
 from rams.training.config import load_config
 from rams.training.data import load_labelled_flight, rasterise_targets

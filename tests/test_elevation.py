@@ -10,7 +10,6 @@ import pytest
 import rasterio
 import torch
 from affine import Affine
-from rams.pipelines.survey import survey
 from rasterio.enums import Resampling
 from rasterio.transform import from_bounds
 from rasterio.warp import reproject, transform_bounds
@@ -20,6 +19,7 @@ from rams.detector.detector import Detector
 from rams.elevation import ENCODING, METRES_PER_LEVEL, RELIEF_ZERO_LEVEL, read_relief, relief_levels, with_dsm
 from rams.errors import RamsError
 from rams.flight import open_flight
+from rams.pipelines.survey import survey
 from rams.synthetic import dsm_path, generate_flight
 from rams.training.augment import AugmentConfig, augment_batch
 from rams.training.config import load_config

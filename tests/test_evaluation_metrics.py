@@ -5,7 +5,6 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pytest
-from rams.pipelines.evaluate import format_table, pool
 from shapely.geometry import LineString, Point, box
 
 from rams.evaluation.metrics import (
@@ -21,6 +20,7 @@ from rams.evaluation.metrics import (
     summarise,
     trench_counts,
 )
+from rams.pipelines.evaluate import format_table, pool
 
 CRS = "EPSG:32638"
 

@@ -12,12 +12,12 @@ import pyogrio
 import pytest
 import yaml
 from gis_clients import assert_gdal_validates, assert_qgis_finds_no_invalid_geometries
-from rams.pipelines.survey import DEFAULT_MODEL
 
 from rams.detector.card import read_card, resolve_model_dir
 from rams.export import SCHEMA
 from rams.export.formats import SHAPEFILE_FIELDS
 from rams.export.schema import METADATA_LAYER, SCHEMA_VERSION
+from rams.pipelines.survey import DEFAULT_MODEL
 
 ROOT = Path(__file__).parents[1]
 README = ROOT / "README.md"

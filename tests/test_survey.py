@@ -10,9 +10,9 @@ from pathlib import Path
 import pyogrio
 import pytest
 import yaml
-from rams.pipelines.survey import NETWORK_KEYS, survey
 
 from rams.errors import RamsError
+from rams.pipelines.survey import NETWORK_KEYS, survey
 from rams.settings import SurveySettings, TilingSettings
 
 SMALL_REGIONS = SurveySettings(tiling=TilingSettings(tile_px=512, region_px=512))

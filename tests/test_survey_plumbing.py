@@ -9,11 +9,11 @@ import numpy as np
 import pyogrio
 import pytest
 import yaml
-from rams.pipelines import survey_region
-from rams.pipelines.survey import survey
 from rasters import write_tif
 from scipy import ndimage
 
+from rams.pipelines import survey_region
+from rams.pipelines.survey import survey
 from rams.settings import SurveySettings, TilingSettings
 
 GSD = 0.03
