@@ -1,1 +1,1 @@
-"""End-to-end jobs (survey, train, evaluate, hazards) as dask graphs over rams stages, and the `rams` command."""
+"""The jobs (survey, train, evaluate, hazards, synth, ...) as library functions over rams stages; installed as `rams.pipelines`, called by `rams.cli`."""
