@@ -13,7 +13,7 @@ import numpy as np
 from rasterio.windows import Window
 
 from rams.detector.context import context_factor
-from rams.detector.model import CLASSES
+from rams.detector.model import CLASSES, DOWNSAMPLE_PX
 from rams.reading import RegionPixels, array_pixels, batches, valid_tiles
 from rams.resample import block_mean, upsample
 from rams.tiling import Region, single_region
@@ -115,11 +115,14 @@ def context_probabilities(
 
     The image is block-averaged by ``k`` and tiled as one region of ``tile_px`` (coarse px) tiles
     by the survey's own grid and stitching (:func:`predict_region`); the maps are brought back to
-    the image's grid.
+    the image's grid. A coarse image smaller than a tile is one tile of its own size.
     """
     coarse = block_mean(image, k)
     height, width = coarse.shape[1:]
-    region = single_region(width, height, tile_px, overlap_px)
+    # an image smaller than a tile is one tile of its own size (rounded up to the network's
+    # stride), not a tile of mostly padding: a region's coarse image often is (1,040 px at 3 cm)
+    tile_px = min(tile_px, -(-max(height, width) // DOWNSAMPLE_PX) * DOWNSAMPLE_PX)
+    region = single_region(width, height, tile_px, overlap_px if overlap_px < tile_px else 0)
     prob = predict_region(context, array_pixels(coarse, region.read), region, batch_size)
     r, c = int(-region.read.row_off), int(-region.read.col_off)
     return upsample(prob[channels, r:r + height, c:c + width], k, image.shape[1:])

@@ -2,8 +2,9 @@ import numpy as np
 from rasters import textured, write_tif
 
 from rams.flight import open_flight
-from rams.inference import predict_region
+from rams.inference import context_probabilities, predict_region
 from rams.reading import read_region
+from rams.resample import block_mean, upsample
 from rams.tiling import TileGrid
 
 
@@ -42,3 +43,35 @@ def test_nodata_tiles_are_not_predicted(tmp_path):
     (region,) = grid.regions
     canvas = predict_region(EchoModel(), read_region(flight, region), region)
     assert canvas[:, :, 600:].max() == 0
+
+
+class Recording:
+    """Probabilities = pixels / 255, and the shape of every batch it was given."""
+
+    in_channels = 3
+    context = None
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        self.shapes.append(batch.shape)
+        return batch.astype(np.float32) / 255
+
+
+def test_the_context_pass_stitches_the_coarse_image_on_the_survey_grid():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (3, 1200, 1000), dtype=np.uint8)
+    net = Recording()
+    # 300 x 250 coarse px in tiles of 128 with 32 px overlap: several tiles, stitched seamlessly
+    maps = context_probabilities(net, image, 4, 128, 32, [0, 2])
+    whole = upsample(block_mean(image, 4)[[0, 2]].astype(np.float32) / 255, 4, image.shape[1:])
+    np.testing.assert_allclose(maps, whole, atol=1e-6)  # no seam, no tile averaged twice
+    assert sum(s[0] for s in net.shapes) == 4 * 3 and {s[2:] for s in net.shapes} == {(128, 128)}
+
+
+def test_a_coarse_image_smaller_than_a_tile_is_one_tile_of_its_own_size():
+    image = np.full((3, 1040 * 4, 1040 * 4), 100, np.uint8)
+    net = Recording()
+    context_probabilities(net, image, 4, 1408, 96, [0])
+    assert net.shapes == [(1, 3, 1056, 1056)]  # 1,040 px rounded up to the 32 px stride
