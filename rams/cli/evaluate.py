@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trench-threshold", type=float, help="override the trench mask threshold (0-1)")
     p.add_argument("--position-min-area", type=float, help="override the smallest position kept (m²)")
     p.add_argument(
-        "--record", metavar="SECTION", help="also write the metrics into the model card under metrics.SECTION"
+        "--record", metavar="SECTION", help="also record the metrics in the model folder's metrics.yaml under SECTION"
     )
     p.set_defaults(run=run)
 
