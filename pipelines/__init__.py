@@ -1,1 +1,4 @@
-"""The jobs (survey, train, evaluate, hazards, synth, ...) as library functions over rams stages; installed as `rams.pipelines`, called by `rams.cli`."""
+"""The jobs (survey, train, evaluate, hazards, synth, ...) as library functions over rams stages.
+
+Installed as `rams.pipelines`; the `rams` command (`rams.cli`) calls them.
+"""
