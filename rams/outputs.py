@@ -1,4 +1,4 @@
-"""Writing a small output file whole or not at all (JSON reports).
+"""Writing a text output whole or not at all (reports, cards, metric records, JSON).
 
 An existing output is refused before a job starts (:func:`rams.errors.refuse_existing`); the
 write itself goes to a temporary file beside the output, renamed over it once complete, so an
@@ -15,12 +15,16 @@ from typing import Any
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
+    """Write ``text`` (UTF-8) to ``path`` atomically (synced, then renamed into place, readable
+    by all as a plain file would be); returns the path."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

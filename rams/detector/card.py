@@ -35,6 +35,7 @@ from rams.config import (
 from rams.detector.model import CLASSES, ORIENTATIONS
 from rams.elevation import check_encoding
 from rams.errors import RamsError
+from rams.outputs import write_text
 from rams.resources import models_dir
 
 WEIGHTS_FILE = "model.safetensors"
@@ -117,10 +118,6 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-# libyaml's loader where installed: a model's recorded metrics are thousands of lines
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def read_card(model_dir: Path) -> dict[str, Any]:
     """The card of a model folder, validated as a :class:`ModelCard` (see :func:`checked_card`)."""
     path = Path(model_dir) / CARD_FILE
@@ -175,9 +172,7 @@ def save_model(model_dir: Path, model: torch.nn.Module, card: dict[str, Any]) ->
     card = dict(card, sha256=write_weights(model_dir / WEIGHTS_FILE, model.state_dict()),
                 rams_version=rams.__version__)
     card = checked_card(card, model_dir / CARD_FILE)
-    tmp = model_dir / (CARD_FILE + ".tmp")
-    tmp.write_text(yaml.safe_dump(card, sort_keys=False, allow_unicode=True))
-    os.replace(tmp, model_dir / CARD_FILE)
+    write_text(model_dir / CARD_FILE, yaml.safe_dump(card, sort_keys=False, allow_unicode=True))
     return card
 
 
@@ -188,10 +183,7 @@ def read_metrics(model_dir: Path) -> dict[str, Any]:
     path = Path(model_dir) / METRICS_FILE
     if not path.is_file():
         return {}
-    try:
-        records = yaml.load(path.read_text(), Loader=_YAML_LOADER)
-    except (OSError, yaml.YAMLError) as err:
-        raise RamsError(path, f"unreadable metric records ({err})") from err
+    records = read_yaml(path)
     if records is None:
         return {}
     if not isinstance(records, dict):
@@ -214,6 +206,4 @@ def record_metrics(model_dir: Path, section: str, flight: str, metrics: dict[str
     per_class = {cls: {k: round(float(v), 4) for k, v in m.items()} for cls, m in metrics.items()}
     records.setdefault(section, {})[flight] = {
         "command": command, **({"networks": networks} if networks else {}), **per_class}
-    tmp = model_dir / (METRICS_FILE + ".tmp")
-    tmp.write_text(yaml.safe_dump(records, sort_keys=False, allow_unicode=True))
-    os.replace(tmp, model_dir / METRICS_FILE)
+    write_text(model_dir / METRICS_FILE, yaml.safe_dump(records, sort_keys=False, allow_unicode=True))

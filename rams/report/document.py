@@ -9,13 +9,13 @@ import base64
 import html
 import io
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
 
 from rams.flight import Flight
+from rams.outputs import write_text
 from rams.report import mapview as mv
 from rams.report.chips import CHIP_LIMIT, Chip, position_chips, ranked, submunition_chips
 from rams.report.stats import M2_PER_HA, AreaShare, SurveyTally, tally
@@ -57,7 +57,7 @@ def write_report(
         chips = make(flight, frame, rows) if rows else []
         galleries.append(_gallery(layer, title, chips, total))
     page = _page(flight, summary, figures, map_png, view.size, galleries, limitations)
-    _write_atomic(out, page)
+    write_text(out, page)
     return out
 
 
@@ -81,20 +81,6 @@ def _png(image) -> bytes:
 
 def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- formatting -------------------------------------------------------------------------------
