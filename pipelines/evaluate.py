@@ -308,8 +308,8 @@ def evaluate_flights(
 
     Returns one flight's report, or ``{"flights": [...], "pooled": {...}}``; written as JSON to
     ``out`` when given (an existing ``out`` is refused with a `RamsError` before any flight is
-    surveyed, unless ``overwrite``). ``record`` also writes the metrics into the model's card under
-    ``metrics.<record>``, with the command that reproduces them. ``on_report`` is called with each
+    surveyed, unless ``overwrite``). ``record`` also writes the metrics into the model's ``metrics.yaml`` under
+    section ``<record>``, with the command that reproduces them. ``on_report`` is called with each
     report as it is made (the pooled one last), as `rams evaluate` prints them.
     """
     flights = [str(f) for f in flights]

@@ -69,8 +69,8 @@ def detection_grid(width: int, height: int, gsd_m: float, card: dict[str, Any], 
 
 def _core_box(transform: Affine, core: Window) -> shapely.Geometry:
     """The core window as a box in map coordinates (``transform``: the raster's, px → m)."""
-    left, top = transform * (core.col_off, core.row_off)
-    right, bottom = transform * (core.col_off + core.width, core.row_off + core.height)
+    left, top = transform @ (core.col_off, core.row_off)
+    right, bottom = transform @ (core.col_off + core.width, core.row_off + core.height)
     return shapely.box(min(left, right), min(top, bottom), max(left, right), max(top, bottom))
 
 
