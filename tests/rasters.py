@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -62,4 +64,26 @@ def write_tif(
         profile["alpha"] = "YES"
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)
+    return path
+
+
+def corner_triangle(height: int, width: int, share: float) -> np.ndarray:
+    """Boolean (H, W) mask of the top-left right triangle covering about ``share`` of the raster."""
+    legs = math.sqrt(2 * share)  # a right triangle with legs of legs*W and legs*H has area share*W*H
+    rows, cols = np.mgrid[0:height, 0:width]
+    return (rows + 0.5) / (legs * height) + (cols + 0.5) / (legs * width) < 1
+
+
+def write_vrt_mosaic(path: Path, data: np.ndarray, transform: Affine, crs: str, parts: int = 2) -> Path:
+    """Split ``data`` (bands, H, W) into ``parts`` x ``parts`` GeoTIFFs beside ``path`` and build a VRT over them."""
+    _, height, width = data.shape
+    rows = np.linspace(0, height, parts + 1).astype(int)
+    cols = np.linspace(0, width, parts + 1).astype(int)
+    pieces = []
+    for i in range(parts):
+        for j in range(parts):
+            block = data[:, rows[i] : rows[i + 1], cols[j] : cols[j + 1]]
+            piece = path.with_name(f"{path.stem}_{i}{j}.tif")
+            pieces.append(write_tif(piece, block, crs=crs, transform=transform @ Affine.translation(cols[j], rows[i])))
+    subprocess.run(["gdalbuildvrt", "-q", str(path), *map(str, pieces)], check=True, capture_output=True)
     return path
