@@ -1,4 +1,4 @@
-"""Progress over regions: a live bar with MPix/s and ETA, on a terminal only.
+"""A job's progress: a live bar over regions with MPix/s and ETA, and wall seconds per stage.
 
 The bar is drawn when the stream is a terminal and the ``rams.progress`` logger speaks at INFO
 (``rams --quiet`` sets it to WARNING). A stream that is not a terminal (a script's log, a pipe)
@@ -50,6 +50,45 @@ class Progress:
         if self.tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+class StageClock:
+    """Wall seconds per stage of a job, from ``started`` (a `time.perf_counter` reading; default
+    now): each :meth:`lap` charges the time since the previous one to a stage, so the stages
+    always add up to :attr:`total`. A command passes the reading taken when it began, so that
+    its imports are counted (as ``start``) and its total is its wall time."""
+
+    def __init__(self, started: float | None = None) -> None:
+        self.started = time.perf_counter() if started is None else started
+        self._mark = self.started
+        self.stages: dict[str, float] = {}
+
+    def lap(self, stage: str) -> float:
+        """Charge the seconds since the previous lap to ``stage``; return them."""
+        now = time.perf_counter()
+        seconds, self._mark = now - self._mark, now
+        self.stages[stage] = self.stages.get(stage, 0.0) + seconds
+        return seconds
+
+    def lap_shared(self, weights: dict[str, float]) -> None:
+        """Charge the seconds since the previous lap to several stages that ran interleaved (in
+        parallel tasks), in proportion to ``weights`` (their task seconds, say)."""
+        seconds = self.lap("_shared")
+        del self.stages["_shared"]
+        weights = weights or {"regions": 1.0}
+        total = sum(weights.values())
+        for stage, weight in weights.items():
+            share = weight / total if total > 0 else 1.0 / len(weights)
+            self.stages[stage] = self.stages.get(stage, 0.0) + seconds * share
+
+    @property
+    def total(self) -> float:
+        """Seconds from the start to the last lap (the sum of the stages)."""
+        return self._mark - self.started
+
+    def rounded(self, digits: int = 2) -> dict[str, float]:
+        """The stages' seconds, rounded."""
+        return {stage: round(seconds, digits) for stage, seconds in self.stages.items()}
 
 
 def _clock(seconds: float) -> str:

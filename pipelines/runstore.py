@@ -1,7 +1,8 @@
 """The run folder of a resumable job: one small file per finished region.
 
-Each file is JSON (features as WKB hex, attributes as columns), written to a temporary name
-and renamed, so a killed process leaves either a whole region result or none.
+Each region leaves a JSON file (features as WKB hex, attributes as columns) and an ``.npz`` of
+its share of the flight's view, each written to a temporary name and renamed; the JSON comes
+last, so a killed process leaves either a whole region result or none.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import shapely
+
+from rams.flight_view import ViewPart
 
 
 class RunStore:
@@ -25,8 +29,9 @@ class RunStore:
     def _path(self, index: int) -> Path:
         return self.dir / f"region-{index:06d}.json"
 
-    def save(self, index: int, layers: dict[str, gpd.GeoDataFrame], meta: dict[str, Any]) -> None:
-        """Store one region's layers and metadata atomically."""
+    def save(self, index: int, layers: dict[str, gpd.GeoDataFrame], view: ViewPart,
+             meta: dict[str, Any]) -> None:
+        """Store one region's layers, view share and metadata atomically."""
         doc = {"meta": meta, "layers": {}}
         for name, frame in layers.items():
             columns = {c: frame[c].tolist() for c in frame.columns if c != frame.geometry.name}
@@ -35,12 +40,19 @@ class RunStore:
                 "columns": columns,
             }
         self.dir.mkdir(parents=True, exist_ok=True)
+        view_tmp = self._view_path(index).with_suffix(".part")
+        with open(view_tmp, "wb") as handle:
+            np.savez(handle, origin=np.array([view.row, view.col]), sums=view.sums, counts=view.counts)
+        os.replace(view_tmp, self._view_path(index))
         tmp = self._path(index).with_suffix(".part")
         tmp.write_text(json.dumps(doc))
         os.replace(tmp, self._path(index))
 
-    def load(self, index: int) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any]] | None:
-        """A saved region's (layers, metadata), or None when it has not finished."""
+    def _view_path(self, index: int) -> Path:
+        return self.dir / f"region-{index:06d}.view.npz"
+
+    def load(self, index: int) -> tuple[dict[str, gpd.GeoDataFrame], ViewPart, dict[str, Any]] | None:
+        """A saved region's (layers, view share, metadata), or None when it has not finished."""
         path = self._path(index)
         if not path.exists():
             return None
@@ -52,7 +64,10 @@ class RunStore:
             for column, values in data["columns"].items():
                 frame[column] = values
             layers[name] = frame[[*data["columns"], "geometry"]]
-        return layers, doc["meta"]
+        with np.load(self._view_path(index)) as saved:
+            row, col = (int(v) for v in saved["origin"])
+            view = ViewPart(row, col, saved["sums"], saved["counts"])
+        return layers, view, doc["meta"]
 
     def finished(self) -> int:
         """How many regions have a saved result."""

@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import shutil
-import time
 from contextlib import ExitStack
 from dataclasses import replace
 from functools import partial
@@ -29,13 +28,14 @@ from rams.elevation import sidecar, with_dsm
 from rams.errors import RamsError, refuse_existing
 from rams.export import write_geopackage
 from rams.flight import Flight, open_flight, resampled
+from rams.flight_view import ViewGrid, assemble_view
 from rams.hazards import hazard_layers, load_rules
 from rams.hazards.rules import rules_to_dict
 from rams.merge import merge_regions
 from rams.parallel import default_workers, map_regions
-from rams.pipelines.progress import Progress
+from rams.pipelines.progress import Progress, StageClock
 from rams.pipelines.survey_region import RegionJob, detector_for, survey_region
-from rams.report import chip_anchor, write_report
+from rams.report import chip_anchor, render_report
 from rams.resources import hazard_rules_path
 from rams.settings import SurveySettings, calibrated
 from rams.tiling import TileGrid
@@ -52,6 +52,17 @@ def processing_flight(flight: Flight, gsd_range_m: tuple[float, float]) -> Fligh
     if flight.gsd_m > hi * 1.001:
         return resampled(flight, hi)
     return flight
+
+
+def refuse_wide_strips(flight: Flight, grid: TileGrid) -> None:
+    """Refuse (`RamsError`, one line naming the fix) a striped flight wider than one region:
+    GDAL decodes a whole strip, as wide as the flight, for every region and every chip that
+    touches it, so each strip would be decoded once per region column and once per chip."""
+    columns = len({region.core.col_off for region in grid.regions})
+    if not flight.tiled and columns > 1:
+        raise RamsError(flight.path, f"striped (untiled) and {flight.width:,} px wide: every strip would be "
+                                     f"decoded {columns} times; tile it first: gdal_translate -co TILED=YES "
+                                     "-co COMPRESS=DEFLATE -co BIGTIFF=IF_SAFER IN.tif OUT.tif")
 
 
 #: The keys naming the networks behind a survey (its GeoPackage metadata, its summary and the
@@ -136,6 +147,7 @@ def survey(
     threads: int | None = None,
     keep_run: bool = False,
     overwrite: bool = False,
+    started: float | None = None,
 ) -> dict:
     """Survey one flight into ``out`` (GeoPackage) and ``report`` (HTML); returns the summary.
 
@@ -149,10 +161,17 @@ def survey(
     one (``tcp://HOST:PORT``), else dask's threaded scheduler with ``threads`` threads. A rerun
     after an interruption resumes from the finished regions kept beside ``out``
     (``keep_run`` keeps them after success). An existing ``out`` or ``report`` is refused with a
-    `RamsError` before anything is read, unless ``overwrite``. The summary holds the networks, GSDs (m), timings (s)
-    and throughput (MPix/s, km²/h).
+    `RamsError` before anything is read, unless ``overwrite``.
+
+    The flight is decoded once: the report's map is a by-product of the region pass (each region
+    returns its share of the decimated view). The summary holds the networks, GSDs (m),
+    throughput (MPix/s, km²/h) and wall seconds per stage (``stage_seconds``: start, open, read,
+    inference, vectorize, hazards, report, geopackage, finish) that add up to ``seconds``, counted
+    from ``started`` (a `time.perf_counter` reading; default: the call), so that a command's
+    figure is its wall time. The GeoPackage metadata holds the same stages up to its own writing.
     """
-    started = time.perf_counter()
+    clock = StageClock(started)
+    clock.lap("start")
     out = Path(out)
     report = Path(report) if report is not None else None
     if settings is None or isinstance(settings, str | os.PathLike):
@@ -179,6 +198,8 @@ def survey(
     settings = replace(settings, detection=calibrated(settings.detection, card, context, verifier))
     grid = detection_grid(flight.width, flight.height, flight.gsd_m, card, settings.tiling, flight.block_shape)
     regions = grid.regions
+    refuse_wide_strips(flight, grid)
+    view_grid = ViewGrid.fit(flight.width, flight.height)
     networks = network_identity(card, context, verifier)
     key = run_key(flight, settings, weights_key(networks), grid)
     run_dir = out.parent / ".rams-runs" / f"{native.flight_id}-{key}"
@@ -191,9 +212,11 @@ def survey(
             model_dir=model_dir,
             settings=settings,
             run_dir=str(run_dir),
+            view=view_grid,
             torch_threads=1 if client is not None else max(1, default_workers() // n_threads),
         )
         progress = Progress(len(regions), sum(r.pixels for r in regions))
+        clock.lap("open")
         log.info(
             "surveying %s: %d x %d px at %.1f cm, %d regions, %d tiles",
             native.path,
@@ -211,20 +234,38 @@ def survey(
             on_done=progress.update,
         )
         progress.close()
+    task_seconds = {k: sum(r.seconds.get(k, 0.0) for r in results) for k in ("read", "inference", "vectorize")}
+    clock.lap_shared(task_seconds)
     resumed = sum(r.resumed for r in results)
     if resumed:
         log.info("resumed %d of %d regions from %s", resumed, len(regions), run_dir)
-    clock = {"regions": time.perf_counter() - started}
     flight_id = native.flight_id
     survey_date = dt.date.fromtimestamp(os.stat(native.path).st_mtime).isoformat()
     layers = merge_regions([r.layers for r in results], flight.crs, settings.detection, flight_id)
     layers.update(hazard_layers(layers, rules, flight_id=flight_id, survey_date=survey_date, model=card["name"]))
-    clock["reduce_and_hazards"] = time.perf_counter() - started - clock["regions"]
+    view = assemble_view(view_grid, (r.view for r in results), flight.transform)
+    del results
+    clock.lap("hazards")
+    drawn = None
     if report is not None:
         layers["submunitions"]["chip"] = [
             f"{report.name}{chip_anchor('submunitions', i + 1)}" for i in range(len(layers["submunitions"]))
         ]
-    seconds = time.perf_counter() - started
+        drawn = render_report(flight, layers, view, limitations=card.get("limitations", ()))
+        clock.lap("report")
+    pixels = native.width * native.height
+
+    def figures() -> dict:
+        """Throughput and the stages' seconds so far (every stage once the output is written)."""
+        seconds = clock.total
+        return {
+            "seconds": round(seconds, 1),
+            "mpix_per_s": round(pixels / 1e6 / seconds, 2),
+            "km2_per_h": round(pixels * native.gsd_m**2 / 1e6 / seconds * 3600, 3),
+            "stage_seconds": clock.rounded(),
+            "task_seconds": {k: round(v, 2) for k, v in task_seconds.items()},
+        }
+
     metadata = {
         "flight_id": flight_id,
         "flight_path": str(native.path),
@@ -238,13 +279,21 @@ def survey(
         "hazard_rules": rules.name,
         "hazard_rules_config": json.dumps(rules_to_dict(rules), sort_keys=True),
         "survey_date": survey_date,
-        "run_seconds": f"{seconds:.1f}",
         "rams_version": rams.__version__,
         "created_by": "rams survey",
     }
-    write_geopackage(out, layers, metadata)
-    clock["export"] = time.perf_counter() - started - seconds
-    seconds = time.perf_counter() - started
+
+    def timed_metadata() -> dict[str, str]:
+        clock.lap("geopackage")
+        now = figures()
+        return {**metadata, "run_seconds": f"{now['seconds']:.1f}",
+                "stage_seconds": json.dumps(now["stage_seconds"])}
+
+    write_geopackage(out, layers, timed_metadata)
+    if not keep_run:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if run_dir.parent.exists() and not any(run_dir.parent.iterdir()):
+            run_dir.parent.rmdir()
     summary = {
         "flight_id": flight_id,
         "flight": str(native.path),
@@ -255,27 +304,18 @@ def survey(
         "resampled": flight is not native,
         "regions": len(regions),
         "regions_resumed": resumed,
-        "seconds": round(seconds, 1),
-        "mpix_per_s": round(native.width * native.height / 1e6 / seconds, 2),
-        "km2_per_h": round(native.width * native.height * native.gsd_m**2 / 1e6 / seconds * 3600, 3),
-        "wall_seconds": {k: round(v, 2) for k, v in clock.items()},
-        "task_seconds": {
-            k: round(sum(r.seconds.get(k, 0.0) for r in results), 2) for k in ("read", "inference", "vectorize")
-        },
         "hazard_rules": rules.name,
         "survey_date": survey_date,
         "rams_version": rams.__version__,
     }
-    if report is not None:
-        write_report(report, flight, layers, summary, limitations=card.get("limitations", ()))
-    if not keep_run:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        if run_dir.parent.exists() and not any(run_dir.parent.iterdir()):
-            run_dir.parent.rmdir()
+    clock.lap("finish")
+    summary.update(figures())
+    if drawn is not None:
+        drawn.write(report, summary)
     log.info(
         "wrote %s in %.1f s (%.2f MPix/s, %.2f km2/h): %s",
         out,
-        seconds,
+        summary["seconds"],
         summary["mpix_per_s"],
         summary["km2_per_h"],
         ", ".join(f"{len(v)} {k}" for k, v in layers.items()),

@@ -1,4 +1,5 @@
-"""One survey task: a region's window in, its features in map coordinates out.
+"""One survey task: a region's window in, its features in map coordinates and its share of the
+flight's view out.
 
 The task opens the flight and loads the detector itself (once per process), so only a
 window and settings travel to a worker, and only features travel back. A finished region's
@@ -17,6 +18,7 @@ from rams.detect import detect_region
 from rams.detector.detector import Detector
 from rams.errors import RamsError
 from rams.flight import GDAL_ERRORS, Flight, gdal_message
+from rams.flight_view import ViewGrid, ViewPart, view_part
 from rams.pipelines.runstore import RunStore
 from rams.reading import read_region
 from rams.settings import SurveySettings
@@ -41,15 +43,18 @@ class RegionJob:
     model_dir: str
     settings: SurveySettings
     run_dir: str
+    view: ViewGrid
     torch_threads: int = 1
 
 
 @dataclass
 class RegionResult:
-    """A region's features (GeoDataFrames in the flight CRS) and its timings (seconds)."""
+    """A region's features (GeoDataFrames in the flight CRS), its share of the flight's view
+    (the report's map) and its timings (seconds)."""
 
     index: int
     layers: dict[str, GeoDataFrame]
+    view: ViewPart
     pixels: int
     tiles: int
     seconds: dict[str, float] = field(default_factory=dict)
@@ -61,9 +66,9 @@ def survey_region(job: RegionJob, region: Region) -> RegionResult:
     store = RunStore(job.run_dir, job.flight.crs)
     saved = store.load(region.index)
     if saved is not None:
-        layers, meta = saved
+        layers, view, meta = saved
         return RegionResult(
-            region.index, layers, meta["pixels"], meta["tiles"], meta["seconds"], True
+            region.index, layers, view, meta["pixels"], meta["tiles"], meta["seconds"], True
         )
     import torch
 
@@ -75,10 +80,11 @@ def survey_region(job: RegionJob, region: Region) -> RegionResult:
         pixels = read_region(flight, region, reuse=True, relief=detector.uses_elevation)
     except GDAL_ERRORS as err:
         raise RamsError(flight.path, f"cannot read region {region.index} ({gdal_message(err)})") from None
+    view = view_part(job.view, pixels, region.core)
     read_seconds = time.perf_counter() - t0
     found = detect_region(detector, pixels, region, flight.transform, flight.crs, job.settings.detection,
                           batch_size=job.settings.tiling.batch_size)
     seconds = {"read": read_seconds, **found.seconds}
     tiles = len(region.tiles)
-    store.save(region.index, found.layers, {"pixels": region.pixels, "tiles": tiles, "seconds": seconds})
-    return RegionResult(region.index, found.layers, region.pixels, tiles, seconds)
+    store.save(region.index, found.layers, view, {"pixels": region.pixels, "tiles": tiles, "seconds": seconds})
+    return RegionResult(region.index, found.layers, view, region.pixels, tiles, seconds)

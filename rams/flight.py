@@ -26,18 +26,23 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from rams.errors import RamsError, gdal_message
+from rams.resample import area_average, source_span
 
 #: What GDAL (through rasterio) raises on a file or a CRS it cannot handle: rasterio's own errors
 #: and GDAL's CPLE_* errors (rasterio._err, not RasterioError subclasses: a CRS that cannot be
 #: transformed raises CPLE_NotSupportedError), and the ValueError / OSError of bad parameters.
 GDAL_ERRORS = (RasterioError, CPLE_BaseError, ValueError, OSError)
 
-#: Percentiles (per band) that map non-8-bit imagery onto 0..255, computed once per flight.
+#: Percentiles (of the three bands together) that map non-8-bit imagery onto 0..255, computed
+#: once per flight.
 STRETCH_PERCENTILES = (0.5, 99.5)
 #: Longest side (px) of the decimated read used for flight-wide statistics.
 STATS_PX = 1024
 
 _local = threading.local()
+
+#: Rows of the grid averaged at a time from a finer file (see `Flight.rescale`).
+RESCALE_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,9 @@ class Flight:
     flight_id: str = ""
     #: Surface model (metres) read as the elevation band, see :mod:`rams.elevation`; or None.
     dsm: str | None = None
+    #: File px per grid px when the grid is the file's own, made coarser (see :func:`resampled`):
+    #: reads decode the file at its resolution and area-average; None when the grid is the file's.
+    rescale: float | None = None
     _lut: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def dataset(self) -> rasterio.io.DatasetReaderBase:
@@ -101,7 +109,11 @@ class Flight:
         The window must lie inside the raster. ``out`` (uint8, (3, H, W)) is filled in place
         when given, so callers can read straight into a larger canvas.
         """
-        ds = self.dataset()
+        if self.rescale is not None:
+            return self._read_rescaled(window, out)
+        return self._read(self.dataset(), window, out)
+
+    def _read(self, ds, window: Window, out: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         h, w = int(window.height), int(window.width)
         indexes = list(self.rgb_bands)
         if self.alpha_band is not None:
@@ -120,6 +132,26 @@ class Flight:
             out[...] = rgb
             rgb = out
         valid = self._valid(ds, window, raw, (h, w))
+        return rgb, valid
+
+    def _read_rescaled(self, window: Window, out: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Decode the file px under ``window`` at the file's resolution, a band of rows at a time
+        (memory stays a few tens of MB), and area-average them onto the grid."""
+        ds = self.dataset()
+        h, w = int(window.height), int(window.width)
+        r0, c0 = int(window.row_off), int(window.col_off)
+        rgb = np.empty((3, h, w), np.uint8) if out is None else out
+        valid = np.zeros((h, w), bool)
+        sc0, sc1 = source_span(c0, c0 + w, self.rescale, ds.width)
+        for a in range(0, h, RESCALE_ROWS):
+            b = min(h, a + RESCALE_ROWS)
+            sr0, sr1 = source_span(r0 + a, r0 + b, self.rescale, ds.height)
+            if sr1 <= sr0 or sc1 <= sc0:
+                rgb[:, a:b] = 0
+                continue
+            native, native_valid = self._read(ds, Window(sc0, sr0, sc1 - sc0, sr1 - sr0), None)
+            valid[a:b] = area_average(native, native_valid, (r0 + a, b - a, self.rescale, sr0),
+                                      (c0, w, self.rescale, sc0), rgb[:, a:b])
         return rgb, valid
 
     def to_uint8(self, pixels: np.ndarray) -> np.ndarray:
@@ -320,23 +352,14 @@ def _describe(p: Path, src) -> Flight:
 
 
 def _with_stretch(flight: Flight, ds) -> Flight:
-    """Attach the flight-wide stretch computed from a decimated (overview) read."""
-    scale = max(flight.width, flight.height) / STATS_PX
-    shape = (
-        3,
-        max(1, round(flight.height / max(scale, 1))),
-        max(1, round(flight.width / max(scale, 1))),
-    )
-    data = ds.read(
-        list(flight.rgb_bands), out_shape=shape, masked=True, resampling=Resampling.nearest
-    )
-    stretch = []
-    for b in range(3):
-        values = data[b].compressed()
-        if values.size == 0:
-            values = np.asarray([0, 1])
-        lo, hi = np.percentile(values, STRETCH_PERCENTILES)
-        stretch.append((float(lo), float(max(hi, lo + 1))))
+    """Attach the flight-wide stretch: one range for all three bands (per-band ranges would shift
+    the colour balance the detector was trained on), from a sample of the flight's pixels."""
+    # one range for the three bands, so that the stretch keeps the flight's colour balance
+    values = _sample(flight, ds).compressed()
+    if values.size == 0:
+        values = np.asarray([0, 1])
+    lo, hi = (float(v) for v in np.percentile(values, STRETCH_PERCENTILES))
+    stretch = [(lo, max(hi, lo + 1))] * 3
     lut = None
     if flight.dtype == "uint16":
         x = np.arange(65536, dtype=np.float32)
@@ -347,6 +370,30 @@ def _with_stretch(flight: Flight, ds) -> Flight:
             ]
         )
     return replace(flight, stretch=tuple(stretch), _lut=lut)
+
+
+#: Windows (per side) and their size (px) sampled for statistics from a file without overviews.
+SAMPLE_GRID, SAMPLE_PX = 8, 128
+
+
+def _sample(flight: Flight, ds) -> np.ma.MaskedArray:
+    """Masked RGB pixels (3, H, W) standing for the whole flight, decoding a bounded part of it:
+    the overviews' decimated read when the file has them, else a grid of ``SAMPLE_GRID`` ²
+    windows of ``SAMPLE_PX`` px each inside one block (a decimated read of a file without
+    overviews decodes every block of it)."""
+    bands = list(flight.rgb_bands)
+    if ds.overviews(bands[0]):
+        scale = max(1.0, max(flight.width, flight.height) / STATS_PX)
+        shape = (3, max(1, round(flight.height / scale)), max(1, round(flight.width / scale)))
+        return ds.read(bands, out_shape=shape, masked=True, resampling=Resampling.nearest)
+    # snapped to block starts in a tiled file's own grid (a warp's grid has no blocks)
+    bh, bw = flight.block_shape if flight.tiled and flight.warp is None else (1, 1)
+    h = min(SAMPLE_PX, flight.height, bh if bh > 1 else SAMPLE_PX)
+    w = min(SAMPLE_PX, flight.width, bw if bw > 1 else SAMPLE_PX)
+    rows = np.unique(np.linspace(0, flight.height - h, SAMPLE_GRID).astype(int) // bh * bh)
+    cols = np.unique(np.linspace(0, flight.width - w, SAMPLE_GRID).astype(int) // bw * bw)
+    parts = [ds.read(bands, window=Window(c, r, w, h), masked=True) for r in rows for c in cols]
+    return np.ma.concatenate(parts, axis=2)
 
 
 def _probe_read(p: Path, flight: Flight) -> None:
@@ -406,13 +453,18 @@ def flight_info(flight: Flight) -> dict:
 
 
 def resampled(flight: Flight, gsd_m: float) -> Flight:
-    """The same flight read on a north-up grid of ``gsd_m`` metres (GDAL averages the pixels;
-    overviews serve the coarser reads), e.g. to match the GSD range a detector was trained on."""
+    """The same flight read on a north-up grid of ``gsd_m`` metres (each grid px the average of
+    the valid px under it), e.g. to match the GSD range a detector was trained on. A file in a
+    projected north-up grid is decoded at its own resolution and averaged (:attr:`Flight.rescale`);
+    a warped one goes through GDAL's warper."""
     if abs(gsd_m - flight.gsd_m) <= 1e-3 * flight.gsd_m:
         return flight
     t = flight.transform
     width = max(1, math.ceil(flight.width * flight.gsd_m / gsd_m))
     height = max(1, math.ceil(flight.height * flight.gsd_m / gsd_m))
     transform = Affine(gsd_m, 0, t.c, 0, -gsd_m, t.f)
+    if flight.warp is None:
+        ratio = gsd_m / flight.gsd_m * (flight.rescale or 1.0)
+        return replace(flight, rescale=ratio, transform=transform, width=width, height=height, gsd_m=gsd_m)
     warp = Warp(flight.crs.to_string(), tuple(transform)[:6], width, height, "average")
     return replace(flight, warp=warp, transform=transform, width=width, height=height, gsd_m=gsd_m)

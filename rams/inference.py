@@ -68,7 +68,9 @@ def predict_region(
     classes: int = 3,
     gsd_m: float | None = None,
 ) -> np.ndarray:
-    """Probabilities (classes, H, W) float32 on ``pixels.window``; zero where no valid tile.
+    """Probabilities (classes, H, W) float32 on ``pixels.window``; zero on every invalid pixel
+    (no imagery, or masked out by the flight's alpha band, mask or nodata): nothing is found where
+    nothing was seen.
 
     When the detector has a ``context`` model and ``gsd_m`` (metres per px) is given, the
     context model's classes come from it, run on the whole read window block-averaged
@@ -89,7 +91,9 @@ def predict_region(
         k = context_factor(gsd_m, float(card["input_gsd_m"]))
         maps = context_probabilities(context, pixels.image(context.in_channels), k, int(card["tile_px"]),
                                      int(card["overlap_px"]), channels, batch_size)
-        canvas[channels] = maps * pixels.valid
+        canvas[channels] = maps
+    if not pixels.valid.all():
+        canvas *= pixels.valid
     return canvas
 
 

@@ -146,19 +146,6 @@ LAYOUTS = {
 }
 MASKED = [name for name, (_, masked, _) in LAYOUTS.items() if masked]
 
-DETECTS_UNDER_THE_MASK = pytest.mark.xfail(
-    strict=True,
-    reason="detections are not restricted to valid pixels: tiles with any valid pixel are predicted "
-    "whole and their probabilities kept where alpha or the mask is 0, so submunitions under the "
-    "masked corner are reported (only nodata pixels, being 0, give none)",
-)
-STRETCH_LOSES_SUBMUNITIONS = pytest.mark.xfail(
-    strict=True,
-    reason="16-bit imagery is stretched per band (0.5-99.5 %), which changes the colour balance: the "
-    "survey finds 12 of the reference's 17 submunitions (a stretch shared by the bands finds them)",
-)
-
-
 def _layouts(names, marks: dict) -> list:
     return [pytest.param(name, id=name, marks=marks.get(name, ())) for name in names]
 
@@ -228,7 +215,7 @@ def test_coverage_is_the_ground_less_the_masked_corner(layout, ground, surveyed)
         assert coverage.area.sum() == pytest.approx(ground.area_m2, rel=0.005)
 
 
-@pytest.mark.parametrize("layout", _layouts(LAYOUTS, {"uint16": STRETCH_LOSES_SUBMUNITIONS}))
+@pytest.mark.parametrize("layout", _layouts(LAYOUTS, {}))
 def test_submunitions_match_the_reference(layout, ground, reference, surveyed):
     _, masked, exact = LAYOUTS[layout]
     found, expected = _points(surveyed(layout)[0]), _points(reference)
@@ -245,7 +232,7 @@ def test_submunitions_match_the_reference(layout, ground, reference, surveyed):
 
 @pytest.mark.parametrize(
     "layout",
-    _layouts(MASKED, dict.fromkeys(("rgba-alpha", "internal-mask", "jpeg-ycbcr-mask"), DETECTS_UNDER_THE_MASK)),
+    _layouts(MASKED, {}),
 )
 def test_nothing_is_found_in_the_masked_corner(layout, ground, surveyed):
     inside = _inside(_points(surveyed(layout)[0]), ground.masked_corner)

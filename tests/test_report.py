@@ -16,6 +16,7 @@ from rasters import ORIGIN, UTM38N, textured, write_tif
 from shapely.geometry import LineString, Point, Polygon, box
 
 from rams.flight import open_flight
+from rams.flight_view import read_view
 from rams.report import chip_anchor, write_report
 from rams.report.chips import SUBMUNITION_CHIP_PX
 from rams.report.stats import tally
@@ -172,7 +173,7 @@ def test_chips_sizes_and_edge_padding(tmp_path, flight, layers):
 def test_map_image_has_every_layer_drawn(tmp_path, flight, layers):
     bare = _map(write_report(tmp_path / "bare.html", flight, {}, {}).read_text())
     drawn = _map(write_report(tmp_path / "r.html", flight, layers, SUMMARY).read_text())
-    small = _map(write_report(tmp_path / "s.html", flight, layers, {}, map_max_px=300)
+    small = _map(write_report(tmp_path / "s.html", flight, layers, {}, view=read_view(flight, 300))
                  .read_text())
 
     assert bare.format == drawn.format == "PNG"

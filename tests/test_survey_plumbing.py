@@ -5,6 +5,8 @@ submunition centres. It isolates the pipeline (tiling, core-cropping, clipping, 
 from model quality; the real model is exercised in test_survey.py.
 """
 
+import json
+
 import numpy as np
 import pyogrio
 import pytest
@@ -12,7 +14,11 @@ import yaml
 from rasters import write_tif
 from scipy import ndimage
 
+from rams.errors import RamsError
+from rams.flight import open_flight
+from rams.flight_view import ViewGrid, assemble_view, read_view
 from rams.pipelines import survey_region
+from rams.pipelines.runstore import RunStore
 from rams.pipelines.survey import survey
 from rams.settings import SurveySettings, TilingSettings
 
@@ -105,3 +111,64 @@ def test_output_has_contract_layers_and_hazards(tmp_path, seeing_model):
     meta = pyogrio.read_dataframe(out, layer="metadata")
     keys = dict(zip(meta["key"], meta["value"], strict=True))
     assert keys["schema_version"] == "1.0" and keys["model"] == "seeing-test-model"
+
+
+def test_stage_seconds_add_up_to_the_total(tmp_path, seeing_model):
+    flight = write_tif(tmp_path / "scene.tif", _scene(), gsd_m=GSD, block=256)
+    out = tmp_path / "timed.gpkg"
+    summary = survey(flight, out, model=str(seeing_model), report=tmp_path / "timed.html",
+                     settings=SurveySettings(tiling=TilingSettings(region_px=512)))
+    stages = summary["stage_seconds"]
+    assert list(stages) == ["start", "open", "read", "inference", "vectorize", "hazards", "report", "geopackage",
+                            "finish"]
+    assert sum(stages.values()) == pytest.approx(summary["seconds"], abs=0.06)
+    meta = pyogrio.read_dataframe(out, layer="metadata")
+    keys = dict(zip(meta["key"], meta["value"], strict=True))
+    written = json.loads(keys["stage_seconds"])
+    assert list(written) == list(stages)[:-1]  # written before the run folder is cleared
+    assert sum(written.values()) == pytest.approx(float(keys["run_seconds"]), abs=0.06)
+    assert "stage_seconds" in (tmp_path / "timed.html").read_text(encoding="utf-8")
+
+
+def test_the_map_view_is_a_by_product_of_the_region_pass(tmp_path, seeing_model):
+    flight = write_tif(tmp_path / "scene.tif", _scene(), gsd_m=GSD, block=256)
+    out = tmp_path / "kept.gpkg"
+    survey(flight, out, model=str(seeing_model), report=None, keep_run=True,
+           settings=SurveySettings(tiling=TilingSettings(region_px=512)))
+    (run_dir,) = (tmp_path / ".rams-runs").iterdir()
+    opened = open_flight(flight)
+    store = RunStore(run_dir, opened.crs)
+    parts = [store.load(i)[1] for i in range(store.finished())]
+    assert len(parts) == 9
+    grid = ViewGrid.fit(opened.width, opened.height)
+    np.testing.assert_array_equal(assemble_view(grid, parts, opened.transform).rgb, read_view(opened).rgb)
+
+
+@pytest.mark.parametrize("gsd_m", [0.005, 0.007])
+def test_a_finer_flight_is_averaged_onto_the_models_grid(tmp_path, seeing_model, gsd_m):
+    # the stand-in model reads 1-5 cm: at 0.5 cm (2 file px per grid px) and 0.7 cm (1.4) the
+    # survey decodes the file at its own resolution and area-averages it
+    scale = GSD / gsd_m
+    crop = _scene()[:, 100:400, 200:500]  # 9 m square holding the speck at row 200, col 300
+    pick = (np.arange(int(300 * scale)) / scale).astype(int)
+    flight = write_tif(tmp_path / "fine.tif", crop[:, pick][:, :, pick], gsd_m=gsd_m, block=256)
+    out = tmp_path / "fine.gpkg"
+    summary = survey(flight, out, model=str(seeing_model), report=tmp_path / "fine.html",
+                     settings=SurveySettings(tiling=TilingSettings(overlap_px=64)))
+    assert summary["resampled"] and summary["processing_gsd_m"] == 0.01
+    (point,) = pyogrio.read_dataframe(out, layer="submunitions").geometry
+    x, y = 600000.0 + 100.5 * GSD, 4400000.0 - 100.5 * GSD
+    assert np.hypot(point.x - x, point.y - y) < GSD  # within a px of the scene it was drawn at
+
+
+def test_a_striped_flight_wider_than_a_region_is_refused_before_anything_is_written(tmp_path, seeing_model):
+    flight = write_tif(tmp_path / "striped.tif", _scene(), gsd_m=GSD, tiled=False)
+    out = tmp_path / "striped.gpkg"
+    with pytest.raises(RamsError, match="striped.*gdal_translate -co TILED=YES"):
+        survey(flight, out, model=str(seeing_model), report=tmp_path / "striped.html",
+               settings=SurveySettings(tiling=TilingSettings(region_px=512)))
+    assert not out.exists() and not (tmp_path / "striped.html").exists()
+    assert not (tmp_path / ".rams-runs").exists()
+    # narrow enough for one region column, the same file is read, each strip once per region row
+    survey(flight, out, model=str(seeing_model), report=None)
+    assert len(pyogrio.read_dataframe(out, layer="submunitions")) == 4

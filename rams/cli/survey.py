@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rams.cli import STARTED
     from rams.pipelines.survey import DEFAULT_MODEL, survey
 
     survey(
@@ -38,5 +39,6 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         keep_run=args.keep_run,
         overwrite=args.overwrite,
+        started=STARTED,
     )
     return 0

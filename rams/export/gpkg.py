@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,7 +26,7 @@ _RESERVED = {METADATA_LAYER, STYLES_TABLE}
 def write_geopackage(
     path: str | os.PathLike[str],
     layers: dict[str, gpd.GeoDataFrame],
-    metadata: dict[str, str],
+    metadata: dict[str, str] | Callable[[], dict[str, str]],
     *,
     styles: bool = True,
 ) -> Path:
@@ -37,7 +38,8 @@ def write_geopackage(
     Layers named in ``SCHEMA`` are checked against it (missing fields and wrong geometry types
     are errors), cast to its field types and written in its field order, extra fields after;
     empty layers keep their geometry type and fields. Other layers are written as given.
-    All layers must share one projected CRS (metres). ``metadata`` gains
+    All layers must share one projected CRS (metres). ``metadata`` (or what it returns, called
+    once the layers are written, so that it can hold the time spent writing them) gains
     ``schema_version`` unless given. With ``styles``, QGIS default styles go in ``layer_styles``.
     """
     path = Path(path)
@@ -45,10 +47,6 @@ def write_geopackage(
         raise RamsError(path, "output folder does not exist")
     prepared = {name: _conform(path, name, frame) for name, frame in layers.items()}
     _check_one_projected_crs(path, layers)
-    table = pd.DataFrame(
-        list({"schema_version": SCHEMA_VERSION, **metadata}.items()), columns=["key", "value"]
-    ).astype({"key": "str", "value": "str"})
-
     workdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         temp = workdir / path.name
@@ -67,10 +65,6 @@ def write_geopackage(
                     dataset_options=options,
                 )
                 options = {}
-            step = "writing the metadata table"
-            pyogrio.write_dataframe(
-                table, temp, layer=METADATA_LAYER, driver="GPKG", dataset_options=options
-            )
             if styles:
                 step = "writing layer styles"
                 rows = layer_styles_table({name: GEOMETRY_COLUMN for name in prepared})
@@ -78,6 +72,14 @@ def write_geopackage(
                     pyogrio.write_dataframe(
                         rows, temp, layer=STYLES_TABLE, driver="GPKG", layer_options={"FID": "id"}
                     )
+            step = "writing the metadata table"
+            table = pd.DataFrame(
+                list({"schema_version": SCHEMA_VERSION, **(metadata() if callable(metadata) else metadata)}.items()),
+                columns=["key", "value"],
+            ).astype({"key": "str", "value": "str"})
+            pyogrio.write_dataframe(
+                table, temp, layer=METADATA_LAYER, driver="GPKG", dataset_options=options
+            )
         except Exception as err:  # whatever GDAL or pyogrio raise, one line naming the file
             raise RamsError(path, f"{step} failed: {err}") from err
         with open(temp, "rb") as handle:

@@ -22,7 +22,7 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from rams.flight import Flight
-from rams.report.mapview import NODATA_GREY
+from rams.flight_view import NODATA_GREY
 
 #: Side (px, full resolution) of a submunition chip.
 SUBMUNITION_CHIP_PX = 96
@@ -65,8 +65,8 @@ def submunition_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int]) 
     """Full-resolution chips centred on the points at ``rows`` of ``frame`` (flight CRS)."""
     side = SUBMUNITION_CHIP_PX
     radius = min(30.0, max(6.0, RING_RADIUS_M / flight.gsd_m))
-    chips = []
-    for row in rows:
+    chips = {}
+    for row in _raster_order(frame, rows):
         point = frame.geometry.iloc[row]
         point = point if point.geom_type == "Point" else point.centroid
         col_f, row_f = ~flight.transform @ (point.x, point.y)
@@ -74,14 +74,14 @@ def submunition_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int]) 
         image = _read_padded(flight, window)
         cx, cy = col_f - window.col_off, row_f - window.row_off
         mark = f'<circle cx="{cx:.2f}" cy="{cy:.2f}" r="{radius:.1f}"/>'
-        chips.append(_chip("submunitions", frame, row, point, image, mark))
-    return chips
+        chips[row] = _chip("submunitions", frame, row, point, image, mark)
+    return [chips[row] for row in rows]
 
 
 def position_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int]) -> list[Chip]:
     """Chips framing the polygons at ``rows`` of ``frame`` with a margin, outlines marked."""
-    chips = []
-    for row in rows:
+    chips = {}
+    for row in _raster_order(frame, rows):
         geom = frame.geometry.iloc[row]
         left, top = ~flight.transform @ (geom.bounds[0], geom.bounds[3])
         right, bottom = ~flight.transform @ (geom.bounds[2], geom.bounds[1])
@@ -99,8 +99,16 @@ def position_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int]) -> 
             geom, [to_chip.a, to_chip.b, to_chip.d, to_chip.e, to_chip.c, to_chip.f]
         )
         mark = f'<path d="{_svg_path(outline)}"/>'
-        chips.append(_chip("positions", frame, row, geom.representative_point(), image, mark))
-    return chips
+        chips[row] = _chip("positions", frame, row, geom.representative_point(), image, mark)
+    return [chips[row] for row in rows]
+
+
+def _raster_order(frame: gpd.GeoDataFrame, rows: list[int]) -> list[int]:
+    """``rows`` from the northernmost feature down (the flight grid is north-up): chips read in
+    this order decode a block (a whole strip of a striped file) once while the block cache holds
+    it, instead of once per chip."""
+    tops = frame.geometry.iloc[rows].bounds["maxy"].to_numpy()
+    return [rows[i] for i in np.argsort(-tops, kind="stable")]
 
 
 def _chip(

@@ -10,11 +10,13 @@ import html
 import io
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 
 from rams.flight import Flight
+from rams.flight_view import NODATA_GREY, FlightView, read_view
 from rams.outputs import write_text
 from rams.report import mapview as mv
 from rams.report.chips import CHIP_LIMIT, Chip, position_chips, ranked, submunition_chips
@@ -22,28 +24,47 @@ from rams.report.stats import M2_PER_HA, AreaShare, SurveyTally, tally
 from rams.report.style import CSS
 
 
-def write_report(
-    out_html: str | os.PathLike,
+@dataclass(frozen=True)
+class Report:
+    """A survey report whose images are drawn: :meth:`write` only lays out the page, so a job
+    can time the drawing as a stage and still show every stage's time in the page."""
+
+    flight: Flight
+    tally: SurveyTally
+    map_png: bytes
+    map_size: tuple[int, int]
+    galleries: tuple[str, ...]
+    limitations: tuple[str, ...] = ()
+
+    def write(self, out_html: str | os.PathLike, summary: Mapping[str, object]) -> Path:
+        """Write the page to ``out_html`` (to a temporary name, then renamed into place, so an
+        existing report is never half-overwritten); ``summary`` is shown as a key/value table
+        (run time, throughput, model, configuration). Returns the path written."""
+        out = Path(out_html)
+        write_text(out, _page(self.flight, summary, self.tally, self.map_png, self.map_size,
+                              list(self.galleries), self.limitations))
+        return out
+
+
+def render_report(
     flight: Flight,
     layers: Mapping[str, gpd.GeoDataFrame],
-    summary: Mapping[str, object],
+    view: FlightView | None = None,
     *,
     chip_limit: int = CHIP_LIMIT,
-    map_max_px: int = mv.MAP_MAX_PX,
     limitations: Sequence[str] = (),
-) -> Path:
-    """Write the survey report for ``flight`` and its output ``layers`` to ``out_html``.
+) -> Report:
+    """Draw the report of ``flight`` and its output ``layers``: the map over ``view`` (the survey
+    pass's by-product; read from the flight when None) and the detections' chips.
 
     ``layers`` are the survey GeoPackage layers by name (any may be missing or empty; layers in
-    another CRS are reprojected to the flight's). ``summary`` is shown as a key/value table
-    (run time, throughput, model, configuration); ``limitations`` (the model card's known limits)
-    are listed beside the notice that detections are unreviewed. At most ``chip_limit`` chips per layer are
-    shown, the most confident first. The file is written to a temporary name and renamed into
-    place, so an existing report is never half-overwritten. Returns the path written.
+    another CRS are reprojected to the flight's). ``limitations`` (the model card's known limits)
+    are listed beside the notice that detections are unreviewed. At most ``chip_limit`` chips per
+    layer are shown, the most confident first; chips are read in raster order, so a striped file's
+    strips are decoded once for all the chips they hold.
     """
-    out = Path(out_html)
     frames = {name: _in_crs(frame, flight) for name, frame in layers.items() if frame is not None}
-    view = mv.flight_view(flight, map_max_px)
+    view = read_view(flight) if view is None else view
     map_png = _png(mv.render_map(view, frames))
     figures = tally(frames, flight.width * flight.height * flight.gsd_m**2)
     galleries = []
@@ -56,9 +77,22 @@ def write_report(
         total = len(ranked(frame, len(frame))) if frame is not None else 0
         chips = make(flight, frame, rows) if rows else []
         galleries.append(_gallery(layer, title, chips, total))
-    page = _page(flight, summary, figures, map_png, view.size, galleries, limitations)
-    write_text(out, page)
-    return out
+    return Report(flight, figures, map_png, view.size, tuple(galleries), tuple(limitations))
+
+
+def write_report(
+    out_html: str | os.PathLike,
+    flight: Flight,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    summary: Mapping[str, object],
+    *,
+    view: FlightView | None = None,
+    chip_limit: int = CHIP_LIMIT,
+    limitations: Sequence[str] = (),
+) -> Path:
+    """:func:`render_report`, then :meth:`Report.write` to ``out_html``; returns the path."""
+    report = render_report(flight, layers, view, chip_limit=chip_limit, limitations=limitations)
+    return report.write(out_html, summary)
 
 
 def chip_anchor(layer: str, number: int) -> str:
@@ -197,7 +231,7 @@ def _swatch(kind: str) -> str:
         f'stroke="{rgb(grey)}" stroke-width="1"/>',
         "coverage": f'<rect x="2" y="2" width="24" height="16" fill="none" '
         f'stroke="{rgb(mv.COVERAGE_BLUE)}" stroke-width="2"/>',
-        "nodata": f'<rect x="2" y="2" width="24" height="16" fill="{rgb(mv.NODATA_GREY)}" '
+        "nodata": f'<rect x="2" y="2" width="24" height="16" fill="{rgb(NODATA_GREY)}" '
         f'stroke="#bbb" stroke-width="1"/>',
     }[kind]
     return f'<svg class="swatch" width="28" height="20" viewBox="0 0 28 20">{body}</svg>'

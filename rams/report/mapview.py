@@ -8,28 +8,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 from affine import Affine
 from PIL import Image, ImageDraw, ImageFont
-from rasterio.enums import Resampling
 from shapely import affinity, ops
 from shapely.geometry import LineString, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from rams.export.styles import SHA_ORANGE
-from rams.flight import Flight
+from rams.flight_view import FlightView
 
-#: Longest side (px) of the map image.
-MAP_MAX_PX = 1600
 #: Drawing happens at this multiple of the map size, then is reduced: cheap anti-aliasing.
 _SS = 2
 
 RGB = tuple[int, int, int]
 # The same colours as the QGIS styles shipped in the GeoPackage, so map and GIS agree.
-NODATA_GREY: RGB = (226, 229, 233)
 COVERAGE_BLUE: RGB = (31, 120, 180)
 UNASSESSABLE_GREY: RGB = (96, 96, 96)
 FOOTPRINT_RED: RGB = (178, 34, 34)
@@ -39,41 +34,6 @@ SUBMUNITION_RED: RGB = (220, 20, 60)
 HAZARD_ORANGE: RGB = SHA_ORANGE
 #: Hatch spacing (map px) of hatched fills.
 HATCH_PX = 7
-
-
-@dataclass(frozen=True)
-class FlightView:
-    """A downsampled RGB view of a flight and the transform of its pixel grid (flight CRS)."""
-
-    rgb: np.ndarray  # uint8 (H, W, 3)
-    transform: Affine
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """(width, height) in px."""
-        return self.rgb.shape[1], self.rgb.shape[0]
-
-
-def flight_view(flight: Flight, max_px: int = MAP_MAX_PX) -> FlightView:
-    """Read the flight averaged down to at most ``max_px`` on its long side (overviews if any).
-
-    Ground without valid pixels is painted ``NODATA_GREY``.
-    """
-    scale = max(1.0, max(flight.width, flight.height) / max_px)
-    height = max(1, round(flight.height / scale))
-    width = max(1, round(flight.width / scale))
-    ds = flight.dataset()
-    data = ds.read(
-        list(flight.rgb_bands), out_shape=(3, height, width), resampling=Resampling.average
-    )
-    if flight.dtype != "uint8":
-        data = flight.to_uint8(data)
-    rgb = np.ascontiguousarray(np.moveaxis(data, 0, -1))
-    # GDAL's mask band covers alpha, nodata, internal masks and warps; all-valid costs nothing
-    valid = ds.dataset_mask(out_shape=(height, width), resampling=Resampling.nearest) > 0
-    rgb[~valid] = NODATA_GREY
-    transform = flight.transform @ Affine.scale(flight.width / width, flight.height / height)
-    return FlightView(rgb, transform)
 
 
 def render_map(view: FlightView, layers: dict[str, gpd.GeoDataFrame]) -> Image.Image:
