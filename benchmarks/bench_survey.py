@@ -5,8 +5,9 @@
 
 Each flight is surveyed by the `rams survey` command in a child process (report included), so
 that the wall time is the whole command's, interpreter start included, and the peak RSS is the
-survey's own. Beside each survey, in the same run, GDAL decodes the same file with all cores:
-the decode-only ceiling. Machines are shared and noisy: compare ratios within one run.
+survey's own (everything heavy runs in children: a child's peak RSS counts its parent's).
+Beside each survey, in the same run, GDAL decodes the same file with all cores: the
+decode-only ceiling. Machines are shared and noisy: compare ratios within one run.
 
 By default the flight is rams' own synthetic COG (``--size`` px square at ``--gsd``, with
 overviews). ``--photogrammetry`` surveys flights as photogrammetry software writes them (RGBA
@@ -41,9 +42,15 @@ DATA = Path(__file__).parent / "data"
 AFTER_PASS = ("hazards", "report", "geopackage", "finish")
 
 
+def child(*args: str) -> str:
+    """This script run with ``args`` in a child process; its standard output. Everything heavy
+    runs in children, so that this process stays small: a child's peak RSS counts its parent's."""
+    return subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True).stdout
+
+
 def decode_only(path: Path) -> float:
     """MPix/s of GDAL decoding the whole flight with all cores, a band of rows at a time."""
-    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"), rasterio.open(path) as ds:
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_CACHEMAX=64), rasterio.open(path) as ds:
         rows = max(1, (1 << 28) // (ds.width * ds.count))  # ~256 MB a band
         t = time.perf_counter()
         for r0 in range(0, ds.height, rows):
@@ -71,7 +78,7 @@ def survey(path: Path, workers: int | None = None) -> dict:
         pixels = ds.width * ds.height
     logged = next(float(line.split(" in ")[1].split(" s ")[0]) for line in stderr.splitlines() if " wrote " in line)
     return {"path": path, "pixels": pixels, "wall": wall, "logged": logged, "peak_mb": usage.ru_maxrss / 1024,
-            "stages": json.loads(keys["stage_seconds"]), "decode": decode_only(path)}
+            "stages": json.loads(keys["stage_seconds"]), "decode": float(child("--decode", str(path)))}
 
 
 def report(name: str, run: dict) -> None:
@@ -85,27 +92,30 @@ def report(name: str, run: dict) -> None:
           f"(the survey is {run['pixels'] / 1e6 / wall / run['decode']:.3f}x of it)")
 
 
+def write_twin(fine: Path, path: Path, factor: int) -> None:
+    """Write the ground of ``fine`` ``factor`` times coarser to ``path``, in the same layout."""
+    with rasterio.open(fine) as src:
+        data = src.read(out_shape=(src.count, src.height // factor, src.width // factor),
+                        resampling=Resampling.average)
+        profile = src.profile | {"width": data.shape[2], "height": data.shape[1],
+                                 "transform": src.transform @ Affine.scale(factor)}
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+
+
 def coarser_twin(fine: Path, factor: int) -> Path:
-    """The same ground as ``fine`` written ``factor`` times coarser, in the same layout."""
+    """The same ground as ``fine`` written ``factor`` times coarser (made in a child)."""
     path = fine.with_name(f"{fine.stem}_x{factor}.tif")
     if not path.exists():
-        with rasterio.open(fine) as src:
-            data = src.read(out_shape=(src.count, src.height // factor, src.width // factor),
-                            resampling=Resampling.average)
-            profile = src.profile | {"width": data.shape[2], "height": data.shape[1],
-                                     "transform": src.transform @ Affine.scale(factor)}
-        with rasterio.open(path, "w", **profile) as dst:
-            dst.write(data)
+        child("--twin", str(fine), str(path), str(factor))
     return path
 
 
 def synthetic(size: int, gsd: float, seed: int = 777) -> Path:
     path = DATA / f"survey_{size}_{gsd}_{seed}.tif"
     if not path.exists():
-        from rams.synthetic import generate_flight
-
         print(f"generating {path} ...", flush=True)
-        generate_flight(path, size, size, gsd, seed)
+        child("--synthetic", str(path), str(size), str(gsd), str(seed))
     return path
 
 
@@ -113,14 +123,14 @@ def photogrammetry(gpx: list[float]) -> None:
     runs = {}
     small = DATA / "ortho_16mpix_1cm.tif"
     if not small.exists():
-        photogrammetry_flight(small, 4096, 0.01, DATA)
+        child("--write", str(small), "4096")
     runs["16 MPix at 1 cm"] = survey(small)
     runs["the same ground at 2 cm"] = survey(coarser_twin(small, 2))
     for size in gpx:
         path = DATA / f"ortho_{size}gpx_1cm.tif"
         if not path.exists():
             print(f"writing {path} ...", flush=True)
-            photogrammetry_flight(path, side_for(size), 0.01, DATA)
+            child("--write", str(path), str(side_for(size)))
         runs[f"{size} Gpx at 1 cm"] = survey(path)
     runs["demo-style COG at 3 cm"] = survey(synthetic(4096, 0.03))
     for name, run in runs.items():
@@ -145,7 +155,27 @@ def main() -> None:
     parser.add_argument("--photogrammetry", action="store_true",
                         help="flights as photogrammetry writes them, 16 MPix to --gpx gigapixels")
     parser.add_argument("--gpx", type=float, nargs="+", default=[0.25, 1.0])
+    # the work done in children (see `child`)
+    parser.add_argument("--decode", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--twin", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--write", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--synthetic", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.decode:
+        print(decode_only(args.decode))
+        return
+    if args.twin:
+        write_twin(Path(args.twin[0]), Path(args.twin[1]), int(args.twin[2]))
+        return
+    if args.write:
+        photogrammetry_flight(Path(args.write[0]), int(args.write[1]), 0.01, DATA)
+        return
+    if args.synthetic:
+        from rams.synthetic import generate_flight
+
+        out, size, gsd, seed = args.synthetic
+        generate_flight(Path(out), int(size), int(size), float(gsd), int(seed))
+        return
     DATA.mkdir(parents=True, exist_ok=True)
     if args.photogrammetry:
         photogrammetry(args.gpx)

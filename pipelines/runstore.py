@@ -1,12 +1,14 @@
 """The run folder of a resumable job: one small file per finished region.
 
-Each region leaves a JSON file (features as WKB hex, attributes as columns) and an ``.npz`` of
+Each region leaves a JSON file (features as WKB hex, attributes as columns, chips as base64
+PNG) and an ``.npz`` of
 its share of the flight's view, each written to a temporary name and renamed; the JSON comes
 last, so a killed process leaves either a whole region result or none.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from pathlib import Path
@@ -30,9 +32,10 @@ class RunStore:
         return self.dir / f"region-{index:06d}.json"
 
     def save(self, index: int, layers: dict[str, gpd.GeoDataFrame], view: ViewPart,
-             meta: dict[str, Any]) -> None:
-        """Store one region's layers, view share and metadata atomically."""
-        doc = {"meta": meta, "layers": {}}
+             chips: dict[tuple[float, float], bytes], meta: dict[str, Any]) -> None:
+        """Store one region's layers, view share, chips (PNG by point) and metadata atomically."""
+        doc = {"meta": meta, "layers": {},
+               "chips": [[x, y, base64.b64encode(png).decode("ascii")] for (x, y), png in chips.items()]}
         for name, frame in layers.items():
             columns = {c: frame[c].tolist() for c in frame.columns if c != frame.geometry.name}
             doc["layers"][name] = {
@@ -51,8 +54,9 @@ class RunStore:
     def _view_path(self, index: int) -> Path:
         return self.dir / f"region-{index:06d}.view.npz"
 
-    def load(self, index: int) -> tuple[dict[str, gpd.GeoDataFrame], ViewPart, dict[str, Any]] | None:
-        """A saved region's (layers, view share, metadata), or None when it has not finished."""
+    def load(self, index: int) -> tuple[dict[str, gpd.GeoDataFrame], ViewPart, dict[tuple[float, float], bytes],
+                                        dict[str, Any]] | None:
+        """A saved region's (layers, view share, chips, metadata), or None when it has not finished."""
         path = self._path(index)
         if not path.exists():
             return None
@@ -67,7 +71,8 @@ class RunStore:
         with np.load(self._view_path(index)) as saved:
             row, col = (int(v) for v in saved["origin"])
             view = ViewPart(row, col, saved["sums"], saved["counts"])
-        return layers, view, doc["meta"]
+        chips = {(x, y): base64.b64decode(png) for x, y, png in doc["chips"]}
+        return layers, view, chips, doc["meta"]
 
     def finished(self) -> int:
         """How many regions have a saved result."""

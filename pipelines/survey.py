@@ -163,12 +163,13 @@ def survey(
     (``keep_run`` keeps them after success). An existing ``out`` or ``report`` is refused with a
     `RamsError` before anything is read, unless ``overwrite``.
 
-    The flight is decoded once: the report's map is a by-product of the region pass (each region
-    returns its share of the decimated view). The summary holds the networks, GSDs (m),
-    throughput (MPix/s, km²/h) and wall seconds per stage (``stage_seconds``: start, open, read,
-    inference, vectorize, hazards, report, geopackage, finish) that add up to ``seconds``, counted
-    from ``started`` (a `time.perf_counter` reading; default: the call), so that a command's
-    figure is its wall time. The GeoPackage metadata holds the same stages up to its own writing.
+    The flight is decoded once: the report's map and its submunition chips are by-products of the
+    region pass (each region returns its share of the decimated view and its chips). The summary
+    holds the networks, GSDs (m), throughput (MPix/s, km²/h) and wall seconds per stage
+    (``stage_seconds``: start, open, read, inference, vectorize, chips, hazards, report,
+    geopackage, finish) that add up to ``seconds``, counted from ``started`` (a
+    `time.perf_counter` reading; default: the call), so that a command's figure is its wall time.
+    The GeoPackage metadata holds the same stages up to its own writing.
     """
     clock = StageClock(started)
     clock.lap("start")
@@ -234,7 +235,8 @@ def survey(
             on_done=progress.update,
         )
         progress.close()
-    task_seconds = {k: sum(r.seconds.get(k, 0.0) for r in results) for k in ("read", "inference", "vectorize")}
+    task_seconds = {k: sum(r.seconds.get(k, 0.0) for r in results) for k in ("read", "inference", "vectorize",
+                                                                              "chips")}
     clock.lap_shared(task_seconds)
     resumed = sum(r.resumed for r in results)
     if resumed:
@@ -244,6 +246,7 @@ def survey(
     layers = merge_regions([r.layers for r in results], flight.crs, settings.detection, flight_id)
     layers.update(hazard_layers(layers, rules, flight_id=flight_id, survey_date=survey_date, model=card["name"]))
     view = assemble_view(view_grid, (r.view for r in results), flight.transform)
+    chips = {key: png for r in results for key, png in r.chips.items()}
     del results
     clock.lap("hazards")
     drawn = None
@@ -251,7 +254,7 @@ def survey(
         layers["submunitions"]["chip"] = [
             f"{report.name}{chip_anchor('submunitions', i + 1)}" for i in range(len(layers["submunitions"]))
         ]
-        drawn = render_report(flight, layers, view, limitations=card.get("limitations", ()))
+        drawn = render_report(flight, layers, view, cut_chips=chips, limitations=card.get("limitations", ()))
         clock.lap("report")
     pixels = native.width * native.height
 

@@ -21,6 +21,7 @@ from rams.flight import GDAL_ERRORS, Flight, gdal_message
 from rams.flight_view import ViewGrid, ViewPart, view_part
 from rams.pipelines.runstore import RunStore
 from rams.reading import read_region
+from rams.report.chips import cut_point_chips
 from rams.settings import SurveySettings
 from rams.tiling import Region
 
@@ -50,11 +51,13 @@ class RegionJob:
 @dataclass
 class RegionResult:
     """A region's features (GeoDataFrames in the flight CRS), its share of the flight's view
-    (the report's map) and its timings (seconds)."""
+    (the report's map), the PNG chips of its most confident submunitions (by point, see
+    :func:`~rams.report.chips.cut_point_chips`) and its timings (seconds)."""
 
     index: int
     layers: dict[str, GeoDataFrame]
     view: ViewPart
+    chips: dict[tuple[float, float], bytes]
     pixels: int
     tiles: int
     seconds: dict[str, float] = field(default_factory=dict)
@@ -66,9 +69,9 @@ def survey_region(job: RegionJob, region: Region) -> RegionResult:
     store = RunStore(job.run_dir, job.flight.crs)
     saved = store.load(region.index)
     if saved is not None:
-        layers, view, meta = saved
+        layers, view, chips, meta = saved
         return RegionResult(
-            region.index, layers, view, meta["pixels"], meta["tiles"], meta["seconds"], True
+            region.index, layers, view, chips, meta["pixels"], meta["tiles"], meta["seconds"], True
         )
     import torch
 
@@ -84,7 +87,10 @@ def survey_region(job: RegionJob, region: Region) -> RegionResult:
     read_seconds = time.perf_counter() - t0
     found = detect_region(detector, pixels, region, flight.transform, flight.crs, job.settings.detection,
                           batch_size=job.settings.tiling.batch_size)
-    seconds = {"read": read_seconds, **found.seconds}
+    t0 = time.perf_counter()
+    chips = cut_point_chips(pixels, flight.transform, found.layers["submunitions"])
+    seconds = {"read": read_seconds, **found.seconds, "chips": time.perf_counter() - t0}
     tiles = len(region.tiles)
-    store.save(region.index, found.layers, view, {"pixels": region.pixels, "tiles": tiles, "seconds": seconds})
-    return RegionResult(region.index, found.layers, view, region.pixels, tiles, seconds)
+    store.save(region.index, found.layers, view, chips,
+               {"pixels": region.pixels, "tiles": tiles, "seconds": seconds})
+    return RegionResult(region.index, found.layers, view, chips, region.pixels, tiles, seconds)

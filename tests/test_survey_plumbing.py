@@ -5,12 +5,16 @@ submunition centres. It isolates the pipeline (tiling, core-cropping, clipping, 
 from model quality; the real model is exercised in test_survey.py.
 """
 
+import base64
+import io
 import json
+import re
 
 import numpy as np
 import pyogrio
 import pytest
 import yaml
+from PIL import Image
 from rasters import write_tif
 from scipy import ndimage
 
@@ -20,6 +24,7 @@ from rams.flight_view import ViewGrid, assemble_view, read_view
 from rams.pipelines import survey_region
 from rams.pipelines.runstore import RunStore
 from rams.pipelines.survey import survey
+from rams.report import write_report
 from rams.settings import SurveySettings, TilingSettings
 
 GSD = 0.03
@@ -119,8 +124,8 @@ def test_stage_seconds_add_up_to_the_total(tmp_path, seeing_model):
     summary = survey(flight, out, model=str(seeing_model), report=tmp_path / "timed.html",
                      settings=SurveySettings(tiling=TilingSettings(region_px=512)))
     stages = summary["stage_seconds"]
-    assert list(stages) == ["start", "open", "read", "inference", "vectorize", "hazards", "report", "geopackage",
-                            "finish"]
+    assert list(stages) == ["start", "open", "read", "inference", "vectorize", "chips", "hazards", "report",
+                            "geopackage", "finish"]
     assert sum(stages.values()) == pytest.approx(summary["seconds"], abs=0.06)
     meta = pyogrio.read_dataframe(out, layer="metadata")
     keys = dict(zip(meta["key"], meta["value"], strict=True))
@@ -172,3 +177,28 @@ def test_a_striped_flight_wider_than_a_region_is_refused_before_anything_is_writ
     # narrow enough for one region column, the same file is read, each strip once per region row
     survey(flight, out, model=str(seeing_model), report=None)
     assert len(pyogrio.read_dataframe(out, layer="submunitions")) == 4
+
+
+def _chip_pixels(page: str) -> dict[str, np.ndarray]:
+    found = re.findall(r'<figure class="chip" id="(submunitions-\d+)"><div class="frame"><img class="chip-img" '
+                       r'src="data:image/png;base64,([^"]+)"', page)
+    return {name: np.asarray(Image.open(io.BytesIO(base64.b64decode(data)))) for name, data in found}
+
+
+def test_submunition_chips_cut_in_the_pass_are_the_flights_own_pixels(tmp_path, seeing_model):
+    flight = write_tif(tmp_path / "scene.tif", _scene(), gsd_m=GSD, block=256)
+    out, page = tmp_path / "chips.gpkg", tmp_path / "chips.html"
+    survey(flight, out, model=str(seeing_model), report=page, keep_run=True,
+           settings=SurveySettings(tiling=TilingSettings(region_px=512)))
+    (run_dir,) = (tmp_path / ".rams-runs").iterdir()
+    store = RunStore(run_dir, open_flight(flight).crs)
+    cut_in_pass = sum(len(store.load(i)[2]) for i in range(store.finished()))
+    # two points sit on region borders (rows or columns 512, 1024), nearer the read's edge than
+    # half a chip: those two are read afterwards, the other two were cut in the pass
+    assert cut_in_pass == 2
+    layers = {name: pyogrio.read_dataframe(out, layer=name) for name in ("submunitions", "positions")}
+    read_back = write_report(tmp_path / "read.html", open_flight(flight), layers, {})
+    cut, read = _chip_pixels(page.read_text()), _chip_pixels(read_back.read_text())
+    assert len(cut) == 4 and cut.keys() == read.keys()
+    for name in cut:
+        np.testing.assert_array_equal(cut[name], read[name])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -23,6 +25,8 @@ from shapely.geometry.base import BaseGeometry
 
 from rams.flight import Flight
 from rams.flight_view import NODATA_GREY
+from rams.parallel import default_workers
+from rams.reading import RegionPixels
 
 #: Side (px, full resolution) of a submunition chip.
 SUBMUNITION_CHIP_PX = 96
@@ -61,27 +65,59 @@ def ranked(frame: gpd.GeoDataFrame | None, limit: int = CHIP_LIMIT) -> list[int]
     return [int(r) for r in rows[:limit]]
 
 
-def submunition_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int]) -> list[Chip]:
-    """Full-resolution chips centred on the points at ``rows`` of ``frame`` (flight CRS)."""
+def point_window(transform: Affine, point: BaseGeometry) -> tuple[Window, float, float]:
+    """The chip window (px of the grid of ``transform``) centred on a point, and the point's
+    position (px) inside it."""
     side = SUBMUNITION_CHIP_PX
-    radius = min(30.0, max(6.0, RING_RADIUS_M / flight.gsd_m))
+    col_f, row_f = ~transform @ (point.x, point.y)
+    window = Window(math.floor(col_f) - side // 2, math.floor(row_f) - side // 2, side, side)
+    return window, col_f - window.col_off, row_f - window.row_off
+
+
+def chip_key(point: BaseGeometry) -> tuple[float, float]:
+    """A point's key among chips cut in the region pass: its coordinates to the millimetre."""
+    return round(float(point.x), 3), round(float(point.y), 3)
+
+
+def cut_point_chips(pixels: RegionPixels, transform: Affine, points: gpd.GeoDataFrame,
+                    limit: int = CHIP_LIMIT) -> dict[tuple[float, float], bytes]:
+    """PNG chips of the ``limit`` most confident ``points`` (flight CRS) whose chip lies in a
+    region's pixels, keyed by :func:`chip_key`: the region pass's by-product, so that the
+    report decodes nothing again for them. Points nearer the read's edge than half a chip are
+    left to :func:`submunition_chips`."""
     chips = {}
-    for row in _raster_order(frame, rows):
-        point = frame.geometry.iloc[row]
-        point = point if point.geom_type == "Point" else point.centroid
-        col_f, row_f = ~flight.transform @ (point.x, point.y)
-        window = Window(math.floor(col_f) - side // 2, math.floor(row_f) - side // 2, side, side)
-        image = _read_padded(flight, window)
-        cx, cy = col_f - window.col_off, row_f - window.row_off
+    inside = Window(pixels.window.col_off, pixels.window.row_off, pixels.window.width, pixels.window.height)
+    for row in ranked(points, limit):
+        point = _point(points.geometry.iloc[row])
+        window, _, _ = point_window(transform, point)
+        if window.intersection(inside) != window:
+            continue
+        rgb, valid = pixels.view(window)
+        chips[chip_key(point)] = _png(_padded(rgb, valid))
+    return chips
+
+
+def submunition_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int],
+                      cut: Mapping[tuple[float, float], bytes] | None = None) -> list[Chip]:
+    """Full-resolution chips centred on the points at ``rows`` of ``frame`` (flight CRS): those
+    ``cut`` in the region pass (:func:`cut_point_chips`), the others read now."""
+    radius = min(30.0, max(6.0, RING_RADIUS_M / flight.gsd_m))
+    cut = cut or {}
+
+    def chip(row: int) -> Chip:
+        point = _point(frame.geometry.iloc[row])
+        window, cx, cy = point_window(flight.transform, point)
+        png = cut.get(chip_key(point)) or _png(_read_padded(flight, window))
         mark = f'<circle cx="{cx:.2f}" cy="{cy:.2f}" r="{radius:.1f}"/>'
-        chips[row] = _chip("submunitions", frame, row, point, image, mark)
-    return [chips[row] for row in rows]
+        return _chip("submunitions", frame, row, point, png, SUBMUNITION_CHIP_PX, SUBMUNITION_CHIP_PX, mark)
+
+    return _in_parallel(chip, frame, rows)
 
 
 def position_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int]) -> list[Chip]:
     """Chips framing the polygons at ``rows`` of ``frame`` with a margin, outlines marked."""
-    chips = {}
-    for row in _raster_order(frame, rows):
+
+    def chip(row: int) -> Chip:
         geom = frame.geometry.iloc[row]
         left, top = ~flight.transform @ (geom.bounds[0], geom.bounds[3])
         right, bottom = ~flight.transform @ (geom.bounds[2], geom.bounds[1])
@@ -99,30 +135,51 @@ def position_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int]) -> 
             geom, [to_chip.a, to_chip.b, to_chip.d, to_chip.e, to_chip.c, to_chip.f]
         )
         mark = f'<path d="{_svg_path(outline)}"/>'
-        chips[row] = _chip("positions", frame, row, geom.representative_point(), image, mark)
-    return [chips[row] for row in rows]
+        return _chip("positions", frame, row, geom.representative_point(), _png(image), image.width,
+                     image.height, mark)
+
+    return _in_parallel(chip, frame, rows)
+
+
+def _in_parallel(chip: Callable[[int], Chip], frame: gpd.GeoDataFrame, rows: list[int]) -> list[Chip]:
+    """``chip(row)`` for every row, in threads (each reads through its own handle on the flight),
+    started in raster order so that a block (a whole strip of a striped file) is decoded once
+    while the block cache holds it, instead of once per chip; returned in the order of ``rows``."""
+    with ThreadPoolExecutor(max_workers=default_workers()) as pool:
+        done = dict(zip(_raster_order(frame, rows), pool.map(chip, _raster_order(frame, rows)), strict=True))
+    return [done[row] for row in rows]
 
 
 def _raster_order(frame: gpd.GeoDataFrame, rows: list[int]) -> list[int]:
-    """``rows`` from the northernmost feature down (the flight grid is north-up): chips read in
-    this order decode a block (a whole strip of a striped file) once while the block cache holds
-    it, instead of once per chip."""
+    """``rows`` from the northernmost feature down (the flight grid is north-up)."""
     tops = frame.geometry.iloc[rows].bounds["maxy"].to_numpy()
     return [rows[i] for i in np.argsort(-tops, kind="stable")]
 
 
-def _chip(
-    layer: str, frame: gpd.GeoDataFrame, row: int, anchor: BaseGeometry, image: Image.Image,
-    mark_svg: str,
-) -> Chip:
+def _point(geom: BaseGeometry) -> BaseGeometry:
+    return geom if geom.geom_type == "Point" else geom.centroid
+
+
+def _chip(layer: str, frame: gpd.GeoDataFrame, row: int, anchor: BaseGeometry, png: bytes, width: int,
+          height: int, mark_svg: str) -> Chip:
     conf = None
     if "confidence" in frame:
         value = float(frame["confidence"].iloc[row])
         conf = None if math.isnan(value) else value
+    return Chip(layer, row + 1, conf, float(anchor.x), float(anchor.y), png, width, height, mark_svg)
+
+
+def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return Chip(layer, row + 1, conf, float(anchor.x), float(anchor.y), buffer.getvalue(),
-                image.width, image.height, mark_svg)
+    return buffer.getvalue()
+
+
+def _padded(rgb: np.ndarray, valid: np.ndarray) -> Image.Image:
+    """An image of uint8 ``rgb`` (3, H, W), grey where not ``valid``."""
+    part = np.moveaxis(rgb, 0, -1).copy()
+    part[~valid] = NODATA_GREY
+    return Image.fromarray(part)
 
 
 def _read_padded(flight: Flight, window: Window) -> Image.Image:
@@ -135,10 +192,8 @@ def _read_padded(flight: Flight, window: Window) -> Image.Image:
     r1 = min(flight.height, int(window.row_off) + h)
     if c1 > c0 and r1 > r0:
         rgb, valid = flight.read_rgb(Window(c0, r0, c1 - c0, r1 - r0))
-        part = np.moveaxis(rgb, 0, -1).copy()
-        part[~valid] = NODATA_GREY
         dc, dr = c0 - int(window.col_off), r0 - int(window.row_off)
-        canvas[dr : dr + (r1 - r0), dc : dc + (c1 - c0)] = part
+        canvas[dr : dr + (r1 - r0), dc : dc + (c1 - c0)] = np.asarray(_padded(rgb, valid))
     return Image.fromarray(canvas)
 
 

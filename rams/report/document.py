@@ -11,6 +11,7 @@ import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -51,6 +52,7 @@ def render_report(
     layers: Mapping[str, gpd.GeoDataFrame],
     view: FlightView | None = None,
     *,
+    cut_chips: Mapping[tuple[float, float], bytes] | None = None,
     chip_limit: int = CHIP_LIMIT,
     limitations: Sequence[str] = (),
 ) -> Report:
@@ -60,8 +62,8 @@ def render_report(
     ``layers`` are the survey GeoPackage layers by name (any may be missing or empty; layers in
     another CRS are reprojected to the flight's). ``limitations`` (the model card's known limits)
     are listed beside the notice that detections are unreviewed. At most ``chip_limit`` chips per
-    layer are shown, the most confident first; chips are read in raster order, so a striped file's
-    strips are decoded once for all the chips they hold.
+    layer are shown, the most confident first: submunition chips ``cut_chips`` in the region pass
+    (by point, see :func:`~rams.report.chips.cut_point_chips`), the others read from the flight.
     """
     frames = {name: _in_crs(frame, flight) for name, frame in layers.items() if frame is not None}
     view = read_view(flight) if view is None else view
@@ -69,7 +71,7 @@ def render_report(
     figures = tally(frames, flight.width * flight.height * flight.gsd_m**2)
     galleries = []
     for layer, title, make in (
-        ("submunitions", "Submunition detections", submunition_chips),
+        ("submunitions", "Submunition detections", partial(submunition_chips, cut=cut_chips)),
         ("positions", "Position detections", position_chips),
     ):
         frame = frames.get(layer)
