@@ -34,6 +34,8 @@ _DBF_NAME_MAX = 10  # dBase field names are at most 10 characters
 SHAPEFILE_FIELDS: dict[str, str] = {
     "max_confidence": "max_conf",
     "not_assessable_m2": "na_m2",
+    "unimaged_m2": "unimg_m2",
+    "outline_area_m2": "outl_m2",
     "evidence_count": "evid_cnt",
     "review_status": "review",
     "survey_date": "surv_date",

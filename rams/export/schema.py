@@ -66,7 +66,9 @@ SCHEMA: dict[str, LayerSchema] = {
             ("item_count", "int64"),
             ("orientation_deg", "float64"),
             ("fade_out_m", "float64"),
-            ("area_m2", "float64"),
+            ("area_m2", "float64"),  # with the fade-out margin
+            ("outline_area_m2", "float64"),  # the items' tight outline only
+            ("max_confidence", "float64"),
             ("flight_id", "str"),
         ),
     ),
@@ -74,17 +76,19 @@ SCHEMA: dict[str, LayerSchema] = {
         "Polygon",
         (
             ("hazard_id", "str"),
-            ("hazard_type", "str"),  # "CMR" | "FORTIFICATION"
+            ("hazard_type", "str"),  # "CMR" | "FORTIFICATION" | "CMR+FORTIFICATION"
             ("status", "str"),  # "SHA" (indirect evidence); "CHA" only after review
             ("evidence_count", "int64"),
             ("max_confidence", "float64"),
             ("area_m2", "float64"),
             ("buffer_m", "float64"),
-            ("not_assessable_m2", "float64"),
+            ("not_assessable_m2", "float64"),  # imaged but not assessable
+            ("unimaged_m2", "float64"),  # outside the imaged coverage
             ("flight_id", "str"),
-            ("survey_date", "str"),  # ISO 8601 date, YYYY-MM-DD
+            ("survey_date", "str"),  # ISO 8601 date, YYYY-MM-DD; empty when unknown
             ("model", "str"),
             ("review_status", "str"),  # "unreviewed"
+            ("supersedes", "str"),  # hazard_ids this area replaces (split or merge), comma-separated
         ),
     ),
     "coverage": LayerSchema("MultiPolygon", (("area_m2", "float64"), ("flight_id", "str"))),

@@ -24,7 +24,8 @@ from rams.hazards.rules import HazardRules
 
 AREA_COLUMNS: tuple[str, ...] = (
     "hazard_id", "hazard_type", "status", "evidence_count", "max_confidence", "area_m2",
-    "buffer_m", "not_assessable_m2", "flight_id", "survey_date", "model", "review_status",
+    "buffer_m", "not_assessable_m2", "unimaged_m2", "flight_id", "survey_date", "model",
+    "review_status", "supersedes",
 )
 CMR = "CMR"
 FORTIFICATION = "FORTIFICATION"
@@ -106,7 +107,7 @@ def _fortification_rows(trenches: gpd.GeoDataFrame, positions: gpd.GeoDataFrame,
 
 def _empty(crs: object) -> gpd.GeoDataFrame:
     dtypes = {"evidence_count": "int64", "max_confidence": "float64", "area_m2": "float64",
-              "buffer_m": "float64", "not_assessable_m2": "float64"}
+              "buffer_m": "float64", "not_assessable_m2": "float64", "unimaged_m2": "float64"}
     frame = pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "object")) for c in AREA_COLUMNS})
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
@@ -121,6 +122,7 @@ def hazard_areas(
     flight_id: str,
     survey_date: str,
     model: str,
+    coverage: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Suspected hazard areas from detections (survey output contract, projected CRS in m).
 
@@ -129,7 +131,9 @@ def hazard_areas(
     evidence means nothing. Returns one Polygon per disjoint area with the contract fields:
     ``evidence_count`` and ``max_confidence`` of the detections inside it, ``area_m2``,
     ``buffer_m`` (fade-out or fortification buffer applied, m), ``not_assessable_m2`` (part
-    of the area on not-assessable ground: reported, never cut away), ``status`` "SHA" and
+    of the area on not-assessable ground: reported, never cut away), ``unimaged_m2`` (part of
+    the area outside ``coverage``, the imaged ground: an area keeps its extent past the flight's
+    edge; 0 when ``coverage`` is None), ``supersedes`` (empty), ``status`` "SHA" and
     ``review_status`` "unreviewed". Sorted by hazard_type then hazard_id; ids depend only
     on the flight-independent evidence, so the same input gives the same ids.
     """
@@ -147,6 +151,10 @@ def hazard_areas(
     geoms = areas.geometry.to_numpy()
     areas["area_m2"] = shapely.area(geoms)
     areas["not_assessable_m2"] = shapely.area(shapely.intersection(geoms, blind))
+    imaged = polygon_parts(coverage.geometry) if coverage is not None else []
+    areas["unimaged_m2"] = (areas["area_m2"] - shapely.area(shapely.intersection(geoms, shapely.union_all(imaged)))
+                            if coverage is not None else 0.0)
+    areas["supersedes"] = ""
     areas["status"] = "SHA"
     areas["flight_id"] = flight_id
     areas["survey_date"] = survey_date

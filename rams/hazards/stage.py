@@ -18,7 +18,8 @@ def hazard_layers(
     model: str,
 ) -> dict[str, gpd.GeoDataFrame]:
     """``strike_footprints`` and ``hazard_areas`` from the ``submunitions``, ``trenches``,
-    ``positions`` and ``not_assessable`` layers (projected CRS, metres)."""
+    ``positions``, ``not_assessable`` and (when present) ``coverage`` layers (projected CRS,
+    metres)."""
     footprints = strike_footprints(detections["submunitions"], rules.cmr)
     footprints["flight_id"] = flight_id
     areas = hazard_areas(
@@ -30,5 +31,6 @@ def hazard_layers(
         flight_id=flight_id,
         survey_date=survey_date,
         model=model,
+        coverage=detections.get("coverage"),
     )
     return {"strike_footprints": footprints, "hazard_areas": areas}
