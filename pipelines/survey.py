@@ -54,6 +54,14 @@ def processing_flight(flight: Flight, gsd_range_m: tuple[float, float]) -> Fligh
     return flight
 
 
+def iso_date(source: str | os.PathLike, value: str) -> str:
+    """``value`` as an ISO 8601 date (YYYY-MM-DD), or a `RamsError` naming ``source``."""
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise RamsError(source, f"survey date {value!r} is not YYYY-MM-DD") from None
+
+
 def refuse_wide_strips(flight: Flight, grid: TileGrid) -> None:
     """Refuse (`RamsError`, one line naming the fix) a striped flight wider than one region:
     GDAL decodes a whole strip, as wide as the flight, for every region and every chip that
@@ -147,6 +155,8 @@ def survey(
     threads: int | None = None,
     keep_run: bool = False,
     overwrite: bool = False,
+    flight_id: str | None = None,
+    survey_date: str | None = None,
     started: float | None = None,
 ) -> dict:
     """Survey one flight into ``out`` (GeoPackage) and ``report`` (HTML); returns the summary.
@@ -161,7 +171,9 @@ def survey(
     one (``tcp://HOST:PORT``), else dask's threaded scheduler with ``threads`` threads. A rerun
     after an interruption resumes from the finished regions kept beside ``out``
     (``keep_run`` keeps them after success). An existing ``out`` or ``report`` is refused with a
-    `RamsError` before anything is read, unless ``overwrite``.
+    `RamsError` before anything is read, unless ``overwrite``. ``flight_id`` defaults to the file's
+    stem; ``survey_date`` (YYYY-MM-DD) to the acquisition date in the flight's tags (EXIF
+    ``DateTimeOriginal``, ``TIFFTAG_DATETIME``), else it stays empty and one warning says so.
 
     The flight is decoded once: the report's map and its submunition chips are by-products of the
     region pass (each region returns its share of the decimated view and its chips). The summary
@@ -181,7 +193,12 @@ def survey(
         raise RamsError(out, "output must be a GeoPackage (.gpkg)")
     refuse_existing(out, report, overwrite=overwrite)
     rules = load_rules(hazard_rules_path(settings.hazard_rules))
+    if survey_date:
+        survey_date = iso_date(out, survey_date)
     native = open_flight(flight_path)
+    if not (survey_date or native.acquired):
+        log.warning("%s: no acquisition date in its tags (EXIF DateTimeOriginal, TIFFTAG_DATETIME): survey_date "
+                    "is left empty; give --survey-date YYYY-MM-DD", native.path)
     model_dir = str(resolve_model_dir(model))
     detector = detector_for(model_dir)
     native = with_elevation(native, detector, dsm)
@@ -241,8 +258,8 @@ def survey(
     resumed = sum(r.resumed for r in results)
     if resumed:
         log.info("resumed %d of %d regions from %s", resumed, len(regions), run_dir)
-    flight_id = native.flight_id
-    survey_date = dt.date.fromtimestamp(os.stat(native.path).st_mtime).isoformat()
+    flight_id = flight_id or native.flight_id
+    survey_date = survey_date or native.acquired
     layers = merge_regions([r.layers for r in results], flight.crs, settings.detection, flight_id)
     layers.update(hazard_layers(layers, rules, flight_id=flight_id, survey_date=survey_date, model=card["name"]))
     view = assemble_view(view_grid, (r.view for r in results), flight.transform)

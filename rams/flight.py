@@ -6,6 +6,7 @@ thread-local dataset handle so that dask threads (and process workers) each hold
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import re
@@ -74,6 +75,9 @@ class Flight:
     flight_id: str = ""
     #: Surface model (metres) read as the elevation band, see :mod:`rams.elevation`; or None.
     dsm: str | None = None
+    #: Acquisition date (ISO 8601, YYYY-MM-DD) from the file's tags (see :func:`acquisition_date`);
+    #: empty when the file does not say.
+    acquired: str = ""
     #: File px per grid px when the grid is the file's own, made coarser (see :func:`resampled`):
     #: reads decode the file at its resolution and area-average; None when the grid is the file's.
     rescale: float | None = None
@@ -342,6 +346,7 @@ def _describe(p: Path, src) -> Flight:
         tiled=block[1] < src.width,
         warp=warp,
         flight_id=p.stem,
+        acquired=acquisition_date(src),
     )
     if dtype != "uint8":
         flight = _with_stretch(flight, ds)
@@ -349,6 +354,26 @@ def _describe(p: Path, src) -> Flight:
         ds.close()
     _probe_read(p, flight)
     return flight
+
+
+#: Tags that date a flight, first found wins: when the photographs were taken (EXIF, which
+#: photogrammetry software may carry into the orthomosaic), then the TIFF's own date and time.
+DATE_TAGS = ("EXIF_DateTimeOriginal", "EXIF_DateTime", "TIFFTAG_DATETIME")
+
+
+def acquisition_date(src: rasterio.io.DatasetReaderBase) -> str:
+    """The date (YYYY-MM-DD) a raster's tags give for its imagery (``DATE_TAGS``, in the default
+    and the EXIF metadata domains), or "" when none holds a date. Never the file's mtime: a copy
+    would change it."""
+    tags = {**src.tags(ns="EXIF"), **src.tags()} if "EXIF" in (src.tag_namespaces() or []) else src.tags()
+    for key in DATE_TAGS:
+        found = re.match(r"\s*(\d{4})[:-](\d{2})[:-](\d{2})", tags.get(key, ""))
+        if found:
+            try:
+                return dt.date(*(int(part) for part in found.groups())).isoformat()
+            except ValueError:
+                continue
+    return ""
 
 
 def _with_stretch(flight: Flight, ds) -> Flight:

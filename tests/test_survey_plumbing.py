@@ -9,10 +9,12 @@ import base64
 import io
 import json
 import re
+import shutil
 
 import numpy as np
 import pyogrio
 import pytest
+import rasterio
 import yaml
 from PIL import Image
 from rasters import write_tif
@@ -202,3 +204,25 @@ def test_submunition_chips_cut_in_the_pass_are_the_flights_own_pixels(tmp_path, 
     assert len(cut) == 4 and cut.keys() == read.keys()
     for name in cut:
         np.testing.assert_array_equal(cut[name], read[name])
+
+
+def test_the_survey_date_comes_from_the_flights_tags_never_its_mtime(tmp_path, seeing_model, caplog):
+    dated = write_tif(tmp_path / "dated.tif", _scene(), gsd_m=GSD, block=256)
+    with rasterio.open(dated, "r+") as ds:
+        ds.update_tags(TIFFTAG_DATETIME="2024:05:17 10:42:03")
+    copied = tmp_path / "copy_made_today.tif"
+    shutil.copy(dated, copied)  # a copy's mtime is today; its tags still date the flight
+    summary = survey(copied, tmp_path / "dated.gpkg", model=str(seeing_model), report=None, flight_id="sortie-7")
+    assert summary["survey_date"] == "2024-05-17" and summary["flight_id"] == "sortie-7"
+    areas = pyogrio.read_dataframe(tmp_path / "dated.gpkg", layer="hazard_areas")
+    assert set(areas["survey_date"]) == {"2024-05-17"} and set(areas["flight_id"]) == {"sortie-7"}
+
+    bare = write_tif(tmp_path / "undated.tif", _scene(), gsd_m=GSD, block=256)
+    with caplog.at_level("WARNING", logger="rams.survey"):
+        summary = survey(bare, tmp_path / "undated.gpkg", model=str(seeing_model), report=None)
+    assert summary["survey_date"] == ""
+    assert len([r for r in caplog.records if "acquisition date" in r.message]) == 1
+    given = survey(bare, tmp_path / "given.gpkg", model=str(seeing_model), report=None, survey_date="2025-10-02")
+    assert given["survey_date"] == "2025-10-02"
+    with pytest.raises(RamsError, match="not YYYY-MM-DD"):
+        survey(bare, tmp_path / "bad.gpkg", model=str(seeing_model), report=None, survey_date="02/10/2025")

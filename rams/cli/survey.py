@@ -15,6 +15,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model(p)
     add_config(p, "survey settings YAML (see configs/survey.yaml)")
     p.add_argument("--report", help="HTML report path (default: OUT with .html)")
+    p.add_argument("--flight-id", help="the flight's identifier in every layer (default: the file name's stem)")
+    p.add_argument("--survey-date", metavar="YYYY-MM-DD",
+                   help="date the flight was flown (default: from its tags, EXIF DateTimeOriginal or "
+                        "TIFFTAG_DATETIME; empty, with a warning, when it has none)")
     p.add_argument("--dsm", help="surface model (GeoTIFF, metres) for a model that takes an elevation band "
                                  "(default: FLIGHT.dsm.tif beside the flight)")
     add_cluster(p)
@@ -39,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         keep_run=args.keep_run,
         overwrite=args.overwrite,
+        flight_id=args.flight_id,
+        survey_date=args.survey_date,
         started=STARTED,
     )
     return 0
