@@ -36,6 +36,7 @@ from rams.parallel import default_workers, map_regions
 from rams.pipelines.progress import Progress, StageClock
 from rams.pipelines.survey_region import RegionJob, detector_for, survey_region
 from rams.report import chip_anchor, render_report
+from rams.report.chips import CHIP_LIMIT, ranked
 from rams.resources import hazard_rules_path
 from rams.settings import SurveySettings, calibrated
 from rams.tiling import TileGrid
@@ -268,8 +269,10 @@ def survey(
     clock.lap("hazards")
     drawn = None
     if report is not None:
+        shown = set(ranked(layers["submunitions"], CHIP_LIMIT))  # rows past the report's cap get no link
         layers["submunitions"]["chip"] = [
-            f"{report.name}{chip_anchor('submunitions', i + 1)}" for i in range(len(layers["submunitions"]))
+            f"{report.name}{chip_anchor('submunitions', i + 1)}" if i in shown else ""
+            for i in range(len(layers["submunitions"]))
         ]
         drawn = render_report(flight, layers, view, cut_chips=chips, limitations=card.get("limitations", ()))
         clock.lap("report")

@@ -144,7 +144,8 @@ def test_every_detection_has_a_chip_in_confidence_order(tmp_path, flight, layers
     assert subs == ["submunitions-4", "submunitions-1", "submunitions-6", "submunitions-3",
                     "submunitions-5", "submunitions-2", "submunitions-7"]
     assert [c for c in chips if c.startswith("positions")] == ["positions-2", "positions-1"]
-    assert page.count('class="chip-img"') == len(chips) == 9
+    assert sorted(c for c in chips if c.startswith("trenches")) == ["trenches-1", "trenches-2"]
+    assert page.count('class="chip-img"') == len(chips) == 11
     assert f'id="{chip_anchor("positions", 1)[1:]}"' in page
     assert "Showing all 7" in page and "Showing all 2" in page
 
@@ -154,8 +155,9 @@ def test_chips_are_capped_at_the_most_confident(tmp_path, flight, layers):
 
     chips = _chips(page)
     assert chips[:3] == ["submunitions-4", "submunitions-1", "submunitions-6"]
-    assert len(chips) == 3 + 2
+    assert len(chips) == 3 + 2 + 2
     assert "the 3 most confident of 7" in page
+    assert "<b>4 detections are not shown here</b>" in page
 
 
 def test_chips_sizes_and_edge_padding(tmp_path, flight, layers):
@@ -199,7 +201,7 @@ def test_empty_and_missing_layers(tmp_path, flight):
     page = write_report(tmp_path / "r.html", flight, layers, {}).read_text()
 
     assert _chips(page) == []
-    assert page.count("No detections.") == 2
+    assert page.count("No detections.") == 3  # submunitions, trenches, positions
     assert "No suspected hazard areas." in page and "No run summary." in page
 
 
@@ -263,3 +265,46 @@ def test_report_lists_the_model_cards_known_limits(tmp_path, flight, layers):
     assert "<li>Items in trenches &amp; positions are often missed.</li>" in page
     assert page.index("Indirect evidence, unreviewed") < page.index("Known limits of") < page.index("Map</h2>")
     assert "Known limits of" not in write_report(tmp_path / "s.html", flight, layers, SUMMARY).read_text()
+
+
+def _hazard_table(page: str) -> list[list[str]]:
+    section = re.search(r'<section class="gallery" id="hazard-areas">(.*?)</section>', page, re.S).group(1)
+    body = re.search(r"<tbody>(.*?)</tbody>", section, re.S).group(1)
+    return [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S) for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+
+def test_hazard_areas_are_tabled_numbered_and_placed_in_lat_lon(tmp_path, flight, layers):
+    layers["hazard_areas"]["hazard_id"] = ["HA-cmr", "HA-fort"]
+    layers["hazard_areas"]["evidence_count"] = [12, 3]
+    layers["hazard_areas"]["unimaged_m2"] = [0.0, 25.0]
+    page = write_report(tmp_path / "r.html", flight, layers, SUMMARY).read_text()
+    rows = _hazard_table(page)
+    assert [r[0] for r in rows] == ["H1", "H2"]
+    assert [r[1] for r in rows] == ["<code>HA-cmr</code>", "<code>HA-fort</code>"]
+    assert rows[0][2] == "CMR" and rows[0][4] == "12" and rows[1][7] == "25"
+    lat, lon = (float(v) for v in rows[0][8].split("<span")[0].split(", "))
+    assert 39.0 < lat < 40.5 and 45.0 < lon < 46.5  # UTM 38N near (600 km E, 4,400 km N)
+
+
+def test_chip_captions_give_lat_lon_and_map_labels(tmp_path, flight, layers):
+    from pyproj import Transformer
+
+    page = write_report(tmp_path / "r.html", flight, layers, SUMMARY).read_text()
+    caption = re.search(r'id="submunitions-4".*?<b>(S4)</b>.*?<span class="xy"><span>([-\d.]+), ([-\d.]+)</span>'
+                        r'<span>E ([\d.]+) N ([\d.]+)</span>', page, re.S)
+    assert caption is not None
+    lat, lon, east, north = (float(v) for v in caption.groups()[1:])
+    back = Transformer.from_crs("EPSG:4326", UTM38N, always_xy=True).transform(lon, lat)
+    assert np.hypot(back[0] - east, back[1] - north) < 0.1
+    assert "T1" in page and "P1" in page
+
+
+def test_the_map_reaches_hazard_areas_past_the_flights_edge(tmp_path, flight, layers):
+    inside = _map(write_report(tmp_path / "in.html", flight, layers, SUMMARY).read_text())
+    layers["hazard_areas"] = _frame([Point(X0 + 28, Y1 - 10).buffer(8)], hazard_type=["CMR"], status="SHA",
+                                    hazard_id=["HA-edge"], unimaged_m2=[70.0])
+    beyond = _map(write_report(tmp_path / "out.html", flight, layers, SUMMARY).read_text())
+    assert beyond.size[0] > inside.size[0] and beyond.size[1] == inside.size[1]
+    # the far right column is beyond the imagery: pale ground with the hazard's orange over it
+    edge = np.asarray(beyond.convert("RGB"))[:, -3]
+    assert (np.abs(edge.astype(int) - (250, 250, 247)).sum(axis=1) < 8).any()

@@ -199,6 +199,8 @@ def test_submunition_chips_cut_in_the_pass_are_the_flights_own_pixels(tmp_path, 
     # half a chip: those two are read afterwards, the other two were cut in the pass
     assert cut_in_pass == 2
     layers = {name: pyogrio.read_dataframe(out, layer=name) for name in ("submunitions", "positions")}
+    links = layers["submunitions"]["chip"]
+    assert (links != "").all() and all(f'id="{link.split("#")[1]}"' in page.read_text() for link in links)
     read_back = write_report(tmp_path / "read.html", open_flight(flight), layers, {})
     cut, read = _chip_pixels(page.read_text()), _chip_pixels(read_back.read_text())
     assert len(cut) == 4 and cut.keys() == read.keys()

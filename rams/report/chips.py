@@ -1,7 +1,7 @@
 """Image chips of detections, so a reviewer can check each one by eye.
 
-A submunition chip is a full-resolution square around the point; a position chip frames the
-polygon's bounds with a margin, reduced to at most ``CHIP_MAX_PX``. Each chip carries its
+A submunition chip is a full-resolution square around the point; a position or trench chip
+frames the feature's bounds with a margin, reduced to at most ``CHIP_MAX_PX``. Each chip carries its
 detection as SVG markup in chip pixel coordinates, drawn over the image rather than into it
 so the pixels a reviewer judges stay untouched.
 """
@@ -20,7 +20,7 @@ from affine import Affine
 from PIL import Image
 from rasterio.windows import Window
 from shapely import affinity
-from shapely.geometry import Polygon
+from shapely.geometry import LineString, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from rams.flight import Flight
@@ -114,8 +114,9 @@ def submunition_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int],
     return _in_parallel(chip, frame, rows)
 
 
-def position_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int]) -> list[Chip]:
-    """Chips framing the polygons at ``rows`` of ``frame`` with a margin, outlines marked."""
+def framed_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int], layer: str) -> list[Chip]:
+    """Chips framing the features at ``rows`` of ``frame`` (positions' polygons, trenches' lines;
+    flight CRS) with a margin, reduced to at most ``CHIP_MAX_PX``, their outlines marked."""
 
     def chip(row: int) -> Chip:
         geom = frame.geometry.iloc[row]
@@ -135,8 +136,8 @@ def position_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int]) -> 
             geom, [to_chip.a, to_chip.b, to_chip.d, to_chip.e, to_chip.c, to_chip.f]
         )
         mark = f'<path d="{_svg_path(outline)}"/>'
-        return _chip("positions", frame, row, geom.representative_point(), _png(image), image.width,
-                     image.height, mark)
+        anchor = geom.representative_point() if geom.geom_type.endswith("Polygon") else geom.interpolate(0.5, True)
+        return _chip(layer, frame, row, anchor, _png(image), image.width, image.height, mark)
 
     return _in_parallel(chip, frame, rows)
 
@@ -198,13 +199,13 @@ def _read_padded(flight: Flight, window: Window) -> Image.Image:
 
 
 def _svg_path(geom: BaseGeometry) -> str:
-    """SVG path data of a (multi)polygon's rings, in the geometry's own coordinates."""
-    polygons = [geom] if isinstance(geom, Polygon) else list(getattr(geom, "geoms", []))
+    """SVG path data of a geometry's polygon rings (closed) and lines, in its own coordinates."""
     parts = []
-    for polygon in polygons:
-        if not isinstance(polygon, Polygon):
-            continue
-        for ring in (polygon.exterior, *polygon.interiors):
-            xy = " L".join(f"{x:.1f},{y:.1f}" for x, y in ring.coords[:-1])
-            parts.append(f"M{xy} Z")
+    for part in getattr(geom, "geoms", [geom]):
+        if isinstance(part, Polygon):
+            for ring in (part.exterior, *part.interiors):
+                xy = " L".join(f"{x:.1f},{y:.1f}" for x, y in ring.coords[:-1])
+                parts.append(f"M{xy} Z")
+        elif isinstance(part, LineString):
+            parts.append("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in part.coords))
     return " ".join(parts)

@@ -15,12 +15,13 @@ from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
+from pyproj import Transformer
 
 from rams.flight import Flight
 from rams.flight_view import NODATA_GREY, FlightView, read_view
 from rams.outputs import write_text
 from rams.report import mapview as mv
-from rams.report.chips import CHIP_LIMIT, Chip, position_chips, ranked, submunition_chips
+from rams.report.chips import CHIP_LIMIT, Chip, framed_chips, ranked, submunition_chips
 from rams.report.stats import M2_PER_HA, AreaShare, SurveyTally, tally
 from rams.report.style import CSS
 
@@ -36,13 +37,15 @@ class Report:
     map_size: tuple[int, int]
     galleries: tuple[str, ...]
     limitations: tuple[str, ...] = ()
+    #: Ground size (m) of a map pixel.
+    map_px_m: float = 0.0
 
     def write(self, out_html: str | os.PathLike, summary: Mapping[str, object]) -> Path:
         """Write the page to ``out_html`` (to a temporary name, then renamed into place, so an
         existing report is never half-overwritten); ``summary`` is shown as a key/value table
         (run time, throughput, model, configuration). Returns the path written."""
         out = Path(out_html)
-        write_text(out, _page(self.flight, summary, self.tally, self.map_png, self.map_size,
+        write_text(out, _page(self.flight, summary, self.tally, self.map_png, self.map_size, self.map_px_m,
                               list(self.galleries), self.limitations))
         return out
 
@@ -67,19 +70,78 @@ def render_report(
     """
     frames = {name: _in_crs(frame, flight) for name, frame in layers.items() if frame is not None}
     view = read_view(flight) if view is None else view
-    map_png = _png(mv.render_map(view, frames))
+    to_lonlat = Transformer.from_crs(flight.crs, "EPSG:4326", always_xy=True).transform
+    reach = [frames[n].total_bounds for n in ("hazard_areas", "strike_footprints") if n in frames and len(frames[n])]
+    if reach:
+        view = mv.extended(view, (min(b[0] for b in reach), min(b[1] for b in reach),
+                                  max(b[2] for b in reach), max(b[3] for b in reach)))
     figures = tally(frames, flight.width * flight.height * flight.gsd_m**2)
-    galleries = []
+    galleries, labels = [], []
     for layer, title, make in (
         ("submunitions", "Submunition detections", partial(submunition_chips, cut=cut_chips)),
-        ("positions", "Position detections", position_chips),
+        ("trenches", "Trench detections", partial(framed_chips, layer="trenches")),
+        ("positions", "Position detections", partial(framed_chips, layer="positions")),
     ):
         frame = frames.get(layer)
         rows = ranked(frame, chip_limit)
         total = len(ranked(frame, len(frame))) if frame is not None else 0
         chips = make(flight, frame, rows) if rows else []
-        galleries.append(_gallery(layer, title, chips, total))
-    return Report(flight, figures, map_png, view.size, tuple(galleries), tuple(limitations))
+        labels += [(chip.x_m, chip.y_m, f"{PREFIX[layer]}{chip.number}") for chip in chips]
+        galleries.append(_gallery(layer, title, chips, total, to_lonlat))
+    hazards = frames.get("hazard_areas")
+    rows = _hazard_rows(hazards, to_lonlat) if hazards is not None else []
+    labels += [(row["x"], row["y"], row["label"]) for row in rows]
+    map_png = _png(mv.render_map(view, frames, labels))
+    return Report(flight, figures, map_png, view.size, (_hazard_table(rows), *galleries), tuple(limitations),
+                  abs(view.transform.a))
+
+
+#: The letter before a feature's number on the map, in the chips and in the tables.
+PREFIX = {"submunitions": "S", "trenches": "T", "positions": "P", "hazard_areas": "H"}
+
+
+def _hazard_rows(frame: gpd.GeoDataFrame, to_lonlat) -> list[dict]:
+    """One row per hazard area (layer order), numbered H1…, anchored at a point inside it."""
+    rows = []
+    for i, (geom, record) in enumerate(zip(frame.geometry, frame.to_dict("records"), strict=True), start=1):
+        if geom is None or geom.is_empty:
+            continue
+        anchor = geom.representative_point()
+        lon, lat = to_lonlat(anchor.x, anchor.y)
+        rows.append({"label": f"{PREFIX['hazard_areas']}{i}", "x": anchor.x, "y": anchor.y, "lon": lon, "lat": lat,
+                     **record})
+    return rows
+
+
+def _hazard_table(rows: list[dict]) -> str:
+    if not rows:
+        return ('<section class="gallery" id="hazard-areas"><h2>Suspected hazard areas</h2>'
+                '<p class="note">No suspected hazard areas.</p></section>')
+
+    def number(row: dict, key: str, digits: int = 0) -> str:
+        value = row.get(key)
+        return "—" if value is None or value != value else _num(float(value), digits)
+
+    body = "".join(
+        f"<tr><th>{_esc(r['label'])}</th><td><code>{_esc(r.get('hazard_id', ''))}</code></td>"
+        f"<td>{_esc(r.get('hazard_type', ''))}</td><td class='n'>{number(r, 'area_m2')}</td>"
+        f"<td class='n'>{number(r, 'evidence_count')}</td><td class='n'>{number(r, 'max_confidence', 2)}</td>"
+        f"<td class='n'>{number(r, 'not_assessable_m2')}</td><td class='n'>{number(r, 'unimaged_m2')}</td>"
+        f"<td>{r['lat']:.6f}, {r['lon']:.6f}<span class='sub'>E {r['x']:.1f} N {r['y']:.1f}</span></td></tr>"
+        for r in rows
+    )
+    return f"""
+<section class="gallery" id="hazard-areas">
+  <h2>Suspected hazard areas</h2>
+  <p class="note">Number = label on the map. Areas do not overlap: where CMR and fortification
+  evidence meet, the shared ground is one <code>CMR+FORTIFICATION</code> area. Unimaged ground lies
+  outside the flight's imagery (an area keeps its fade-out past the edge); not-assessable ground
+  was imaged but could not be assessed. Neither is ever clear.</p>
+  <table class="data"><thead><tr><th>#</th><th>hazard_id</th><th>Type</th><th class='n'>Area m²</th>
+  <th class='n'>Items</th><th class='n'>Highest confidence</th><th class='n'>Not assessable m²</th>
+  <th class='n'>Unimaged m²</th><th>Inside point: lat, lon (WGS 84)</th></tr></thead>
+  <tbody>{body}</tbody></table>
+</section>"""
 
 
 def write_report(
@@ -191,13 +253,15 @@ def _cards(t: SurveyTally, summary: Mapping[str, object]) -> str:
 _LEGEND = (
     ("hazard-cmr", "Suspected hazard area, CMR"),
     ("hazard-fort", "Suspected hazard area, fortification"),
+    ("hazard-both", "Suspected hazard area, CMR and fortification"),
     ("footprint", "Strike footprint"),
     ("submunition", "Submunition"),
     ("trench", "Trench"),
     ("position", "Position"),
     ("unassessable", "Not assessable"),
     ("coverage", "Area covered (outline)"),
-    ("nodata", "No imagery"),
+    ("nodata", "No imagery (inside the flight's extent)"),
+    ("unimaged", "Beyond the flight: unimaged, never clear"),
 )
 
 
@@ -218,6 +282,12 @@ def _swatch(kind: str) -> str:
         "hazard-fort": hatch.format(id="fort", deg=-45, c=rgb(orange))
         + f'<rect x="2" y="2" width="24" height="16" fill="url(#h-fort)" '
         f'stroke="{rgb(orange)}" stroke-width="2.5"/>',
+        "hazard-both": hatch.format(id="both", deg=-45, c=rgb(orange))
+        + f'<rect x="2" y="2" width="24" height="16" fill="{rgb(orange, 0.4)}"/>'
+        f'<rect x="2" y="2" width="24" height="16" fill="url(#h-both)" '
+        f'stroke="{rgb(orange)}" stroke-width="2.5"/>',
+        "unimaged": f'<rect x="2" y="2" width="24" height="16" fill="{rgb(mv.UNIMAGED_WHITE)}" '
+        f'stroke="#bbb" stroke-width="1" stroke-dasharray="2 2"/>',
         "footprint": f'<rect x="2" y="2" width="24" height="16" fill="none" '
         f'stroke="{rgb(mv.FOOTPRINT_RED)}" stroke-width="2" stroke-dasharray="5 3"/>',
         "submunition": f'<circle cx="14" cy="10" r="5.5" fill="{rgb(mv.SUBMUNITION_RED, 0.25)}" '
@@ -239,9 +309,8 @@ def _swatch(kind: str) -> str:
     return f'<svg class="swatch" width="28" height="20" viewBox="0 0 28 20">{body}</svg>'
 
 
-def _map_section(flight: Flight, map_png: bytes, size: tuple[int, int]) -> str:
+def _map_section(flight: Flight, map_png: bytes, size: tuple[int, int], metres_per_px: float) -> str:
     legend = "".join(f"<li>{_swatch(kind)}<span>{label}</span></li>" for kind, label in _LEGEND)
-    metres_per_px = flight.width * flight.gsd_m / size[0]
     return f"""
 <section class="map-section">
   <h2>Map</h2>
@@ -299,31 +368,39 @@ def _tables(t: SurveyTally) -> str:
 </section>"""
 
 
-def _gallery(layer: str, title: str, chips: list[Chip], total: int) -> str:
+def _gallery(layer: str, title: str, chips: list[Chip], total: int, to_lonlat) -> str:
     if total == 0:
         return (f'<section class="gallery" id="{layer}"><h2>{title}</h2>'
                 f'<p class="note">No detections.</p></section>')
     figures = []
     for chip in chips:
         conf = "—" if chip.confidence is None else f"{chip.confidence:.2f}"
+        lon, lat = to_lonlat(chip.x_m, chip.y_m)
         figures.append(
             f'<figure class="chip" id="{chip_anchor(layer, chip.number)[1:]}">'
             f'<div class="frame"><img class="chip-img" src="{_data_uri(chip.png)}" '
             f'width="{chip.width}" height="{chip.height}" alt="{layer} {chip.number}">'
             f'<svg class="mark {layer}" viewBox="0 0 {chip.width} {chip.height}" '
             f'preserveAspectRatio="none">{chip.mark_svg}</svg></div>'
-            f'<figcaption><b>#{chip.number}</b><span class="conf">{conf}</span>'
-            f'<span class="xy"><span>E {chip.x_m:.1f}</span><span>N {chip.y_m:.1f}</span></span>'
+            f'<figcaption><b>{PREFIX[layer]}{chip.number}</b><span class="conf">{conf}</span>'
+            f'<span class="xy"><span>{lat:.6f}, {lon:.6f}</span>'
+            f'<span>E {chip.x_m:.1f} N {chip.y_m:.1f}</span></span>'
             f"</figcaption>"
             f'</figure>'
         )
-    shown = (f"all {_num(total)}" if len(chips) == total
-             else f"the {_num(len(chips))} most confident of {_num(total)}")
+    if len(chips) == total:
+        shown = f"all {_num(total)}"
+        rest = ""
+    else:
+        shown = f"the {_num(len(chips))} most confident of {_num(total)}"
+        rest = (f" <b>{_num(total - len(chips))} detections are not shown here</b>: they are in the "
+                f"<code>{layer}</code> layer of the GeoPackage with every field"
+                + (", their <code>chip</code> field empty" if layer == "submunitions" else "") + ".")
     return f"""
 <section class="gallery" id="{layer}">
   <h2>{title}</h2>
-  <p class="note">Showing {shown}, most confident first. Number = row in the
-  <code>{layer}</code> layer; hover a chip to hide its marker.</p>
+  <p class="note">Showing {shown}, most confident first.{rest} Number = row in the
+  <code>{layer}</code> layer and label on the map ({PREFIX[layer]}…); hover a chip to hide its marker.</p>
   <div class="chips">{"".join(figures)}</div>
 </section>"""
 
@@ -343,6 +420,7 @@ def _page(
     t: SurveyTally,
     map_png: bytes,
     map_size: tuple[int, int],
+    map_px_m: float,
     galleries: list[str],
     limitations: Sequence[str] = (),
 ) -> str:
@@ -377,14 +455,15 @@ person has not yet checked, so every hazard area is <i>suspected</i> (SHA). Grou
 <i>not assessable</i> was imaged but could not be assessed: never read it as clear.</p>
 {_limitations(summary.get("model", ""), limitations)}
 {_cards(t, summary)}
-{_map_section(flight, map_png, map_size)}
+{_map_section(flight, map_png, map_size, map_px_m)}
 {_tables(t)}
 <section class="processing"><h2>Processing</h2>
 <table class="kv">{processing or "<tr><td>No run summary.</td></tr>"}</table></section>
 {"".join(galleries)}
 </main>
 <footer>Generated by rams {_esc(summary.get("rams_version", ""))}. Areas in m² and hectares
-in {_esc(flight.crs.to_string())}; coordinates are eastings and northings in metres.</footer>
+in {_esc(flight.crs.to_string())}; coordinates are latitude and longitude in WGS 84 (EPSG:4326) and
+eastings and northings in metres in {_esc(flight.crs.to_string())}.</footer>
 </body>
 </html>
 """

@@ -7,7 +7,7 @@ supersampled canvas that is reduced at the end so that edges come out anti-alias
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -36,8 +36,33 @@ HAZARD_ORANGE: RGB = SHA_ORANGE
 HATCH_PX = 7
 
 
-def render_map(view: FlightView, layers: dict[str, gpd.GeoDataFrame]) -> Image.Image:
-    """The view with ``layers`` (flight CRS) drawn over it, a scale bar and a north mark."""
+#: Ground beyond the imagery that the map shows because a hazard area reaches it.
+UNIMAGED_WHITE: RGB = (250, 250, 247)
+
+
+def extended(view: FlightView, bounds: tuple[float, float, float, float]) -> FlightView:
+    """``view`` padded with ``UNIMAGED_WHITE`` to cover ``bounds`` (left, bottom, right, top in the
+    flight CRS) too: hazard areas keep their fade-out past the flight's edge, and the map shows
+    all of them."""
+    t = view.transform
+    width, height = view.size
+    to_px = ~t
+    (c0, r0), (c1, r1) = to_px * (bounds[0], bounds[3]), to_px * (bounds[2], bounds[1])
+    left, top = max(0, math.ceil(-min(c0, c1))), max(0, math.ceil(-min(r0, r1)))
+    right, bottom = max(0, math.ceil(max(c0, c1) - width)), max(0, math.ceil(max(r0, r1) - height))
+    if not (left or top or right or bottom):
+        return view
+    rgb = np.empty((height + top + bottom, width + left + right, 3), np.uint8)
+    rgb[:] = UNIMAGED_WHITE
+    rgb[top:top + height, left:left + width] = view.rgb
+    return FlightView(rgb, t @ Affine.translation(-left, -top))
+
+
+def render_map(view: FlightView, layers: dict[str, gpd.GeoDataFrame],
+               labels: Sequence[tuple[float, float, str]] = ()) -> Image.Image:
+    """The view with ``layers`` (flight CRS) drawn over it, ``labels`` (x, y in the flight CRS,
+    text: the numbers of the report's tables and chips) beside what they name, a scale bar and a
+    north mark."""
     width, height = view.size
     big = Image.fromarray(view.rgb).resize((width * _SS, height * _SS), Image.Resampling.NEAREST)
     canvas = _Canvas(big, ~(view.transform @ Affine.scale(1 / _SS)))
@@ -51,11 +76,12 @@ def render_map(view: FlightView, layers: dict[str, gpd.GeoDataFrame]) -> Image.I
         return [g for g in frame.geometry if g is not None and not g.is_empty]
 
     canvas.outline(geoms("coverage"), COVERAGE_BLUE, 2)
-    cmr = geoms("hazard_areas", hazard_type="CMR")
+    both = geoms("hazard_areas", hazard_type="CMR+FORTIFICATION")
+    cmr = geoms("hazard_areas", hazard_type="CMR") + both
     fortification = geoms("hazard_areas", hazard_type="FORTIFICATION")
     canvas.fill(cmr, HAZARD_ORANGE, 0.35)
     canvas.fill(fortification, HAZARD_ORANGE, 0.12)
-    canvas.fill(fortification, HAZARD_ORANGE, 0.75, hatch=1)
+    canvas.fill(fortification + both, HAZARD_ORANGE, 0.75, hatch=1)
     canvas.outline(cmr + fortification, HAZARD_ORANGE, 2.5, casing=True)
     canvas.outline(geoms("strike_footprints"), FOOTPRINT_RED, 2, dash=(8, 5))
     # drawn over hazard areas: ground nobody could assess must never look like plain hazard
@@ -68,6 +94,8 @@ def render_map(view: FlightView, layers: dict[str, gpd.GeoDataFrame]) -> Image.I
     canvas.outline(positions, POSITION_PURPLE, 2, casing=True)
     canvas.lines(geoms("trenches"), TRENCH_BROWN, 3)
     canvas.points(geoms("submunitions"), SUBMUNITION_RED, 5)
+    for x, y, text in labels:
+        canvas.label(x, y, text)
     canvas.scale_bar(abs(view.transform.a) / _SS)
     return canvas.image.reduce(_SS)
 
@@ -150,6 +178,15 @@ class _Canvas:
                 self.draw.ellipse(box, fill=(*rgb, 60), outline=(255, 255, 255, 200),
                                   width=4 * _SS)
                 self.draw.ellipse(box, outline=rgb, width=2 * _SS)
+
+    def label(self, x: float, y: float, text: str) -> None:
+        """``text`` just above and right of map point (x, y), dark on a white halo."""
+        px, py = self._to_px[0] * x + self._to_px[1] * y + self._to_px[4], \
+            self._to_px[2] * x + self._to_px[3] * y + self._to_px[5]
+        u = max(1.0, self.image.size[0] / _SS / 800) * _SS
+        font = ImageFont.load_default(size=round(11 * u))
+        self.draw.text((px + 5 * u, py - 5 * u), text, font=font, fill=(20, 20, 20), anchor="ls",
+                       stroke_width=round(2 * u), stroke_fill=(255, 255, 255))
 
     def scale_bar(self, metres_per_px: float) -> None:
         """A scale bar bottom left and a north mark top right (the flight grid is north-up)."""
