@@ -66,10 +66,10 @@ def survey(path: Path, workers: int | None = None) -> dict:
         if workers:
             cmd += ["--workers", str(workers)]
         t = time.perf_counter()
-        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        _, status, usage = os.wait4(child.pid, 0)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        stderr = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t
-        stderr = child.stderr.read()
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"survey of {path} failed:\n{stderr}")
         meta = pyogrio.read_dataframe(out, layer="metadata")
