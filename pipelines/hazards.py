@@ -2,7 +2,10 @@
 
 Reads a survey output GeoPackage, rebuilds strike footprints and suspected hazard areas with
 the given rules, and writes a new survey GeoPackage: the detections passed through unchanged,
-the two hazard layers replaced, the rules recorded in the metadata table.
+the two hazard layers replaced, the rules recorded in the metadata table. The input's own
+hazard areas are the ``previous`` areas of the new ones, so an area whose evidence mostly
+persists (after a reviewer deleted a false detection, say) keeps its ``hazard_id``, and a split
+or merge records the ids it replaces in ``supersedes`` (rule in :mod:`rams.hazards.ids`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DETECTION_LAYERS = ("submunitions", "trenches", "positions")
 INPUT_LAYERS = (*DETECTION_LAYERS, "coverage", "not_assessable")
+PREVIOUS_LAYER = "hazard_areas"
 
 
 def _read_layers(path: Path) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, str]]:
@@ -34,7 +38,8 @@ def _read_layers(path: Path) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, str
         raise RamsError(path, "no such file")
     try:
         present = {str(name) for name, _ in pyogrio.list_layers(path)}
-        frames = {n: pyogrio.read_dataframe(path, layer=n) for n in INPUT_LAYERS if n in present}
+        frames = {n: pyogrio.read_dataframe(path, layer=n)
+                  for n in (*INPUT_LAYERS, PREVIOUS_LAYER) if n in present}
         table = pyogrio.read_dataframe(path, layer="metadata") if "metadata" in present else None
     except pyogrio.errors.DataSourceError as err:
         raise RamsError(path, "not a GeoPackage GDAL can read") from err
@@ -49,8 +54,10 @@ def _read_layers(path: Path) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, str
     crs = CRS.from_wkt(crs_set.pop())
     if not crs.is_projected:
         raise RamsError(path, f"detections must be in a projected CRS in metres, not {crs.name}")
-    for name in INPUT_LAYERS:
+    for name in (*INPUT_LAYERS, PREVIOUS_LAYER):
         frames.setdefault(name, empty_layer(name, crs))
+    if not {"hazard_id", "hazard_type"} <= set(frames[PREVIOUS_LAYER].columns):
+        raise RamsError(path, f"layer {PREVIOUS_LAYER!r} lacks the fields 'hazard_id' and 'hazard_type'")
     for name in DETECTION_LAYERS:
         if "confidence" not in frames[name].columns:
             raise RamsError(path, f"layer {name!r} lacks the field 'confidence'")
@@ -108,7 +115,8 @@ def hazards(
 
     layers = {name: frames[name] for name in INPUT_LAYERS}
     layers.update(
-        hazard_layers(frames, hazard_rules, flight_id=flight_id, survey_date=survey_date, model=model)
+        hazard_layers(frames, hazard_rules, flight_id=flight_id, survey_date=survey_date, model=model,
+                      previous=frames[PREVIOUS_LAYER])
     )
     areas, footprints = layers["hazard_areas"], layers["strike_footprints"]
     metadata.pop("schema_version", None)  # the writer states the version it writes

@@ -45,14 +45,42 @@ def test_two_separate_strikes_two_footprints():
     assert abs(fp.iloc[1].orientation_deg - 90) < 15
 
 
-def test_isolated_item_gets_its_own_small_footprint():
+def test_lone_item_gets_its_own_small_footprint():
     xy = np.vstack([strike((0, 0), 50, 150, 60, 0, seed=4), ORIGIN + [[1000, 1000]]])
     fp = strike_footprints(submunitions(xy), RULES)
     single = fp.loc[fp["item_count"] == 1].iloc[0]
-    radius = RULES.isolated_item_radius_m + RULES.fade_out_m
+    radius = RULES.isolated_item_radius_m + RULES.isolated_fade_out_m
     assert single.area_m2 == pytest.approx(np.pi * radius**2, rel=0.01)
+    assert single.fade_out_m == RULES.isolated_fade_out_m
     assert np.isnan(single.orientation_deg)
     assert len(fp) == 2
+
+
+# with min_samples 4: a dense 5 x 5 block of items 5 m apart (cores) and one sparse edge item
+# (28 m from the block's corner: a DBSCAN border item), all relative to ORIGIN
+RULES4 = dataclasses.replace(RULES, min_samples=4)
+BLOCK = np.vstack([np.array([[x, y] for x in range(0, 25, 5) for y in range(0, 25, 5)], dtype=float),
+                   [[40.0, -20.0]]])
+NEAR = [58.0, -38.0]  # 25.5 m from the edge item, 54 m from the block: noise, within reach
+FAR = [10.0, 65.0]  # 45 m north of the block: out of reach
+
+
+def test_noise_items_within_reach_join_the_strike():
+    xy = ORIGIN + np.vstack([BLOCK, NEAR, FAR])
+    labels = cluster_items(xy, RULES4.neighbour_distance_m, RULES4.min_samples)
+    assert labels[:-2].tolist() == [0] * 26 and labels[-2:].tolist() == [-1, -1]
+    fp = strike_footprints(submunitions(xy), RULES4)
+    assert fp["item_count"].tolist() == [27, 1]
+    assert shapely.contains_xy(fp.geometry.iloc[0], *xy[-2])
+    assert fp["fade_out_m"].tolist() == [RULES.fade_out_m, RULES.isolated_fade_out_m]
+
+
+def test_joined_items_do_not_extend_the_reach():
+    beyond = [76.0, -56.0]  # 25.5 m from NEAR, 51 m from the strike's own items
+    xy = ORIGIN + np.vstack([BLOCK, NEAR, beyond])
+    assert cluster_items(xy, 30.0, 4)[-2:].tolist() == [-1, -1]
+    fp = strike_footprints(submunitions(xy), RULES4)
+    assert fp["item_count"].tolist() == [27, 1]
 
 
 @pytest.mark.parametrize("outline", ["concave", "convex", "ellipse"])

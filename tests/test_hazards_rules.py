@@ -19,6 +19,7 @@ def test_azerbaijan_profile_utm38n_and_50m_margins():
     assert rules.cmr.fade_out_m == 50.0
     assert rules.fortification.trench_buffer_m == 50.0
     assert rules.fortification.position_buffer_m == 50.0
+    assert rules.cmr.isolated_fade_out_m == 5.0
 
 
 def test_round_trip_through_dict():
@@ -55,6 +56,8 @@ def test_unknown_key_is_named_with_the_file(tmp_path, data, key):
         ({"cmr": {"outline": "blob"}}, "cmr.outline"),
         ({"cmr": {"min_confidence": "high"}}, "cmr.min_confidence"),
         ({"cmr": {"isolated_item_radius_m": True}}, "cmr.isolated_item_radius_m"),
+        ({"cmr": {"isolated_fade_out_m": -1}}, "cmr.isolated_fade_out_m"),
+        ({"cmr": {"fade_out_m": 10, "isolated_fade_out_m": 20}}, "cmr.isolated_fade_out_m"),
         ({"fortification": {"trench_buffer_m": -1}}, "fortification.trench_buffer_m"),
         ({"fortification": {"position_buffer_m": float("nan")}}, "fortification.position_buffer_m"),
         ({"expected_crs": "EPSG:4326"}, "expected_crs"),

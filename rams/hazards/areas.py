@@ -1,14 +1,33 @@
-"""Suspected hazard areas (status SHA), disaggregated by evidence: CMR and FORTIFICATION.
+"""Suspected hazard areas (status SHA), disaggregated by evidence, as one planar layer.
 
-CMR areas are strike footprints with their fade-out margins; FORTIFICATION areas are trenches
-and positions buffered (defensive lines are often mined in front of them). Areas of one type
-that overlap merge; areas of different types stay separate features even where they overlap.
+CMR ground is the strike footprints with their fade-out margins; FORTIFICATION ground is
+trenches and positions buffered (defensive lines are often mined in front of them). The layer
+is planar: no two areas overlap. Ground that is both is one area of type
+``CMR+FORTIFICATION``; the rest of each is ``CMR`` or ``FORTIFICATION``; each type's ground is
+cut into its connected parts, one area each. So the areas' sum is the area of their union.
+
+An area's evidence is every detection whose hazard shape overlaps it (by more than float
+noise): a submunition counts where its strike footprint does (all items of a strike count in
+every area that footprint reaches, a lone item where its own disc does), a trench or a
+position where its buffer does. ``evidence_count`` counts those detections,
+``max_confidence`` is the highest of their confidences, ``buffer_m`` the widest margin among
+their shapes.
+
+Identity (rams.hazards.ids): ``hazard_id`` is derived from the hazard type and the anchor of
+the area's evidence: the westernmost evidence point (items; trench and position vertices)
+inside the area, or of all its evidence when none lies inside, rounded to 0.1 m. The file
+name and the flight id play no part. Given the earlier areas (``previous``), an area that is
+the only successor of exactly one earlier area of the same type (overlap >= half of either's
+area) keeps that area's id; a split or a merge gets new ids, and ``supersedes`` lists the
+earlier ids each replaces.
+
 An unreviewed model detection is indirect evidence, so every area is SHA, never CHA.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -18,8 +37,8 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from rams import geometry
-from rams.hazards.footprints import evidence_items, strike_footprints
-from rams.hazards.ids import evidence_id
+from rams.hazards.footprints import evidence_items, footprints_of
+from rams.hazards.ids import anchor_point, hazard_ids
 from rams.hazards.rules import HazardRules
 
 AREA_COLUMNS: tuple[str, ...] = (
@@ -29,7 +48,16 @@ AREA_COLUMNS: tuple[str, ...] = (
 )
 CMR = "CMR"
 FORTIFICATION = "FORTIFICATION"
+CMR_FORTIFICATION = "CMR+FORTIFICATION"
+HAZARD_TYPES: tuple[str, ...] = (CMR, CMR_FORTIFICATION, FORTIFICATION)
+CMR_GROUND: tuple[str, ...] = (CMR, CMR_FORTIFICATION)
+"""Hazard types of the areas on CMR ground (strike footprints)."""
+FORTIFICATION_GROUND: tuple[str, ...] = (FORTIFICATION, CMR_FORTIFICATION)
+"""Hazard types of the areas on fortification ground (trench and position buffers)."""
 _MIN_PART_M2 = 1e-6  # slivers from make_valid are not areas anyone can survey
+# overlay pieces smaller than 1 dm² are float slivers along coincident edges, not ground
+_MIN_PIECE_M2 = 1e-2
+_NOISE_M2 = 1e-4  # a shape overlapping a piece by less only touches it
 
 
 def polygon_parts(geometries: Iterable[BaseGeometry]) -> list[Polygon]:
@@ -41,66 +69,87 @@ def polygon_parts(geometries: Iterable[BaseGeometry]) -> list[Polygon]:
     return [p for p in geometry.polygon_parts(union) if p.area > _MIN_PART_M2]
 
 
-def _evidence_in_parts(parts: list[Polygon], evidence: gpd.GeoSeries) -> list[np.ndarray]:
-    """Indices of the evidence features lying in each part (parts are disjoint)."""
-    tree = shapely.STRtree(parts)
-    ev_idx, part_idx = tree.query(evidence.to_numpy(), predicate="intersects")
-    # an item on the shared edge of float noise belongs to the first part it meets
-    _, first = np.unique(ev_idx, return_index=True)
-    ev_idx, part_idx = ev_idx[first], part_idx[first]
-    return [ev_idx[part_idx == p] for p in range(len(parts))]
-
-
 def _confident(frame: gpd.GeoDataFrame, min_confidence: float) -> gpd.GeoDataFrame:
     keep = frame["confidence"].to_numpy(dtype=float) >= min_confidence
     return frame.loc[keep & ~frame.geometry.is_empty.to_numpy()].reset_index(drop=True)
 
 
-def _cmr_rows(submunitions: gpd.GeoDataFrame, rules: HazardRules, flight_id: str) -> list[dict]:
-    footprints = strike_footprints(submunitions, rules.cmr)
-    parts = polygon_parts(footprints.geometry)
-    if not parts:
-        return []
-    items = evidence_items(submunitions, rules.cmr).reset_index(drop=True)
-    confidence = items["confidence"].to_numpy(dtype=float)
+@dataclass
+class _Evidence:
+    """Detections and the hazard shapes they make (m): what the areas are cut from."""
+
+    confidence: list[float] = field(default_factory=list)
+    points: list[np.ndarray] = field(default_factory=list)  # per detection, (k, 2) anchors
+    shapes: list[BaseGeometry] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # per shape: CMR or FORTIFICATION
+    buffers: list[float] = field(default_factory=list)  # per shape, m
+    members: list[np.ndarray] = field(default_factory=list)  # per shape, detection indices
+
+    def add(self, kind: str, shape: BaseGeometry, buffer_m: float, confidence: np.ndarray,
+            points: list[np.ndarray]) -> None:
+        first = len(self.confidence)
+        self.confidence.extend(float(c) for c in confidence)
+        self.points.extend(points)
+        self.shapes.append(shape)
+        self.kinds.append(kind)
+        self.buffers.append(float(buffer_m))
+        self.members.append(np.arange(first, len(self.confidence)))
+
+
+def _evidence(submunitions: gpd.GeoDataFrame, trenches: gpd.GeoDataFrame,
+              positions: gpd.GeoDataFrame, rules: HazardRules) -> _Evidence:
+    ev = _Evidence()
+    items = evidence_items(submunitions, rules.cmr)
     xy = shapely.get_coordinates(items.geometry.to_numpy())
-    rows = []
-    for part, idx in zip(parts, _evidence_in_parts(parts, items.geometry), strict=True):
-        rows.append({
-            "hazard_id": evidence_id("HA", f"{flight_id}|{CMR}", xy[idx]),
-            "hazard_type": CMR,
-            "evidence_count": len(idx),
-            "max_confidence": float(confidence[idx].max()) if len(idx) else np.nan,
-            "buffer_m": float(rules.cmr.fade_out_m),
-            "geometry": part,
-        })
-    return rows
-
-
-def _fortification_rows(trenches: gpd.GeoDataFrame, positions: gpd.GeoDataFrame,
-                        rules: HazardRules, flight_id: str) -> list[dict]:
+    confidence = items["confidence"].to_numpy(dtype=float)
+    for fp in footprints_of(xy, rules.cmr):
+        ev.add(CMR, fp.geometry, fp.fade_out_m, confidence[fp.items], list(xy[fp.items, None, :]))
     fort = rules.fortification
-    lines = _confident(trenches, fort.min_confidence)
-    polys = _confident(positions, fort.min_confidence)
-    evidence = pd.concat([lines.geometry, polys.geometry], ignore_index=True)
-    buffers = np.concatenate([np.full(len(lines), fort.trench_buffer_m),
-                              np.full(len(polys), fort.position_buffer_m)])
-    confidence = np.concatenate([lines["confidence"].to_numpy(dtype=float),
-                                 polys["confidence"].to_numpy(dtype=float)])
-    parts = polygon_parts(shapely.buffer(evidence.to_numpy(), buffers))
-    if not parts:
-        return []
-    geoms = evidence.to_numpy()
+    for frame, buffer_m in ((_confident(trenches, fort.min_confidence), fort.trench_buffer_m),
+                            (_confident(positions, fort.min_confidence), fort.position_buffer_m)):
+        geoms = frame.geometry.to_numpy()
+        for geom, conf, shape in zip(geoms, frame["confidence"].to_numpy(dtype=float),
+                                     shapely.buffer(geoms, buffer_m), strict=True):
+            ev.add(FORTIFICATION, shape, buffer_m, np.array([conf]), [shapely.get_coordinates(geom)])
+    return ev
+
+
+def _pieces(ev: _Evidence) -> list[tuple[str, Polygon]]:
+    """The planar overlay of CMR and FORTIFICATION ground: (hazard type, Polygon) pairs."""
+    shapes = np.asarray(ev.shapes, dtype=object)
+    kinds = np.asarray(ev.kinds)
+    cmr = shapely.union_all(shapes[kinds == CMR]) if (kinds == CMR).any() else Polygon()
+    fort = shapely.union_all(shapes[kinds == FORTIFICATION]) if (kinds == FORTIFICATION).any() else Polygon()
+    overlay = ((CMR, shapely.difference(cmr, fort)), (CMR_FORTIFICATION, shapely.intersection(cmr, fort)),
+               (FORTIFICATION, shapely.difference(fort, cmr)))
+    return [(kind, part) for kind, ground in overlay
+            for part in geometry.polygon_parts(ground) if part.area > _MIN_PIECE_M2]
+
+
+def _rows(ev: _Evidence, pieces: list[tuple[str, Polygon]]) -> list[dict]:
+    """Each piece with its evidence (see the module docstring) and the anchor of its id."""
+    shapes = np.asarray(ev.shapes, dtype=object)
+    kinds = np.asarray(ev.kinds)
+    confidence = np.asarray(ev.confidence)
+    geoms = np.asarray([p for _, p in pieces], dtype=object)
+    piece_idx, shape_idx = shapely.STRtree(shapes).query(geoms, predicate="intersects")
+    overlap = shapely.area(shapely.intersection(geoms[piece_idx], shapes[shape_idx]))
+    real = overlap > _NOISE_M2
+    piece_idx, shape_idx = piece_idx[real], shape_idx[real]
     rows = []
-    for part, idx in zip(parts, _evidence_in_parts(parts, gpd.GeoSeries(evidence)), strict=True):
-        coords = shapely.get_coordinates(geoms[idx])
+    for p, (kind, piece) in enumerate(pieces):
+        allowed = (CMR, FORTIFICATION) if kind == CMR_FORTIFICATION else (kind,)
+        own = [s for s in shape_idx[piece_idx == p] if kinds[s] in allowed]
+        detections = np.unique(np.concatenate([ev.members[s] for s in own])).astype(np.int64)
+        points = np.vstack([ev.points[d] for d in detections])
+        inside = shapely.covers(piece, shapely.points(points))
         rows.append({
-            "hazard_id": evidence_id("HA", f"{flight_id}|{FORTIFICATION}", coords),
-            "hazard_type": FORTIFICATION,
-            "evidence_count": len(idx),
-            "max_confidence": float(confidence[idx].max()) if len(idx) else np.nan,
-            "buffer_m": float(buffers[idx].max()) if len(idx) else np.nan,
-            "geometry": part,
+            "hazard_type": kind,
+            "evidence_count": len(detections),
+            "max_confidence": float(confidence[detections].max()),
+            "buffer_m": float(max(ev.buffers[s] for s in own)),
+            "anchor": anchor_point(points[inside] if inside.any() else points),
+            "geometry": piece,
         })
     return rows
 
@@ -123,38 +172,49 @@ def hazard_areas(
     survey_date: str,
     model: str,
     coverage: gpd.GeoDataFrame | None = None,
+    previous: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
-    """Suspected hazard areas from detections (survey output contract, projected CRS in m).
+    """Suspected hazard areas from detections: one planar layer (survey output contract,
+    projected CRS in m; rules, evidence and ids in the module docstring).
 
     ``submunitions`` (Point), ``trenches`` (LineString) and ``positions`` (Polygon) carry
     ``confidence`` (0-1); ``not_assessable`` (Polygon) is imaged ground where absence of
-    evidence means nothing. Returns one Polygon per disjoint area with the contract fields:
-    ``evidence_count`` and ``max_confidence`` of the detections inside it, ``area_m2``,
-    ``buffer_m`` (fade-out or fortification buffer applied, m), ``not_assessable_m2`` (part
-    of the area on not-assessable ground: reported, never cut away), ``unimaged_m2`` (part of
-    the area outside ``coverage``, the imaged ground: an area keeps its extent past the flight's
-    edge; 0 when ``coverage`` is None), ``supersedes`` (empty), ``status`` "SHA" and
-    ``review_status`` "unreviewed". Sorted by hazard_type then hazard_id; ids depend only
-    on the flight-independent evidence, so the same input gives the same ids.
+    evidence means nothing. Returns one Polygon per piece of the overlay, no two overlapping,
+    with the contract fields: ``hazard_type`` (``CMR``, ``FORTIFICATION`` or
+    ``CMR+FORTIFICATION``), ``evidence_count`` and ``max_confidence`` of its evidence,
+    ``area_m2``, ``buffer_m`` (widest margin of its evidence's shapes, m), ``not_assessable_m2``
+    (part of the area on not-assessable ground, m²: reported, never cut away), ``unimaged_m2``
+    (part of the area outside ``coverage``, the imaged ground, m²: an area keeps its extent
+    past the flight's edge; 0 when ``coverage`` is None), ``supersedes`` (ids of ``previous``
+    areas this one replaces, comma-separated; empty when none), ``status`` "SHA" and
+    ``review_status`` "unreviewed". ``previous`` is an earlier hazard_areas layer of the same
+    ground (any CRS); its ids carry over as the module docstring says. ``flight_id`` is only
+    recorded. Sorted by hazard_type then hazard_id.
     """
     crs = submunitions.crs
     for frame in (trenches, positions, not_assessable):
         if frame.crs != crs:
             raise ValueError(f"detections are in different CRSs: {crs} and {frame.crs}")
-    rows = (_cmr_rows(submunitions, rules, flight_id)
-            + _fortification_rows(trenches, positions, rules, flight_id))
-    if not rows:
+    ev = _evidence(submunitions, trenches, positions, rules)
+    pieces = _pieces(ev) if ev.shapes else []
+    if not pieces:
         return _empty(crs)
-    areas = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+    areas = gpd.GeoDataFrame(_rows(ev, pieces), geometry="geometry", crs=crs)
+    if previous is not None and previous.crs is not None and crs is not None and previous.crs != crs:
+        previous = previous.to_crs(crs)
+    areas["hazard_id"], areas["supersedes"] = hazard_ids(
+        areas["hazard_type"].tolist(), areas["anchor"].tolist(), areas.geometry.tolist(), previous)
     unassessable = polygon_parts(not_assessable.geometry)
     blind = shapely.union_all(unassessable) if unassessable else Polygon()
     geoms = areas.geometry.to_numpy()
     areas["area_m2"] = shapely.area(geoms)
     areas["not_assessable_m2"] = shapely.area(shapely.intersection(geoms, blind))
-    imaged = polygon_parts(coverage.geometry) if coverage is not None else []
-    areas["unimaged_m2"] = (areas["area_m2"] - shapely.area(shapely.intersection(geoms, shapely.union_all(imaged)))
-                            if coverage is not None else 0.0)
-    areas["supersedes"] = ""
+    if coverage is not None:
+        imaged = shapely.union_all(polygon_parts(coverage.geometry))
+        areas["unimaged_m2"] = np.maximum(
+            areas["area_m2"] - shapely.area(shapely.intersection(geoms, imaged)), 0.0)
+    else:
+        areas["unimaged_m2"] = 0.0
     areas["status"] = "SHA"
     areas["flight_id"] = flight_id
     areas["survey_date"] = survey_date

@@ -3,11 +3,24 @@
 A cluster strike scatters submunitions over an ellipse-like footprint; clearance works to
 fade-out beyond the last item. Clustering is DBSCAN (eps = neighbour distance, min_samples)
 built on a KD-tree and connected components, so no dependency beyond scipy.
+
+One footprint per strike: DBSCAN leaves the sparse items at a strike's edge as noise, and a
+footprint of their own each would split one strike into many. A noise item within the
+neighbour distance of a cluster's tight outline therefore joins that cluster (the nearest
+outline when several are in reach). The outline, not the items, is the reference because a
+strike's edge items are sparse by nature: the outline already spans the ground between them,
+so "one neighbour distance beyond the strike's ground" is the DBSCAN reach measured from the
+strike rather than from one item; it is at most 2x the neighbour distance from the nearest
+member item, as every member lies in the outline. The outlines are those of the DBSCAN
+clusters, computed once, so joined items never extend the reach (no chaining out along a line
+of false detections). Only items out of every cluster's reach are lone items: a disc of
+``isolated_item_radius_m`` with their own small margin ``isolated_fade_out_m``.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -134,48 +147,99 @@ def evidence_items(submunitions: gpd.GeoDataFrame, rules: CmrRules) -> gpd.GeoDa
     return items.loc[items.geometry.geom_type == "Point"]
 
 
+@dataclass(frozen=True)
+class StrikeFootprint:
+    """The items of one strike (or one lone item) and the ground they make hazardous (m)."""
+
+    items: np.ndarray
+    """Indices of its items in the coordinates :func:`footprints_of` was given."""
+    lone: bool
+    """True for a lone item: in no cluster and out of every cluster's reach."""
+    outline: BaseGeometry
+    """Tight outline of the items (a lone item: its disc of ``isolated_item_radius_m``)."""
+    fade_out_m: float
+    """Margin added to the outline: ``fade_out_m``, or ``isolated_fade_out_m`` when lone."""
+    geometry: BaseGeometry
+    """The outline buffered by the margin: the footprint."""
+
+
+def strike_groups(xy_m: np.ndarray, rules: CmrRules) -> tuple[list[np.ndarray], np.ndarray]:
+    """Item groups (index arrays into ``xy_m``, (N, 2) in m) and whether each is a lone item.
+
+    DBSCAN clusters, each with the noise items within ``neighbour_distance_m`` of its tight
+    outline (the nearest outline wins); every other noise item is a group of one, lone.
+    """
+    labels = cluster_items(xy_m, rules.neighbour_distance_m, rules.min_samples)
+    clusters = [np.flatnonzero(labels == k) for k in range(int(labels.max(initial=NOISE)) + 1)]
+    noise = np.flatnonzero(labels == NOISE)
+    if clusters and len(noise):
+        outlines = np.asarray([item_outline(xy_m[idx], rules) for idx in clusters], dtype=object)
+        points = shapely.points(xy_m[noise])
+        distance = shapely.distance(outlines[:, None], points[None, :])
+        nearest = np.argmin(distance, axis=0)
+        reach = distance[nearest, np.arange(len(noise))] <= rules.neighbour_distance_m
+        clusters = [np.sort(np.concatenate([idx, noise[reach & (nearest == k)]]))
+                    for k, idx in enumerate(clusters)]
+        noise = noise[~reach]
+    groups = clusters + [noise[i : i + 1] for i in range(len(noise))]
+    lone = np.array([False] * len(clusters) + [True] * len(noise), dtype=bool)
+    return groups, lone
+
+
+def footprints_of(xy_m: np.ndarray, rules: CmrRules) -> list[StrikeFootprint]:
+    """One :class:`StrikeFootprint` per strike and per lone item of items ``xy_m`` ((N, 2), m).
+
+    Ordered west to east by each footprint's westernmost item (then south to north), so the
+    same items give the same footprints in the same order whatever their input order.
+    """
+    xy_m = np.asarray(xy_m, dtype=np.float64).reshape(-1, 2)
+    # a fixed item order makes tie-breaks (a border item between two cores) order-independent
+    order = np.lexsort((xy_m[:, 1], xy_m[:, 0]))
+    groups, lone = strike_groups(xy_m[order], rules)
+    ranked = sorted(range(len(groups)), key=lambda g: int(groups[g][0]))
+    out = []
+    for g in ranked:
+        pts = xy_m[order[groups[g]]]
+        if lone[g]:
+            outline = Point(pts[0]).buffer(rules.isolated_item_radius_m)
+            margin = rules.isolated_fade_out_m
+        else:
+            outline = item_outline(pts, rules)
+            margin = rules.fade_out_m
+        out.append(StrikeFootprint(
+            items=order[groups[g]], lone=bool(lone[g]), outline=outline, fade_out_m=float(margin),
+            geometry=shapely.make_valid(outline.buffer(margin)),
+        ))
+    return out
+
+
 def strike_footprints(submunitions: gpd.GeoDataFrame, rules: CmrRules) -> gpd.GeoDataFrame:
-    """One footprint per submunition cluster, and one per isolated item.
+    """One footprint per strike (its edge items included, see the module), and one per lone item.
 
     ``submunitions``: Point detections with ``confidence`` (0-1), projected CRS in metres.
     Returns ``footprint_id`` (1..n, numbered west to east by each footprint's westernmost
     item, so the same items give the same ids in any order), ``item_count``,
     ``orientation_deg`` (azimuth of the major axis, 0-180 clockwise from grid north; NaN for
-    one item), ``fade_out_m``, ``area_m2`` (footprint
-    with its fade-out margin), ``outline_area_m2`` (tight outline only), ``max_confidence``
-    and the Polygon footprint (outline buffered by the fade-out margin).
+    one item), ``fade_out_m`` (``rules.fade_out_m``, or ``rules.isolated_fade_out_m`` for a
+    lone item), ``area_m2`` (footprint with its fade-out margin, m²), ``outline_area_m2``
+    (tight outline only, m²), ``max_confidence`` and the Polygon footprint (outline buffered
+    by the fade-out margin).
     """
     items = evidence_items(submunitions, rules)
     if items.empty:
         return _empty(submunitions.crs)
     xy = shapely.get_coordinates(items.geometry.to_numpy())
-    # a fixed item order makes tie-breaks (a border item between two cores) order-independent
-    order = np.lexsort((xy[:, 1], xy[:, 0]))
-    xy = xy[order]
-    confidence = items["confidence"].to_numpy(dtype=float)[order]
-    labels = cluster_items(xy, rules.neighbour_distance_m, rules.min_samples)
-    noise = np.flatnonzero(labels == NOISE)
-    groups = [np.flatnonzero(labels == k) for k in range(int(labels.max()) + 1)]
-    groups += [noise[i : i + 1] for i in range(len(noise))]
-    # items are sorted west to east, so numbering groups by their first item gives ids that
-    # do not depend on the input order
-    groups.sort(key=lambda idx: int(idx[0]))
+    confidence = items["confidence"].to_numpy(dtype=float)
     rows = []
-    for number, idx in enumerate(groups, start=1):
-        pts = xy[idx]
-        if len(idx) == 1:
-            outline = Point(pts[0]).buffer(rules.isolated_item_radius_m)
-        else:
-            outline = item_outline(pts, rules)
-        footprint = shapely.make_valid(outline.buffer(rules.fade_out_m))
+    for number, fp in enumerate(footprints_of(xy, rules), start=1):
         rows.append({
             "footprint_id": number,
-            "item_count": len(idx),
-            "orientation_deg": orientation_deg(pts),
-            "fade_out_m": float(rules.fade_out_m),
-            "area_m2": float(footprint.area),
-            "outline_area_m2": float(outline.area),
-            "max_confidence": float(confidence[idx].max()),
-            "geometry": footprint,
+            "item_count": len(fp.items),
+            "orientation_deg": orientation_deg(xy[fp.items]),
+            "fade_out_m": fp.fade_out_m,
+            "area_m2": float(fp.geometry.area),
+            "outline_area_m2": float(fp.outline.area),
+            "max_confidence": float(confidence[fp.items].max()),
+            "geometry": fp.geometry,
         })
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=submunitions.crs)

@@ -36,10 +36,24 @@ class CmrRules:
     fade_out_m: float = bounded(25.0, 0.0)
     """Margin added around every footprint, as clearance continues to fade-out."""
     isolated_item_radius_m: float = bounded(5.0, 0.0, low_open=True)
-    """Radius around an item that belongs to no cluster, before the fade-out margin."""
+    """Radius around a lone item (one in no cluster and out of every cluster's reach), before
+    its fade-out margin."""
+    isolated_fade_out_m: float = bounded(5.0, 0.0)
+    """Margin added around a lone item's disc instead of ``fade_out_m``: a single detection is
+    no strike, and one false item must not claim a strike's fade-out (with 5 m radius and the
+    25 m strike margin a lone item would cover 2,800 m²; with this 5 m margin 314 m²).
+    At most ``fade_out_m``."""
     min_confidence: float = bounded(0.0, 0.0, 1.0)
     """Submunition detections below this confidence (0-1) are not evidence; 0 takes every
     reported detection (the survey already applied the model's calibrated threshold)."""
+
+    def checked(self) -> CmrRules:
+        """These rules, refused (:class:`Invalid`) when a lone item gets more margin than a strike."""
+        if self.isolated_fade_out_m > self.fade_out_m:
+            raise Invalid("isolated_fade_out_m",
+                          f"{self.isolated_fade_out_m} m is more than fade_out_m ({self.fade_out_m} m): "
+                          "a lone item never gets a wider margin than a strike")
+        return self
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,12 @@ def hazard_layers(
     flight_id: str,
     survey_date: str,
     model: str,
+    previous: gpd.GeoDataFrame | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
     """``strike_footprints`` and ``hazard_areas`` from the ``submunitions``, ``trenches``,
     ``positions``, ``not_assessable`` and (when present) ``coverage`` layers (projected CRS,
-    metres)."""
+    metres); ``previous`` is an earlier hazard_areas layer whose ids carry over (see
+    :func:`rams.hazards.hazard_areas`)."""
     footprints = strike_footprints(detections["submunitions"], rules.cmr)
     footprints["flight_id"] = flight_id
     areas = hazard_areas(
@@ -32,5 +34,6 @@ def hazard_layers(
         survey_date=survey_date,
         model=model,
         coverage=detections.get("coverage"),
+        previous=previous,
     )
     return {"strike_footprints": footprints, "hazard_areas": areas}
