@@ -32,10 +32,12 @@ class RunStore:
         return self.dir / f"region-{index:06d}.json"
 
     def save(self, index: int, layers: dict[str, gpd.GeoDataFrame], view: ViewPart,
-             chips: dict[tuple[float, float], bytes], meta: dict[str, Any]) -> None:
-        """Store one region's layers, view share, chips (PNG by point) and metadata atomically."""
+             chips: dict[tuple[float, float], tuple[float, bytes]], meta: dict[str, Any]) -> None:
+        """Store one region's layers, view share, chips ((confidence, PNG) by point) and metadata
+        atomically."""
         doc = {"meta": meta, "layers": {},
-               "chips": [[x, y, base64.b64encode(png).decode("ascii")] for (x, y), png in chips.items()]}
+               "chips": [[x, y, conf, base64.b64encode(png).decode("ascii")]
+                         for (x, y), (conf, png) in chips.items()]}
         for name, frame in layers.items():
             columns = {c: frame[c].tolist() for c in frame.columns if c != frame.geometry.name}
             doc["layers"][name] = {
@@ -54,8 +56,8 @@ class RunStore:
     def _view_path(self, index: int) -> Path:
         return self.dir / f"region-{index:06d}.view.npz"
 
-    def load(self, index: int) -> tuple[dict[str, gpd.GeoDataFrame], ViewPart, dict[tuple[float, float], bytes],
-                                        dict[str, Any]] | None:
+    def load(self, index: int) -> tuple[dict[str, gpd.GeoDataFrame], ViewPart,
+                                        dict[tuple[float, float], tuple[float, bytes]], dict[str, Any]] | None:
         """A saved region's (layers, view share, chips, metadata), or None when it has not finished."""
         path = self._path(index)
         if not path.exists():
@@ -71,7 +73,7 @@ class RunStore:
         with np.load(self._view_path(index)) as saved:
             row, col = (int(v) for v in saved["origin"])
             view = ViewPart(row, col, saved["sums"], saved["counts"])
-        chips = {(x, y): base64.b64decode(png) for x, y, png in doc["chips"]}
+        chips = {(x, y): (conf, base64.b64decode(png)) for x, y, conf, png in doc["chips"]}
         return layers, view, chips, doc["meta"]
 
     def finished(self) -> int:

@@ -34,9 +34,9 @@ from rams.hazards.rules import rules_to_dict
 from rams.merge import merge_regions
 from rams.parallel import default_workers, map_regions
 from rams.pipelines.progress import Progress, StageClock
-from rams.pipelines.survey_region import RegionJob, detector_for, survey_region
+from rams.pipelines.survey_region import RegionJob, RegionResult, detector_for, survey_region
 from rams.report import chip_anchor, render_report
-from rams.report.chips import CHIP_LIMIT, ranked
+from rams.report.chips import CHIP_LIMIT, BestChips, ranked
 from rams.resources import hazard_rules_path
 from rams.settings import SurveySettings, calibrated
 from rams.tiling import TileGrid
@@ -235,6 +235,13 @@ def survey(
             torch_threads=1 if client is not None else max(1, default_workers() // n_threads),
         )
         progress = Progress(len(regions), sum(r.pixels for r in regions))
+        best = BestChips(CHIP_LIMIT)
+
+        def done(result: RegionResult) -> None:
+            progress.update(result)
+            best.add(result.chips)
+            result.chips = {}  # the report needs the best CHIP_LIMIT only: memory stays bounded
+
         clock.lap("open")
         log.info(
             "surveying %s: %d x %d px at %.1f cm, %d regions, %d tiles",
@@ -250,7 +257,7 @@ def survey(
             regions,
             workers=n_threads,
             client=client,
-            on_done=progress.update,
+            on_done=done,
         )
         progress.close()
     task_seconds = {k: sum(r.seconds.get(k, 0.0) for r in results) for k in ("read", "inference", "vectorize",
@@ -264,7 +271,6 @@ def survey(
     layers = merge_regions([r.layers for r in results], flight.crs, settings.detection, flight_id)
     layers.update(hazard_layers(layers, rules, flight_id=flight_id, survey_date=survey_date, model=card["name"]))
     view = assemble_view(view_grid, (r.view for r in results), flight.transform)
-    chips = {key: png for r in results for key, png in r.chips.items()}
     del results
     clock.lap("hazards")
     drawn = None
@@ -274,7 +280,7 @@ def survey(
             f"{report.name}{chip_anchor('submunitions', i + 1)}" if i in shown else ""
             for i in range(len(layers["submunitions"]))
         ]
-        drawn = render_report(flight, layers, view, cut_chips=chips, limitations=card.get("limitations", ()))
+        drawn = render_report(flight, layers, view, cut_chips=best.chips, limitations=card.get("limitations", ()))
         clock.lap("report")
     pixels = native.width * native.height
 

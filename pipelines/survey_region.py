@@ -51,13 +51,13 @@ class RegionJob:
 @dataclass
 class RegionResult:
     """A region's features (GeoDataFrames in the flight CRS), its share of the flight's view
-    (the report's map), the PNG chips of its most confident submunitions (by point, see
+    (the report's map), the (confidence, PNG) chips of its most confident submunitions (by point, see
     :func:`~rams.report.chips.cut_point_chips`) and its timings (seconds)."""
 
     index: int
     layers: dict[str, GeoDataFrame]
     view: ViewPart
-    chips: dict[tuple[float, float], bytes]
+    chips: dict[tuple[float, float], tuple[float, bytes]]
     pixels: int
     tiles: int
     seconds: dict[str, float] = field(default_factory=dict)

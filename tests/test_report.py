@@ -308,3 +308,12 @@ def test_the_map_reaches_hazard_areas_past_the_flights_edge(tmp_path, flight, la
     # the far right column is beyond the imagery: pale ground with the hazard's orange over it
     edge = np.asarray(beyond.convert("RGB"))[:, -3]
     assert (np.abs(edge.astype(int) - (250, 250, 247)).sum(axis=1) < 8).any()
+
+
+def test_only_the_most_confident_chips_are_kept_as_regions_finish():
+    from rams.report.chips import BestChips
+
+    best = BestChips(limit=3)
+    best.add({(0.0, 0.0): (0.5, b"a"), (1.0, 0.0): (0.9, b"b")})
+    best.add({(2.0, 0.0): (0.2, b"c"), (3.0, 0.0): (0.95, b"d"), (4.0, 0.0): (0.7, b"e")})
+    assert best.chips == {(1.0, 0.0): b"b", (3.0, 0.0): b"d", (4.0, 0.0): b"e"}

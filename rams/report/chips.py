@@ -8,6 +8,7 @@ so the pixels a reviewer judges stay untouched.
 
 from __future__ import annotations
 
+import heapq
 import io
 import math
 from collections.abc import Callable, Mapping
@@ -80,11 +81,11 @@ def chip_key(point: BaseGeometry) -> tuple[float, float]:
 
 
 def cut_point_chips(pixels: RegionPixels, transform: Affine, points: gpd.GeoDataFrame,
-                    limit: int = CHIP_LIMIT) -> dict[tuple[float, float], bytes]:
-    """PNG chips of the ``limit`` most confident ``points`` (flight CRS) whose chip lies in a
-    region's pixels, keyed by :func:`chip_key`: the region pass's by-product, so that the
-    report decodes nothing again for them. Points nearer the read's edge than half a chip are
-    left to :func:`submunition_chips`."""
+                    limit: int = CHIP_LIMIT) -> dict[tuple[float, float], tuple[float, bytes]]:
+    """(confidence, PNG) chips of the ``limit`` most confident ``points`` (flight CRS) whose chip
+    lies in a region's pixels, keyed by :func:`chip_key`: the region pass's by-product, so that
+    the report decodes nothing again for them. Points nearer the read's edge than half a chip
+    are left to :func:`submunition_chips`."""
     chips = {}
     inside = Window(pixels.window.col_off, pixels.window.row_off, pixels.window.width, pixels.window.height)
     for row in ranked(points, limit):
@@ -93,8 +94,26 @@ def cut_point_chips(pixels: RegionPixels, transform: Affine, points: gpd.GeoData
         if window.intersection(inside) != window:
             continue
         rgb, valid = pixels.view(window)
-        chips[chip_key(point)] = _png(_padded(rgb, valid))
+        chips[chip_key(point)] = (float(points["confidence"].iloc[row]), _png(_padded(rgb, valid)))
     return chips
+
+
+class BestChips:
+    """The chips of the ``limit`` most confident points among those regions return, kept as
+    each region finishes, so that memory holds ``limit`` chips, not every region's."""
+
+    def __init__(self, limit: int = CHIP_LIMIT) -> None:
+        self.limit = limit
+        self._heap: list[tuple[float, tuple[float, float]]] = []
+        self.chips: dict[tuple[float, float], bytes] = {}
+
+    def add(self, chips: dict[tuple[float, float], tuple[float, bytes]]) -> None:
+        """Take a region's (confidence, PNG) chips by point; drop the least confident beyond the limit."""
+        for key, (confidence, png) in chips.items():
+            heapq.heappush(self._heap, (confidence, key))
+            self.chips[key] = png
+            if len(self._heap) > self.limit:
+                self.chips.pop(heapq.heappop(self._heap)[1], None)
 
 
 def submunition_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int],
