@@ -28,6 +28,7 @@ COMMANDS = {
     "synth": "generate a synthetic survey flight with ground-truth labels",
     "survey": "survey a flight: detections, hazard areas, GeoPackage and report",
     "hazards": "recompute suspected hazard areas from a detections GeoPackage",
+    "export": "export a survey GeoPackage as GeoJSON, Shapefile, KML, CSV, FlatGeobuf and SLD",
     "train": "train the detector from labelled flights",
     "evaluate": "evaluate a detector on a labelled flight",
     "compare": "is one model better than another: two rams evaluate reports of the same flights",

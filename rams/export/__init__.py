@@ -1,11 +1,12 @@
-"""Survey output: the GeoPackage of the output contract, its QGIS styles, and other formats."""
+"""Survey output: the GeoPackage of the output contract, its styles, and other formats."""
 
-from rams.export.formats import SHAPEFILE_FIELDS, export_layers
+from rams.export.formats import FORMATS, SHAPEFILE_FIELDS, export_layers
 from rams.export.gpkg import write_geopackage
 from rams.export.schema import SCHEMA, SCHEMA_VERSION, LayerSchema, empty_layer
-from rams.export.styles import layer_qml
+from rams.export.styles import layer_qml, layer_sld
 
 __all__ = [
+    "FORMATS",
     "SCHEMA",
     "SCHEMA_VERSION",
     "SHAPEFILE_FIELDS",
@@ -13,5 +14,6 @@ __all__ = [
     "empty_layer",
     "export_layers",
     "layer_qml",
+    "layer_sld",
     "write_geopackage",
 ]
