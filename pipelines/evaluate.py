@@ -20,7 +20,7 @@ import pyogrio
 
 from rams.detector.card import record_metrics, resolve_model_dir
 from rams.errors import RamsError, refuse_existing
-from rams.evaluation.hazards import hazard_metrics
+from rams.evaluation.hazards import fragmentation_metrics, hazard_metrics
 from rams.evaluation.metrics import (
     EARTHWORK_MARGIN_M,
     EVALUATION_DEFAULTS,
@@ -44,7 +44,7 @@ from rams.training.data import read_labels
 #: Submunitions are 5-40 px objects at the survey GSD; shorter items are below what RGB imagery at
 #: that GSD resolves (an 8 cm M77 is under 3 px at 3 cm) and are reported apart.
 MIN_LENGTH_PX = 5.0
-SCORED_LAYERS = ("submunitions", "trenches", "positions", "hazard_areas", "coverage")
+SCORED_LAYERS = ("submunitions", "trenches", "positions", "hazard_areas", "strike_footprints", "coverage")
 
 
 def evaluate(
@@ -97,7 +97,11 @@ def evaluate(
         "submunition_by_ground": _with_recall(counts_by_ground(
             found["submunitions"], truth["submunitions"], earthwork_outlines(truth), match["match_radius_m"],
             match["min_visible_fraction"], match["min_length_px"] * gsd)),
-        "hazards": hazard_metrics(found["hazard_areas"], truth, load_rules(hazard_rules_path(rules))),
+        "hazards": {
+            **hazard_metrics(found["hazard_areas"], truth, load_rules(hazard_rules_path(rules))),
+            **fragmentation_metrics(found["strike_footprints"], found["trenches"], truth,
+                                    match["trench_tolerance_m"]),
+        },
     }
 
 
@@ -117,9 +121,11 @@ BAND_SECTIONS = ("submunition_by_visible_fraction", "submunition_by_ground")
 
 #: Report sections of per-class counts that add up across flights.
 POOLED_SECTIONS = ("submunition_every_size", "position_including_hidden")
-#: Hazard metrics pooled as the worst flight's: shares that should be 1 (lowest) and tightness (highest).
+#: Hazard metrics pooled as the worst flight's: shares that should be 1 (lowest), tightness and
+#: pieces per true strike or trench (highest).
 WORST_HAZARDS = {"submunition_coverage": min, "trench_length_coverage": min, "position_coverage": min,
-                 "tightness": max}
+                 "tightness": max, "footprints_per_true_strike": max, "strike_items_in_right_footprint": min,
+                 "trench_pieces_per_true_trench": max}
 _RATIOS = ("precision", "recall", "f1", "fp_per_ha")
 
 
