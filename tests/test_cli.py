@@ -28,7 +28,8 @@ from rams.pipelines.progress import Progress
 
 #: Commands that write an output, and the arguments that name their input.
 WRITERS = {"survey": ["f.tif"], "hazards": ["d.gpkg"], "synth": [], "degrade": ["f.tif"],
-           "train": ["--config", "c.yaml"], "evaluate": ["--flight", "f.tif"], "compare": ["a.json", "b.json"]}
+           "train": ["--config", "c.yaml"], "evaluate": ["--flight", "f.tif"], "compare": ["a.json", "b.json"],
+           "export": ["s.gpkg"]}
 
 #: A compound CRS (a geographic CRS of the Moon + heights) that PROJ cannot transform to UTM.
 MOON_COMPOUND = (
@@ -132,7 +133,8 @@ def test_a_commands_options_load_nothing_heavy_until_it_runs():
     """`rams COMMAND --help` and the parse are quick: the job's modules load when it runs (evaluate
     reads its defaults from the job, so it is the exception)."""
     code = ("import sys; from rams.cli.main import build_parser; "
-            "[build_parser([c]) for c in ('info', 'synth', 'survey', 'hazards', 'train', 'compare', 'degrade')]; "
+            "[build_parser([c]) for c in ('info', 'synth', 'survey', 'hazards', 'train', 'compare', 'degrade', "
+            "'export')]; "
             "print(sorted(m for m in ('torch', 'dask', 'rasterio', 'geopandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"

@@ -5,7 +5,7 @@ option             meaning                                                  comm
 =================  =======================================================  ==============================
 ``-o/--out``       the output file (or folder) the command writes           survey, hazards, synth,
                                                                             degrade, train, evaluate,
-                                                                            compare
+                                                                            compare, export
 ``--overwrite``    replace an existing output (otherwise: refused, exit 2)  the same
 ``--model``        a model name under the models folder, or a model folder  survey, evaluate, hazards
 ``--config``       the command's settings YAML                              survey, train
@@ -16,7 +16,7 @@ option             meaning                                                  comm
 ``-v/--verbose``   debug logging; a bug's traceback                         every command
 =================  =======================================================  ==============================
 
-``synth`` and ``degrade`` also take their output as a positional ``OUT`` (as ``rio`` does).
+``synth``, ``degrade`` and ``export`` also take their output as a positional ``OUT`` (as ``rio`` does).
 """
 
 from __future__ import annotations
