@@ -124,7 +124,7 @@ POOLED_SECTIONS = ("submunition_every_size", "position_including_hidden")
 #: Hazard metrics pooled as the worst flight's: shares that should be 1 (lowest), tightness and
 #: pieces per true strike or trench (highest).
 WORST_HAZARDS = {"submunition_coverage": min, "trench_length_coverage": min, "position_coverage": min,
-                 "tightness": max, "footprints_per_true_strike": max, "strike_items_in_right_footprint": min,
+                 "tightness": max, "footprints_per_true_strike": max, "strike_items_in_own_footprint": min,
                  "trench_pieces_per_true_trench": max}
 _RATIOS = ("precision", "recall", "f1", "fp_per_ha")
 

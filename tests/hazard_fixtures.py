@@ -8,6 +8,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
+import shapely.ops
 from shapely.geometry import LineString, Point, Polygon
 
 CRS = "EPSG:32638"
@@ -84,3 +86,29 @@ def write_detections(path: Path, crs: str | None = None) -> Path:
                          "value": ["flight-007", "2025-05-01", "rams-unet-v1"]})
     pyogrio.write_dataframe(meta, path, layer="metadata")
     return path
+
+
+def synthetic_detections(seed: int, size_m: float = 300.0) -> dict[str, gpd.GeoDataFrame]:
+    """Detection layers as a survey of a synthetic flight reports them (UTM 38N): the scene of
+    ``seed`` (``rams synth``'s layout), a quarter of its items missed, every item jittered by
+    up to 0.2 m, one false item per hectare, and trench lines cut into pieces 2 m apart."""
+    from rams.synthetic.labels import label_frames
+    from rams.synthetic.layout import make_scene
+
+    bounds = (*ORIGIN, *(ORIGIN + size_m))
+    truth = label_frames(make_scene(seed, bounds, 0.03), CRS)
+    rng = np.random.default_rng(seed)
+    xy = shapely.get_coordinates(truth["submunitions"].geometry.to_numpy())
+    xy = xy[rng.uniform(size=len(xy)) > 0.25]
+    xy = xy + rng.uniform(-0.2, 0.2, xy.shape)
+    false = ORIGIN + rng.uniform(0, size_m, (max(1, int(size_m**2 / 1e4)), 2))
+    pieces = []
+    for line in truth["trenches"].geometry:
+        cuts = np.arange(0.0, line.length, 20.0)
+        pieces += [shapely.ops.substring(line, a, min(a + 18.0, line.length)) for a in cuts]
+    tr = gpd.GeoDataFrame({"length_m": [p.length for p in pieces], "width_m": 1.0, "confidence": 0.8,
+                           "flight_id": "f1"}, geometry=pieces, crs=CRS)
+    pos = truth["positions"][["geometry"]].assign(area_m2=truth["positions"].area, confidence=0.8,
+                                                  flight_id="f1")
+    return {"submunitions": submunitions(np.vstack([xy, false])), "trenches": tr, "positions": pos,
+            "not_assessable": not_assessable([]), "truth": truth}

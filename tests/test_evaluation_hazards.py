@@ -96,7 +96,7 @@ def test_fragmentation_on_a_hand_built_case():
     m = fragmentation_metrics(footprints, lines, truth, trench_tolerance_m=1.0)
     assert m["footprints_per_true_strike"] == pytest.approx(3 / 2)
     assert m["footprints_without_strike"] == 2
-    assert m["strike_items_in_right_footprint"] == pytest.approx(4 / 7)
+    assert m["strike_items_in_own_footprint"] == pytest.approx(4 / 7)
     assert m["trench_pieces_per_true_trench"] == pytest.approx(3 / 2)
     assert m["trench_pieces_without_trench"] == 2
 
@@ -107,9 +107,9 @@ def test_fragmentation_perfect_and_empty():
     perfect = fragmentation_metrics(frame([box(-30, -30, 40, 30)]), frame([LineString([(0, 100), (100, 100)])]),
                                     truth)
     assert perfect["footprints_per_true_strike"] == 1.0
-    assert perfect["strike_items_in_right_footprint"] == 1.0
+    assert perfect["strike_items_in_own_footprint"] == 1.0
     assert perfect["trench_pieces_per_true_trench"] == 1.0
     nothing = fragmentation_metrics(frame([]), frame([]), {})
     assert nothing["footprints_per_true_strike"] is None
-    assert nothing["strike_items_in_right_footprint"] is None
+    assert nothing["strike_items_in_own_footprint"] is None
     assert nothing["trench_pieces_per_true_trench"] is None

@@ -11,6 +11,7 @@ from hazard_fixtures import (
     square,
     strike,
     submunitions,
+    synthetic_detections,
     trenches,
 )
 
@@ -206,3 +207,14 @@ def test_no_evidence_no_areas():
     assert areas.empty
     assert list(areas.columns) == [*AREA_COLUMNS, "geometry"]
     assert areas.crs == "EPSG:32638"
+
+
+@pytest.mark.parametrize("seed", [3101, 3102, 3103, 20240917])
+def test_planar_on_synthetic_survey_detections(seed):
+    det = synthetic_detections(seed)
+    areas = areas_of(det["submunitions"], det["trenches"], det["positions"])
+    assert_planar(areas)
+    assert areas["hazard_id"].is_unique and (areas["evidence_count"] > 0).all()
+    footprints = strike_footprints(det["submunitions"], RULES.cmr)
+    on_cmr = areas.loc[areas["hazard_type"] != "FORTIFICATION"].union_all()
+    assert on_cmr.symmetric_difference(footprints.union_all()).area < 1e-3 * on_cmr.area

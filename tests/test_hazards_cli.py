@@ -1,3 +1,4 @@
+import shutil
 from pathlib import Path
 
 import pyogrio
@@ -72,3 +73,30 @@ def test_wrong_crs_is_refused(tmp_path, capsys, crs):
     src = write_detections(tmp_path / "detections.gpkg", crs=crs)
     argv = ["hazards", str(src), "-o", str(tmp_path / "out.gpkg"), "--rules", str(AZERBAIJAN)]
     _fails(capsys, argv, "detections.gpkg")
+
+
+def test_ids_survive_renaming_and_a_deleted_false_point(tmp_path):
+    src = write_detections(tmp_path / "detections.gpkg")
+    first = tmp_path / "first.gpkg"
+    assert main(["hazards", str(src), "-o", str(first)]) == 0
+    copy = tmp_path / "renamed-copy.gpkg"
+    shutil.copy(src, copy)
+    renamed = tmp_path / "renamed.gpkg"
+    assert main(["hazards", str(copy), "-o", str(renamed), "--flight-id", "another-flight"]) == 0
+    before = pyogrio.read_dataframe(first, layer="hazard_areas")
+    after_rename = pyogrio.read_dataframe(renamed, layer="hazard_areas")
+    assert after_rename["hazard_id"].tolist() == before["hazard_id"].tolist()
+    assert set(after_rename["flight_id"]) == {"another-flight"}
+
+    # a reviewer deletes one point (the westernmost, the anchor of its area's base id)
+    reviewed = tmp_path / "reviewed.gpkg"
+    shutil.copy(first, reviewed)
+    points = pyogrio.read_dataframe(reviewed, layer="submunitions")
+    points = points.drop(index=points.geometry.x.idxmin())
+    pyogrio.write_dataframe(points, reviewed, layer="submunitions")
+    again = tmp_path / "again.gpkg"
+    assert main(["hazards", str(reviewed), "-o", str(again)]) == 0
+    after = pyogrio.read_dataframe(again, layer="hazard_areas")
+    assert after["hazard_id"].tolist() == before["hazard_id"].tolist()
+    assert set(after["supersedes"].fillna("")) == {""}
+    assert after["evidence_count"].sum() == before["evidence_count"].sum() - 1

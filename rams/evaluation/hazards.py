@@ -51,8 +51,8 @@ def fragmentation_metrics(
       that has any. A footprint belongs to the strike of which it holds the most true items
       (ties: the lower strike_id); one holding no true strike item belongs to none and is
       counted in ``footprints_without_strike``. 1.0 when every found strike is one footprint.
-    - ``strike_items_in_right_footprint``: share of the true strike items that lie in their
-      strike's right footprint, the footprint holding most of that strike's items; items of a
+    - ``strike_items_in_own_footprint``: share of the true strike items that lie in their
+      strike's own footprint, the footprint holding most of that strike's items; items of a
       strike no footprint reaches count as outside. 1.0 when every strike is one footprint
       holding all its items.
     - ``trench_pieces_per_true_trench``: found trench lines per true trench found. A found
@@ -83,7 +83,7 @@ def fragmentation_metrics(
     owner = np.argmax(holding, axis=1) if len(strikes) else np.zeros(len(fp_geoms), dtype=np.int64)
     per_strike = np.bincount(owner[holds_any], minlength=len(strikes))
     found = per_strike > 0
-    right = holding.max(axis=0, initial=0)
+    own = holding.max(axis=0, initial=0)
 
     lines = trench_lines.geometry.to_numpy() if len(trench_lines) else np.empty(0, dtype=object)
     true_trenches = truth.get("trenches")
@@ -101,7 +101,7 @@ def fragmentation_metrics(
     return {
         "footprints_per_true_strike": _share(per_strike.sum(), found.sum()),
         "footprints_without_strike": int((~holds_any).sum()),
-        "strike_items_in_right_footprint": _share(float(right.sum()), len(strike_of)),
+        "strike_items_in_own_footprint": _share(float(own.sum()), len(strike_of)),
         "trench_pieces_per_true_trench": _share(float(pieces.sum()), int((pieces > 0).sum())),
         "trench_pieces_without_trench": int((~piece).sum()),
     }
