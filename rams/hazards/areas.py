@@ -134,12 +134,14 @@ def _rows(ev: _Evidence, pieces: list[tuple[str, Polygon]]) -> list[dict]:
     geoms = np.asarray([p for _, p in pieces], dtype=object)
     piece_idx, shape_idx = shapely.STRtree(shapes).query(geoms, predicate="intersects")
     overlap = shapely.area(shapely.intersection(geoms[piece_idx], shapes[shape_idx]))
-    real = overlap > _NOISE_M2
-    piece_idx, shape_idx = piece_idx[real], shape_idx[real]
     rows = []
     for p, (kind, piece) in enumerate(pieces):
         allowed = (CMR, FORTIFICATION) if kind == CMR_FORTIFICATION else (kind,)
-        own = [s for s in shape_idx[piece_idx == p] if kinds[s] in allowed]
+        mine = (piece_idx == p) & np.isin(kinds[shape_idx], allowed)
+        # a piece lies in the union of its shapes, so one of them always overlaps it by more
+        # than noise unless the piece is itself barely above the sliver size
+        real = mine & (overlap > _NOISE_M2)
+        own = shape_idx[real if real.any() else mine]
         detections = np.unique(np.concatenate([ev.members[s] for s in own])).astype(np.int64)
         points = np.vstack([ev.points[d] for d in detections])
         inside = shapely.covers(piece, shapely.points(points))
