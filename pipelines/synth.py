@@ -26,6 +26,9 @@ def synth(
     preset: str | None = None,
     threads: int | None = None,
     overwrite: bool = False,
+    frame: str | os.PathLike | None = None,
+    frame_gsd_m: float | None = None,
+    jpeg_quality: int | None = None,
 ) -> tuple[Path, Path]:
     """Write a synthetic survey flight and its exact ground truth; returns (GeoTIFF, labels).
 
@@ -37,7 +40,17 @@ def synth(
     the bundled demo flight (``out`` defaults to ``demo/flight.tif``). ``threads``: rendering
     threads (default: the cores this process may use). An existing output (the GeoTIFF, its labels
     or DSM) is refused with a `RamsError` unless ``overwrite``.
+
+    With ``frame`` (a real nadir drone photograph) the generator's objects are composited onto
+    it instead, brought to ``gsd_m`` (see :mod:`rams.synthetic.real_ground`; ``frame_gsd_m``
+    defaults to its known flight's, ``jpeg_quality`` of the final pass to 90); the size is the
+    frame's ground.
     """
+    if frame is not None:
+        return _on_frame(out, frame, gsd_m, seed, width_px, preset, bands, crs, frame_gsd_m,
+                         jpeg_quality, overwrite)
+    if frame is None and (frame_gsd_m, jpeg_quality) != (None, None):
+        raise RamsError(out or "synth", "--frame-gsd and --jpeg-quality go with --frame")
     if preset == "demo":
         fixed = [n for n, v in (("size", width_px), ("gsd", gsd_m), ("seed", seed)) if v is not None]
         if fixed:
@@ -63,4 +76,28 @@ def synth(
     secs = time.perf_counter() - start
     log.info("wrote %s and %s (%dx%d px, %.1f MPix/s)", tif, labels, width_px, height_px,
              width_px * height_px / 1e6 / secs)
+    return tif, labels
+
+
+def _on_frame(out: str | os.PathLike | None, frame: str | os.PathLike, gsd_m: float | None,
+              seed: int | None, width_px: int | None, preset: str | None, bands: str | None,
+              crs: str | None, frame_gsd_m: float | None, jpeg_quality: int | None,
+              overwrite: bool) -> tuple[Path, Path]:
+    from rams.synthetic.real_ground import generate_real_ground_flight
+
+    where = out or frame
+    for name, value in (("size-px", width_px), ("preset", preset)):
+        if value is not None:
+            raise RamsError(where, f"--frame takes its size from the frame; drop --{name}")
+    if bands not in (None, "rgb"):
+        raise RamsError(where, "--frame writes RGB only (a photograph has no surface model)")
+    missing = [n for n, v in (("out", out), ("gsd", gsd_m), ("seed", seed)) if v is None]
+    if missing:
+        raise RamsError(where, f"missing {missing[0]}")
+    refuse_existing(out, labels_path(Path(out)), overwrite=overwrite)
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    tif, labels = generate_real_ground_flight(out, frame, gsd_m, seed, frame_gsd_m=frame_gsd_m,
+                                              crs=crs or "EPSG:32638",
+                                              jpeg_quality=90 if jpeg_quality is None else jpeg_quality)
+    log.info("wrote %s and %s (objects on %s at %g m)", tif, labels, Path(frame).name, gsd_m)
     return tif, labels

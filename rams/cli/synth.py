@@ -1,4 +1,5 @@
-"""`rams synth OUT.tif --size-px W H --gsd M --seed N` (or `--preset demo`): a synthetic flight."""
+"""`rams synth OUT.tif --size-px W H --gsd M --seed N` (or `--preset demo`): a synthetic flight;
+`rams synth OUT.tif --frame FRAME.jpg --gsd M --seed N`: its objects on a real drone frame."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="generate a synthetic flight (GeoTIFF + OUT.labels.gpkg ground truth)",
         description="Generate a synthetic drone survey flight: a cloud-optimised RGB GeoTIFF "
         "and OUT.labels.gpkg with the exact ground truth. With --bands rgb+dsm a float32 "
-        "surface model (metres) is written beside it as OUT.dsm.tif.",
+        "surface model (metres) is written beside it as OUT.dsm.tif. With --frame the ground is "
+        "a real drone photograph instead: the generator's submunitions and litter are "
+        "composited onto it at their real size, lit, softened and noised like the frame.",
     )
     add_out(p, "output GeoTIFF (OUT.tif; the labels and DSM go beside it)", positional=True)
     p.add_argument("--size-px", nargs=2, type=int, metavar=("W", "H"), help="width height (px)")
@@ -27,6 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("demo",),
         help="the bundled demo flight (fixes size, gsd and seed; OUT defaults to demo/flight.tif)",
     )
+    p.add_argument("--frame", help="composite the objects onto this real nadir drone frame "
+                   "(JPEG), resampled to --gsd (0.005-0.04 m); no --size-px")
+    p.add_argument("--frame-gsd", type=float, help="the frame's own GSD (m per px); default: "
+                   "that of its known flight (caliterra 0.015, brighton 0.017)")
+    p.add_argument("--jpeg-quality", type=int, default=None,
+                   help="with --frame: quality of the final JPEG pass (default 90)")
     add_threads(p)
     p.set_defaults(run=run)
 
@@ -35,5 +44,6 @@ def run(args: argparse.Namespace) -> int:
     from rams.pipelines.synth import synth
 
     synth(output(args), *(args.size_px or (None, None)), args.gsd, args.seed, crs=args.crs, bands=args.bands,
-          preset=args.preset, threads=args.threads, overwrite=args.overwrite)
+          preset=args.preset, threads=args.threads, overwrite=args.overwrite, frame=args.frame,
+          frame_gsd_m=args.frame_gsd, jpeg_quality=args.jpeg_quality)
     return 0

@@ -14,6 +14,7 @@ from rams.synthetic.flight import (
     labels_path,
     render_flight,
 )
+from rams.synthetic.real_ground import generate_real_ground_flight
 
-__all__ = ["DEMO", "SynthPreset", "dsm_path", "generate_flight", "generate_scene", "labels_path",
-           "render_flight"]
+__all__ = ["DEMO", "SynthPreset", "dsm_path", "generate_flight", "generate_real_ground_flight",
+           "generate_scene", "labels_path", "render_flight"]
