@@ -16,7 +16,7 @@ import shapely
 
 from rams.export import empty_layer
 from rams.settings import DetectionSettings
-from rams.vectorize import join_lines, merge_polygons, split_at_necks, suppress_points
+from rams.vectorize import chain_lines, join_lines, merge_polygons, split_at_necks, suppress_points
 
 #: Feature layers a region produces, all clipped to (or anchored in) the region's core.
 FEATURE_LAYERS = ("submunitions", "trenches", "positions", "coverage", "not_assessable")
@@ -37,6 +37,11 @@ def _positions(frame: gpd.GeoDataFrame, det: DetectionSettings) -> gpd.GeoDataFr
     """Position pieces joined across core borders, then cut where two positions meet at a neck."""
     return split_at_necks(merge_polygons(frame), det.position_neck_m,
                           min_area_m2=det.position_min_area_m2 or 0.0)
+
+
+def _trenches(frame: gpd.GeoDataFrame, det: DetectionSettings) -> gpd.GeoDataFrame:
+    """Trench pieces joined across core borders, then chained through junctions and gaps."""
+    return chain_lines(join_lines(frame), det.trench_gap_m, det.trench_max_turn_deg)
 
 
 def merge_regions(
@@ -61,7 +66,7 @@ def merge_regions(
     layers["submunitions"] = points
 
     for name, join, size, minimum in (
-        ("trenches", join_lines, "length_m", det.trench_min_length_m),
+        ("trenches", partial(_trenches, det=det), "length_m", det.trench_min_length_m),
         ("positions", partial(_positions, det=det), "area_m2", det.position_min_area_m2),
     ):
         frame = parts[name]

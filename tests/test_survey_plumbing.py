@@ -128,12 +128,12 @@ def test_stage_seconds_add_up_to_the_total(tmp_path, seeing_model):
     stages = summary["stage_seconds"]
     assert list(stages) == ["start", "open", "read", "inference", "vectorize", "chips", "hazards", "report",
                             "geopackage", "finish"]
-    assert sum(stages.values()) == pytest.approx(summary["seconds"], abs=0.06)
+    assert sum(stages.values()) == pytest.approx(summary["seconds"], abs=0.11)  # each rounded
     meta = pyogrio.read_dataframe(out, layer="metadata")
     keys = dict(zip(meta["key"], meta["value"], strict=True))
     written = json.loads(keys["stage_seconds"])
     assert list(written) == list(stages)[:-1]  # written before the run folder is cleared
-    assert sum(written.values()) == pytest.approx(float(keys["run_seconds"]), abs=0.06)
+    assert sum(written.values()) == pytest.approx(float(keys["run_seconds"]), abs=0.11)
     assert "stage_seconds" in (tmp_path / "timed.html").read_text(encoding="utf-8")
 
 

@@ -15,6 +15,7 @@ from scipy import ndimage
 from shapely.geometry import LineString, box
 
 from rams.vectorize import (
+    chain_lines,
     join_lines,
     mask_polygons,
     merge_polygons,
@@ -291,3 +292,49 @@ def test_coarse_mask_outlines_of_neighbouring_regions_meet_without_overlap():
     right = mask_polygons(mask[:, 101:], TRANSFORM @ Affine.translation(101, 0), simplify_m=0.1)
     assert left.intersection(right).area == pytest.approx(0.0, abs=1e-9)
     assert left.union(right).area == pytest.approx(101 * 203 * GSD**2)
+
+
+def _pieces(*coords: list[tuple[float, float]]) -> gpd.GeoDataFrame:
+    lines = [LineString(c) for c in coords]
+    return gpd.GeoDataFrame({"length_m": [g.length for g in lines], "width_m": 1.0, "confidence": 0.8},
+                            geometry=lines, crs=CRS_UTM)
+
+
+def test_a_zig_zag_broken_at_its_corners_is_one_trench():
+    corners = [(0, 0), (6, 6), (12, 0), (18, 6), (24, 0)]
+    # each leg a piece, the corners left out by up to 1.5 m as a thin mask leaves them
+    legs = [[(x0 + 0.5, y0 + (0.5 if y1 > y0 else -0.5)), (x1 - 0.5, y1 - (0.5 if y1 > y0 else -0.5))]
+            for (x0, y0), (x1, y1) in zip(corners[:-1], corners[1:], strict=True)]
+    chained = chain_lines(_pieces(*legs), gap_m=10.0, max_turn_deg=60.0)
+    assert len(chained) == 1
+    assert chained["length_m"].iloc[0] == pytest.approx(chained.geometry.iloc[0].length)
+    assert chained.geometry.iloc[0].length > 0.9 * LineString(corners).length
+
+
+def test_an_aligned_gap_is_bridged_and_a_crossing_one_is_not():
+    aligned = chain_lines(_pieces([(0, 0), (20, 0)], [(28, 0), (50, 0)]), gap_m=10.0, max_turn_deg=60.0)
+    assert len(aligned) == 1 and aligned.geometry.iloc[0].length == pytest.approx(50.0)
+    # the second trench runs across the first's end, 8 m away: two trenches
+    crossing = chain_lines(_pieces([(0, 0), (20, 0)], [(28, -20), (28, 20)]), gap_m=10.0, max_turn_deg=60.0)
+    assert len(crossing) == 2
+    # too far: two trenches whatever the alignment
+    assert len(chain_lines(_pieces([(0, 0), (20, 0)], [(32, 0), (50, 0)]), gap_m=10.0, max_turn_deg=60.0)) == 2
+
+
+def test_at_a_junction_the_straight_pieces_chain_and_a_short_spur_is_dropped():
+    pieces = _pieces([(0, 0), (20, 0)], [(20, 0), (40, 0)], [(20, 0), (22, 3)])
+    chained = chain_lines(pieces, gap_m=10.0, max_turn_deg=60.0)
+    assert len(chained) == 1 and chained.geometry.iloc[0].length == pytest.approx(40.0)
+    # a long branch is a trench of its own
+    branched = _pieces([(0, 0), (20, 0)], [(20, 0), (40, 0)], [(20, 0), (20, 15)])
+    assert sorted(round(g.length) for g in chain_lines(branched, 10.0, 60.0).geometry) == [15, 40]
+
+
+def test_chaining_is_order_independent_and_keeps_one_piece_whole():
+    legs = _pieces([(0, 0), (10, 0)], [(12, 0.5), (25, 1)], [(27, 1), (40, 0)])
+    forward = chain_lines(legs, 10.0, 60.0)
+    backward = chain_lines(legs.iloc[::-1].reset_index(drop=True), 10.0, 60.0)
+    assert len(forward) == len(backward) == 1
+    assert forward.geometry.iloc[0].length == pytest.approx(backward.geometry.iloc[0].length)
+    single = _pieces([(0, 0), (10, 0)])
+    assert chain_lines(single, 10.0, 60.0).geometry.iloc[0].equals(single.geometry.iloc[0])

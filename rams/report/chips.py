@@ -155,7 +155,8 @@ def framed_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int], layer
             geom, [to_chip.a, to_chip.b, to_chip.d, to_chip.e, to_chip.c, to_chip.f]
         )
         mark = f'<path d="{_svg_path(outline)}"/>'
-        anchor = geom.representative_point() if geom.geom_type.endswith("Polygon") else geom.interpolate(0.5, True)
+        polygon = geom.geom_type.endswith("Polygon")
+        anchor = geom.representative_point() if polygon else geom.interpolate(0.5, normalized=True)
         return _chip(layer, frame, row, anchor, _png(image), image.width, image.height, mark)
 
     return _in_parallel(chip, frame, rows)

@@ -47,7 +47,7 @@ def extended(view: FlightView, bounds: tuple[float, float, float, float]) -> Fli
     t = view.transform
     width, height = view.size
     to_px = ~t
-    (c0, r0), (c1, r1) = to_px * (bounds[0], bounds[3]), to_px * (bounds[2], bounds[1])
+    (c0, r0), (c1, r1) = to_px @ (bounds[0], bounds[3]), to_px @ (bounds[2], bounds[1])
     left, top = max(0, math.ceil(-min(c0, c1))), max(0, math.ceil(-min(r0, r1)))
     right, bottom = max(0, math.ceil(max(c0, c1) - width)), max(0, math.ceil(max(r0, r1) - height))
     if not (left or top or right or bottom):
