@@ -10,7 +10,6 @@ or merge records the ids it replaces in ``supersedes`` (rule in :mod:`rams.hazar
 
 from __future__ import annotations
 
-import datetime
 import json
 import logging
 import os
@@ -20,6 +19,7 @@ import geopandas as gpd
 import pyogrio
 from pyproj import CRS
 
+from rams.config import iso_date
 from rams.errors import RamsError, refuse_existing
 from rams.export import empty_layer, write_geopackage
 from rams.hazards import HazardRules, hazard_layers, load_rules
@@ -75,13 +75,6 @@ def _check_crs(path: Path, crs: CRS, rules: HazardRules, rules_path: Path | None
         )
 
 
-def _survey_date(path: Path, value: str) -> str:
-    try:
-        return datetime.date.fromisoformat(value).isoformat() if value else ""
-    except ValueError:
-        raise RamsError(path, f"survey date {value!r} is not YYYY-MM-DD") from None
-
-
 def hazards(
     detections: str | os.PathLike,
     out: str | os.PathLike,
@@ -110,7 +103,7 @@ def hazards(
     crs = frames["submunitions"].crs
     _check_crs(src, CRS.from_user_input(crs), hazard_rules, rules_path)
     flight_id = flight_id or metadata.get("flight_id") or src.stem
-    survey_date = _survey_date(src, survey_date or metadata.get("survey_date", ""))
+    survey_date = iso_date(src, survey_date or metadata.get("survey_date", ""))
     model = model or metadata.get("model", "")
 
     layers = {name: frames[name] for name in INPUT_LAYERS}

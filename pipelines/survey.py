@@ -8,7 +8,6 @@ areas, the atomic GeoPackage and the HTML report.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -20,7 +19,7 @@ from functools import partial
 from pathlib import Path
 
 import rams
-from rams.config import load_config
+from rams.config import iso_date, load_config
 from rams.detect import detection_grid
 from rams.detector.card import resolve_model_dir
 from rams.detector.detector import Detector
@@ -53,14 +52,6 @@ def processing_flight(flight: Flight, gsd_range_m: tuple[float, float]) -> Fligh
     if flight.gsd_m > hi * 1.001:
         return resampled(flight, hi)
     return flight
-
-
-def iso_date(source: str | os.PathLike, value: str) -> str:
-    """``value`` as an ISO 8601 date (YYYY-MM-DD), or a `RamsError` naming ``source``."""
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise RamsError(source, f"survey date {value!r} is not YYYY-MM-DD") from None
 
 
 def refuse_wide_strips(flight: Flight, grid: TileGrid) -> None:

@@ -21,6 +21,7 @@ older one is brought up to date by the class's ``UPGRADES`` before it is read.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 import types
 import typing
@@ -342,3 +343,13 @@ def load_config(cls: type[C], path: str | Path | None) -> C:
         return cls()
     p = Path(path)
     return from_mapping(cls, read_yaml(p), str(p), base=p.parent)
+
+
+def iso_date(source: str | Path, value: str) -> str:
+    """``value`` as an ISO 8601 date (YYYY-MM-DD; "" stays ""), or a `RamsError` naming ``source``."""
+    if not value:
+        return ""
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise RamsError(source, f"survey date {value!r} is not YYYY-MM-DD") from None
