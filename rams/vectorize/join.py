@@ -166,8 +166,10 @@ def suppress_points(points: gpd.GeoDataFrame, radius_m: float) -> gpd.GeoDataFra
     return sort_features(points.iloc[keep])
 
 
-#: Length (m) along a piece over which its end's direction is measured.
+#: Length (m) along a piece over which its end's direction is measured: where it meets a gap, and
+#: (its course, across a zig-zag's legs) where it meets other pieces at a corner or a junction.
 DIRECTION_SPAN_M = 1.5
+COURSE_SPAN_M = 10.0
 #: Ends closer than this (m) meet at a corner or a junction: linked unless one piece folds back
 #: onto the other (turns by more than ``CORNER_MAX_TURN_DEG``; zig-zag corners turn by 90° or more).
 CORNER_M = 3.0
@@ -178,9 +180,10 @@ CORNER_MAX_TURN_DEG = 150.0
 SHORT_GAP_M = 5.0
 
 
-def _end_directions(line: shapely.LineString) -> tuple[np.ndarray, np.ndarray]:
-    """Unit vectors pointing out of a line's start and out of its end (m, projected CRS)."""
-    span = min(DIRECTION_SPAN_M, line.length / 2)
+def _end_directions(line: shapely.LineString, span_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors pointing out of a line's start and out of its end, each measured over
+    ``span_m`` of the line (at most half of it; m, projected CRS)."""
+    span = min(span_m, line.length / 2)
     start = np.asarray(line.coords[0]) - np.asarray(line.interpolate(span).coords[0])
     end = np.asarray(line.coords[-1]) - np.asarray(line.interpolate(line.length - span).coords[0])
     return start / max(np.linalg.norm(start), 1e-12), end / max(np.linalg.norm(end), 1e-12)
@@ -218,7 +221,8 @@ def chain_lines(lines: gpd.GeoDataFrame, gap_m: float, max_turn_deg: float) -> g
     if n < 2 or gap_m <= 0:
         return sort_features(lines)
     ends = np.array([[g.coords[0], g.coords[-1]] for g in geoms], dtype=np.float64).reshape(-1, 2)
-    outward = np.array([_end_directions(g) for g in geoms]).reshape(-1, 2)
+    outward = np.array([_end_directions(g, DIRECTION_SPAN_M) for g in geoms]).reshape(-1, 2)
+    course = np.array([_end_directions(g, COURSE_SPAN_M) for g in geoms]).reshape(-1, 2)
     cos_gap, cos_corner = np.cos(np.radians(max_turn_deg)), np.cos(np.radians(CORNER_MAX_TURN_DEG))
     candidates = []
     tree = shapely.STRtree(shapely.points(ends))
@@ -227,7 +231,7 @@ def chain_lines(lines: gpd.GeoDataFrame, gap_m: float, max_turn_deg: float) -> g
             continue
         link = ends[b] - ends[a]
         distance = float(np.hypot(*link))
-        straight = float(-outward[a] @ outward[b])  # cosine of the turn from one piece into the other
+        straight = float(-course[a] @ course[b])  # cosine of the turn from one piece's course into the other's
         if distance <= CORNER_M:  # a corner or a junction: anything but folding back
             if straight < cos_corner:
                 continue
