@@ -223,6 +223,7 @@ def survey(
             settings=settings,
             run_dir=str(run_dir),
             view=view_grid,
+            cut_chips=report is not None,
             torch_threads=1 if client is not None else max(1, default_workers() // n_threads),
         )
         progress = Progress(len(regions), sum(r.pixels for r in regions))

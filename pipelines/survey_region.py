@@ -45,6 +45,9 @@ class RegionJob:
     settings: SurveySettings
     run_dir: str
     view: ViewGrid
+    #: Cut the chips of the region's submunitions (only a survey with a report shows them; a
+    #: region saved without them is chipped from the flight afterwards, see the report's chips).
+    cut_chips: bool = True
     torch_threads: int = 1
 
 
@@ -88,7 +91,7 @@ def survey_region(job: RegionJob, region: Region) -> RegionResult:
     found = detect_region(detector, pixels, region, flight.transform, flight.crs, job.settings.detection,
                           batch_size=job.settings.tiling.batch_size)
     t0 = time.perf_counter()
-    chips = cut_point_chips(pixels, flight.transform, found.layers["submunitions"])
+    chips = cut_point_chips(pixels, flight.transform, found.layers["submunitions"]) if job.cut_chips else {}
     seconds = {"read": read_seconds, **found.seconds, "chips": time.perf_counter() - t0}
     tiles = len(region.tiles)
     store.save(region.index, found.layers, view, chips,

@@ -87,11 +87,10 @@ def cut_point_chips(pixels: RegionPixels, transform: Affine, points: gpd.GeoData
     the report decodes nothing again for them. Points nearer the read's edge than half a chip
     are left to :func:`submunition_chips`."""
     chips = {}
-    inside = Window(pixels.window.col_off, pixels.window.row_off, pixels.window.width, pixels.window.height)
     for row in ranked(points, limit):
         point = _point(points.geometry.iloc[row])
         window, _, _ = point_window(transform, point)
-        if window.intersection(inside) != window:
+        if window.intersection(pixels.window) != window:
             continue
         rgb, valid = pixels.view(window)
         chips[chip_key(point)] = (float(points["confidence"].iloc[row]), _png(_padded(rgb, valid)))
