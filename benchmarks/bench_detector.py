@@ -28,9 +28,10 @@ import torch
 from rams.detector.context import context_factor
 from rams.detector.detector import Detector
 from rams.detector.model import CLASSES, build_model
-from rams.detector.verifier import PatchEnsemble, crop_patches, patch_probabilities, patch_scale
+from rams.detector.verifier import PatchEnsemble, patch_probabilities
 from rams.errors import RamsError
 from rams.inference import context_probabilities
+from rams.patches import crop_patches, patch_scale
 from rams.tiling import TileGrid
 
 

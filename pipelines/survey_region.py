@@ -89,7 +89,8 @@ def survey_region(job: RegionJob, region: Region) -> RegionResult:
     view = view_part(job.view, pixels, region.core)
     read_seconds = time.perf_counter() - t0
     found = detect_region(detector, pixels, region, flight.transform, flight.crs, job.settings.detection,
-                          batch_size=job.settings.tiling.batch_size)
+                          batch_size=job.settings.tiling.batch_size,
+                          native=flight.native_patches if flight.rescale is not None else None)
     t0 = time.perf_counter()
     chips = cut_point_chips(pixels, flight.transform, found.layers["submunitions"]) if job.cut_chips else {}
     seconds = {"read": read_seconds, **found.seconds, "chips": time.perf_counter() - t0}

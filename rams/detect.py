@@ -20,7 +20,7 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 from rams.assess import not_assessable
-from rams.detector.verifier import verify_points
+from rams.detector.verifier import PatchSource, verify_points
 from rams.errors import RamsError
 from rams.inference import Predictor, predict_region
 from rams.merge import merge_regions
@@ -106,6 +106,7 @@ def detect_region(
     *,
     batch_size: int = 8,
     verify: bool = True,
+    native: PatchSource | None = None,
 ) -> RegionDetections:
     """One region's features, each clipped to (or anchored in) the region's core.
 
@@ -114,6 +115,8 @@ def detect_region(
     :func:`rams.settings.calibrated`). Heatmap peaks at ``candidate_threshold`` go through the
     detector's verifier when it has one and ``verify``; without it the peaks at
     ``submunition_threshold`` are the points (with ``verify=False``, a verifier's candidates).
+    ``native`` cuts the verifier's patches from the flight's own pixels when it is finer than
+    ``pixels`` (see :func:`rams.detector.verifier.verify_points`).
     """
     gsd_m = float(abs(transform.a))
     t0 = time.perf_counter()
@@ -129,7 +132,7 @@ def detect_region(
         nms_radius_m=det.nms_radius_m,
     )
     if candidates and verify:
-        points = verify_points(points, pixels.rgb, read_transform, verifier, det.submunition_threshold)
+        points = verify_points(points, pixels.rgb, read_transform, verifier, det.submunition_threshold, native)
     lines = trench_lines(prob[0], read_transform, crs, threshold=det.trench_threshold, min_length_m=0.0,
                          simplify_m=det.simplify_m)
     polys = position_polygons(prob[1], read_transform, crs, threshold=det.position_threshold, min_area_m2=0.0,

@@ -158,6 +158,35 @@ class Flight:
                                       (c0, w, self.rescale, sc0), rgb[:, a:b])
         return rgb, valid
 
+    def native_patches(self, xy: np.ndarray, patch_px: int, patch_gsd_m: float) -> np.ndarray:
+        """uint8 patches (K, 3, P, P) centred on the map points ``xy`` (K, 2) (metres, flight
+        CRS), each covering ``patch_px * patch_gsd_m`` metres of ground cut from the file at its
+        own resolution and resampled to ``patch_px`` px: a file finer than the read grid
+        (:attr:`rescale`) is not averaged first. Each patch is what
+        :func:`rams.detector.verifier.crop_patches` cuts from the whole image at that
+        resolution (edge pixels repeated beyond the raster). A warped flight has no north-up
+        grid of its own: its patches come from the warped grid."""
+        from rams.patches import crop_patches, patch_scale  # torch: imported when patches are cut
+
+        out = np.empty((len(xy), 3, patch_px, patch_px), np.uint8)
+        if len(xy) == 0:
+            return out
+        ds = self.dataset()
+        grid = ds.transform  # the file's own grid (or the warp's)
+        scale = patch_scale(patch_gsd_m, abs(grid.a))
+        side = max(1, round(patch_px * scale))
+        cols, rows = ~grid @ (np.asarray(xy)[:, 0], np.asarray(xy)[:, 1])
+        rows = np.clip(rows, 0, ds.height - 1e-6)
+        cols = np.clip(cols, 0, ds.width - 1e-6)
+        for k, (r, c) in enumerate(zip(rows, cols, strict=True)):
+            r0 = max(0, math.floor(r) - side // 2)
+            c0 = max(0, math.floor(c) - side // 2)
+            r1 = min(ds.height, math.floor(r) - side // 2 + side)
+            c1 = min(ds.width, math.floor(c) - side // 2 + side)
+            rgb, _ = self._read(ds, Window(c0, r0, c1 - c0, r1 - r0), None)
+            out[k] = crop_patches(rgb, np.array([[r - r0, c - c0]]), patch_px, scale)[0]
+        return out
+
     def to_uint8(self, pixels: np.ndarray) -> np.ndarray:
         """Map native pixels (3, H, W) to uint8 with the flight-wide stretch."""
         if self.stretch is None:

@@ -106,3 +106,13 @@ def area_average(
     mean = np.divide(stack[1:], stack[0], out=np.zeros_like(stack[1:]), where=seen)
     out[...] = np.clip(mean + 0.5, 0, 255).astype(np.uint8)
     return share >= MIN_VALID_SHARE
+
+
+def averaged(rgb: np.ndarray, ratio: float) -> np.ndarray:
+    """uint8 (3, H, W) averaged onto a grid ``ratio`` (> 1) times coarser sharing its top-left
+    corner: uint8 (3, floor(H / ratio), floor(W / ratio)), the whole output px its ground covers,
+    each the exact area average of the input px under it."""
+    h, w = max(1, math.floor(rgb.shape[1] / ratio + 1e-6)), max(1, math.floor(rgb.shape[2] / ratio + 1e-6))
+    out = np.empty((3, h, w), np.uint8)
+    area_average(rgb, np.ones(rgb.shape[1:], np.uint8), (0, h, ratio, 0), (0, w, ratio, 0), out)
+    return out

@@ -170,3 +170,38 @@ def test_a_coarser_grid_averages_like_gdals_warper(tmp_path, gsd_m):
     # a chip-sized window reads the same pixels as the whole
     chip, _ = f.read_rgb(Window(17, 23, 40, 30))
     np.testing.assert_array_equal(chip, ours[:, 23:53, 17:57])
+
+
+def test_native_patches_are_the_files_own_pixels(tmp_path):
+    # a 0.5 cm file read on a 2 cm grid: its patches come from the file, not from the averaged grid
+    from rams.flight import resampled
+    from rams.patches import crop_patches
+
+    data = textured(3, 600, 800, seed=5)
+    native = open_flight(write_tif(tmp_path / "fine.tif", data, gsd_m=0.005))
+    f = resampled(native, 0.02)
+    t = native.transform
+    rc = np.array([[300.4, 400.7], [3.2, 5.9], [598.0, 790.5]])  # middle, at the corners
+    xy = np.column_stack([t.c + rc[:, 1] * 0.005, t.f - rc[:, 0] * 0.005])
+    got = f.native_patches(xy, 32, 0.01)
+    np.testing.assert_array_equal(got, crop_patches(data, rc, 32, 2.0))
+    assert f.native_patches(xy[:0], 32, 0.01).shape == (0, 3, 32, 32)
+
+
+@pytest.mark.parametrize("gsd_m", [0.005, 0.01, 0.02, 0.04])
+def test_native_patches_hold_one_object_at_one_size_whatever_the_gsd(tmp_path, gsd_m):
+    # a 16 cm dark disc on bright ground, flown at 0.5-4 cm: in a 64 px patch at 1 cm per px it
+    # is 16 px across and centred, at every GSD
+    from rams.flight import resampled
+
+    side = round(2.0 / gsd_m)
+    yy, xx = (np.mgrid[0:side, 0:side] + 0.5) * gsd_m
+    disc = np.hypot(xx - 1.0, yy - 1.0) <= 0.08
+    data = np.where(disc, 40, 200).astype(np.uint8)[None].repeat(3, axis=0)
+    f = resampled(open_flight(write_tif(tmp_path / "disc.tif", data, gsd_m=gsd_m)), max(gsd_m, 0.02))
+    x0, y0 = f.transform.c, f.transform.f
+    patch = f.native_patches(np.array([[x0 + 1.0, y0 - 1.0]]), 64, 0.01)[0, 0].astype(float)
+    dark = (200 - patch) / 160  # share of each patch px the disc covers
+    assert dark.sum() == pytest.approx(np.pi * 8**2, rel=0.08)
+    rows, cols = np.nonzero(dark > 0.5)
+    assert abs(rows.mean() - 31.5) < 0.8 and abs(cols.mean() - 31.5) < 0.8

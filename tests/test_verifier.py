@@ -13,20 +13,21 @@ from detector_fixtures import CARD, make_flight, tamper, tiny_model
 from safetensors.torch import load_file, save_file
 from shapely.geometry import Point
 
+from rams.detector.calibration import Platt
 from rams.detector.card import WEIGHTS_FILE, save_model
 from rams.detector.detector import Detector
 from rams.detector.verifier import (
+    LitePatchNet,
     PatchEnsemble,
     Verifier,
     build_verifier,
     cascade_probabilities,
-    crop_patches,
     patch_arch,
     patch_probabilities,
-    patch_scale,
     verify_points,
 )
 from rams.errors import RamsError
+from rams.patches import crop_patches, patch_scale
 from rams.training.config import load_config
 from rams.training.mining import draw_weights, label_candidates, positive_weights
 from rams.training.verifier_trainer import hard_negatives, train_verifier
@@ -183,6 +184,43 @@ def test_verify_points_rescores_and_filters() -> None:
     assert kept.geometry.iloc[0].equals(pts.geometry.iloc[0])
 
 
+def test_verify_points_cuts_from_the_flights_own_pixels_when_given() -> None:
+    # a source at the flight's own resolution wins over the averaged grid, for a verifier
+    # with a patch GSD; without one the grid's pixels are judged
+    img = np.zeros((3, 20, 20), np.uint8)
+    transform = Affine(0.1, 0, 100.0, 0, -0.1, 200.0)
+    pts = gpd.GeoDataFrame({"confidence": [0.2, 0.3]},
+                           geometry=[Point(100.55, 199.45), Point(101.55, 198.45)], crs=CRS)
+    asked = []
+
+    def native(xy: np.ndarray, patch_px: int, patch_gsd_m: float) -> np.ndarray:
+        asked.append((xy.copy(), patch_px, patch_gsd_m))
+        return np.full((len(xy), 3, patch_px, patch_px), 200, np.uint8)
+
+    ver = _Bright()
+    ver.patch_gsd_m = 0.05
+    kept = verify_points(pts, img, transform, ver, 0.3, native)
+    assert len(kept) == 2 and np.allclose(kept.confidence, 200 / 255)
+    assert asked[0][1:] == (ver.patch_px, 0.05)
+    assert np.allclose(asked[0][0], [[100.55, 199.45], [101.55, 198.45]])
+    ver.patch_gsd_m = None
+    assert verify_points(pts, img, transform, ver, 0.3, native).empty and len(asked) == 1
+
+
+def test_lite_verifier_round_trip_with_its_calibration(tmp_path) -> None:
+    torch.manual_seed(0)
+    net = LitePatchNet(blocks=2, neck=16).eval()
+    arch = {**patch_arch(net), "patch_px": 32, "patch_gsd_m": 0.01}
+    assert arch["type"] == "LitePatchNet" and "pretrained" not in arch
+    card = {**VERIFIER_CARD, "arch": arch, "calibration": {"slope": 0.5, "intercept": -1.0}}
+    save_model(tmp_path / "lite", net, card)
+    ver = Verifier.load(tmp_path / "lite", device="cpu")  # hash-checked, BatchNorm folded
+    patches = np.random.default_rng(0).integers(0, 256, (16, 3, 32, 32), dtype=np.uint8)
+    raw = patch_probabilities(net, patches, torch.device("cpu"))
+    assert np.allclose(ver.score(patches), Platt(0.5, -1.0)(raw), atol=1e-5)
+    assert ver.patch_gsd_m == 0.01
+
+
 def test_detector_loads_its_verifier_and_refuses_tampering(tmp_path) -> None:
     torch.manual_seed(0)
     save_model(tmp_path / "ver", build_verifier(VERIFIER_CARD["arch"]), VERIFIER_CARD)
@@ -211,7 +249,10 @@ def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
     assert card["name"] == "t"
     save_model(tmp_path / "det", tiny_model(), {**CARD, "verifier_model": str(model_dir)})
     ver = Detector.load(tmp_path / "det", device="cpu").verifier
-    assert ver.card["kind"] == "verifier" and 0.0 < ver.card["postprocess"]["threshold"] < 1.0
+    assert ver.card["kind"] == "verifier" and 0.0 < ver.card["postprocess"]["raw_threshold"] < 1.0
+    assert 0.0 < ver.card["postprocess"]["threshold"] <= 1.0  # the same threshold, calibrated
+    assert set(ver.card["calibration"]) == {"slope", "intercept"}  # fitted on the validation candidates
+    assert 0 <= ver.card["metrics"]["validation_calibration"]["expected_calibration_error"] <= 1
     mined = load_file(str(tmp_path / "run" / "candidates.safetensors"))
     positive = mined["labels"] > 0.5
     assert positive.any() and (mined["length_px"][positive] > 0).all() and (mined["length_px"][~positive] == 0).all()

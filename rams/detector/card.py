@@ -65,6 +65,8 @@ class ModelCard:
     orientations: int = 1  # looks averaged per input: 1, 4 (quarter turns) or 8 (and mirrored)
     arch: dict[str, Any]  # the network's constructor arguments
     postprocess: dict[str, float] = field(default_factory=dict, metadata={"low": 0.0})  # calibrated thresholds
+    # a verifier's Platt scaling of its probabilities (slope, intercept; rams.detector.calibration)
+    calibration: dict[str, float] | None = None
     outputs: tuple[str, ...] | None = None  # evidence maps trained; None: all classes
     input_gsd_m: float | None = bounded(None, 0.0, low_open=True, doc="a context model's input GSD, metres")
     context_model: str | None = None  # name or folder beside this one

@@ -136,19 +136,29 @@ class RamsNet(UInt8Net):
         return kept + self.head_full(torch.cat([self.full_res(z), coarse], dim=1))
 
 
+def _fused(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
+    """One convolution doing what ``conv`` then ``bn`` (in eval mode) do."""
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                      conv.padding, conv.dilation, conv.groups, bias=True)
+    with torch.no_grad():
+        fused.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
+        bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+        fused.bias.copy_(bn.bias + (bias - bn.running_mean) * scale)
+    return fused
+
+
 def fuse_batchnorm(model: Net) -> Net:
-    """Fold every BatchNorm into the convolution before it, in place (inference only)."""
+    """Fold every BatchNorm into the convolution before it, in place (inference only): in a
+    ``Sequential(conv, bn, ...)`` or a module holding ``conv`` and ``bn`` attributes (applied in
+    that order, as :class:`rams.detector.backbone.ConvBN` does)."""
     for module in model.modules():
         if isinstance(module, nn.Sequential) and len(module) >= 2 \
                 and isinstance(module[0], nn.Conv2d) and isinstance(module[1], nn.BatchNorm2d):
-            conv, bn = module[0], module[1]
-            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-            fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
-                              conv.padding, conv.dilation, conv.groups, bias=True)
-            with torch.no_grad():
-                fused.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
-                fused.bias.copy_(bn.bias - bn.running_mean * scale)
-            module[0], module[1] = fused, nn.Identity()
+            module[0], module[1] = _fused(module[0], module[1]), nn.Identity()
+        elif isinstance(getattr(module, "conv", None), nn.Conv2d) \
+                and isinstance(getattr(module, "bn", None), nn.BatchNorm2d):
+            module.conv, module.bn = _fused(module.conv, module.bn), nn.Identity()
     return model
 
 

@@ -14,17 +14,18 @@ verifier's probability becomes the point's confidence, and the points at or abov
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import shapely
 import torch
-import torch.nn.functional as F
 from affine import Affine
 from torch import nn
 
+from rams.detector.backbone import Lite0Features, lite0_features
+from rams.detector.calibration import Platt
 from rams.detector.card import load_model
 from rams.detector.model import (
     ORIENTATIONS,
@@ -36,6 +37,7 @@ from rams.detector.model import (
     on_device,
     turned,
 )
+from rams.patches import crop_patches, patch_scale
 
 
 class PatchNet(UInt8Net):
@@ -66,6 +68,30 @@ class PatchNet(UInt8Net):
         return self.head(pooled)[:, 0]
 
 
+class LitePatchNet(UInt8Net):
+    """uint8 patches (N, 3, P, P) -> one logit each, on ImageNet-pretrained features: the stages
+    of EfficientNet-Lite0 down to 1/8 of the patch (:class:`rams.detector.backbone.Lite0Features`,
+    ``blocks`` of its blocks), one separable stage to 1/16 of ``neck`` channels, global average and
+    max pooling, a linear layer. ``pretrained`` copies the ImageNet weights into the features (only
+    when training starts: a saved verifier carries its own weights)."""
+
+    def __init__(self, blocks: int = 5, neck: int = 96, mean: Sequence[float] = (127.0, 127.0, 127.0),
+                 std: Sequence[float] = (128.0, 128.0, 128.0), pretrained: bool = False) -> None:
+        super().__init__(3, mean, std)
+        self.blocks, self.neck_width = blocks, neck
+        self.features = lite0_features(blocks, pretrained=True) if pretrained else Lite0Features(blocks)
+        self.neck = SeparableBlock(self.features.out_channels, neck, 2)
+        self.head = nn.Linear(2 * neck, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.neck(self.features(self.normalise(x)))
+        pooled = torch.cat([y.mean(dim=(2, 3)), y.amax(dim=(2, 3))], dim=1)
+        return self.head(pooled)[:, 0]
+
+
+Member = PatchNet | LitePatchNet
+
+
 class PatchEnsemble(nn.Module):
     """Several :class:`PatchNet` members judging each patch in several ``orientations``: the
     mean of their logits. Orientations are 1, 4 (the quarter turns) or 8 (and their mirror
@@ -73,7 +99,7 @@ class PatchEnsemble(nn.Module):
     more look at the same evidence. ``members[0]`` alone serves as the cheap first pass of a
     cascade (:func:`cascade_probabilities`)."""
 
-    def __init__(self, members: Sequence[PatchNet], orientations: int = 1) -> None:
+    def __init__(self, members: Sequence[Member], orientations: int = 1) -> None:
         super().__init__()
         if orientations not in ORIENTATIONS:
             raise ValueError(f"orientations must be 1, 4 or 8, not {orientations}")
@@ -89,11 +115,15 @@ class PatchEnsemble(nn.Module):
         return total / (self.orientations * len(self.members))
 
 
-def _patch_net(arch: dict) -> PatchNet:
+def _patch_net(arch: dict) -> Member:
+    if arch.get("type") == "LitePatchNet":
+        return LitePatchNet(int(arch.get("blocks", 5)), int(arch.get("neck", 96)),
+                            tuple(arch.get("mean", (127.0,) * 3)), tuple(arch.get("std", (128.0,) * 3)),
+                            bool(arch.get("pretrained", False)))
     return PatchNet(**arch_arguments(arch, (16, 32, 48, 64)), stem_stride=int(arch.get("stem_stride", 1)))
 
 
-def build_verifier(arch: dict | None = None) -> PatchNet | PatchEnsemble:
+def build_verifier(arch: dict | None = None) -> Member | PatchEnsemble:
     """The network described by a verifier card's ``arch`` entry (defaults when None): a
     :class:`PatchNet`, or a :class:`PatchEnsemble` when ``arch`` lists ``members``."""
     arch = arch or {}
@@ -102,47 +132,23 @@ def build_verifier(arch: dict | None = None) -> PatchNet | PatchEnsemble:
     return _patch_net(arch)
 
 
-def patch_arch(model: PatchNet | PatchEnsemble) -> dict[str, Any]:
+def patch_arch(model: Member | PatchEnsemble) -> dict[str, Any]:
     """The card's ``arch`` entry of a verifier network (without the patch size and GSD)."""
     if isinstance(model, PatchEnsemble):
         return {"type": "PatchEnsemble", "orientations": model.orientations,
                 "members": [patch_arch(m) for m in model.members]}
+    if isinstance(model, LitePatchNet):
+        return {"type": "LitePatchNet", "blocks": model.blocks, "neck": model.neck_width,
+                "mean": model.mean.flatten().tolist(), "std": model.std.flatten().tolist()}
     return {"type": "PatchNet", "in_channels": model.in_channels, "widths": list(model.widths),
             "mean": model.mean.flatten().tolist(), "std": model.std.flatten().tolist(),
             "stem_stride": model.stem_stride}
 
 
-def crop_patches(image: np.ndarray, rc: np.ndarray, patch_px: int, scale: float = 1.0) -> np.ndarray:
-    """uint8 patches (K, C, P, P) of a uint8 image (C, H, W) centred on the pixels holding the
-    positions ``rc`` (K, 2) (row, col, continuous); beyond the image the edge pixels are repeated.
-
-    Each patch covers ``round(P * scale)`` image pixels, resized (bilinear) to P when that differs
-    from P. At ``scale`` 1 the patch holds the image's own pixels, the centre pixel at (P//2, P//2).
-    """
-    side = max(1, round(patch_px * scale))
-    r = np.clip(np.floor(rc[:, 0]).astype(int), 0, image.shape[1] - 1)
-    c = np.clip(np.floor(rc[:, 1]).astype(int), 0, image.shape[2] - 1)
-    offsets = np.arange(side) - side // 2
-    rows = np.clip(r[:, None] + offsets, 0, image.shape[1] - 1)  # (K, side): edge rows repeated
-    cols = np.clip(c[:, None] + offsets, 0, image.shape[2] - 1)
-    crops = np.ascontiguousarray(image[:, rows[:, :, None], cols[:, None, :]].transpose(1, 0, 2, 3))
-    if side == patch_px or len(rc) == 0:
-        return crops
-    resized = F.interpolate(torch.from_numpy(crops).float(), size=(patch_px, patch_px), mode="bilinear",
-                            align_corners=False, antialias=side > patch_px)
-    return resized.round().clamp(0, 255).to(torch.uint8).numpy()
-
-
-def patch_scale(patch_gsd_m: float | None, gsd_m: float) -> float:
-    """Image pixels per patch pixel: patches at ``patch_gsd_m`` metres per pixel (whatever the
-    flight's ``gsd_m``), or at the flight's own resolution when None."""
-    return float(patch_gsd_m) / gsd_m if patch_gsd_m else 1.0
-
-
 class Verifier:
     """A loaded, hash-checked verifier network with its card (``patch_px``, thresholds)."""
 
-    def __init__(self, model: PatchNet | PatchEnsemble, card: dict[str, Any], device: str | None = None) -> None:
+    def __init__(self, model: Member | PatchEnsemble, card: dict[str, Any], device: str | None = None) -> None:
         self.card = card
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = on_device(model.eval(), self.device)
@@ -150,6 +156,7 @@ class Verifier:
         self.patch_gsd_m = card["arch"].get("patch_gsd_m")
         self.prefilter = card.get("postprocess", {}).get("prefilter_threshold")
         self.first_sure = card.get("postprocess", {}).get("first_sure_threshold")
+        self.calibration = Platt.from_card(card.get("calibration"))
 
     @classmethod
     def load(cls, name_or_dir: str | os.PathLike[str], device: str | None = None) -> Verifier:
@@ -158,8 +165,10 @@ class Verifier:
         return cls(fuse_batchnorm(model), card, device)
 
     def score(self, patches: np.ndarray) -> np.ndarray:
-        """Probabilities (K,) float32 for uint8 patches (K, C, P, P)."""
-        return cascade_probabilities(self.model, patches, self.device, self.prefilter, self.first_sure)
+        """Calibrated probabilities (K,) float32 for uint8 patches (K, C, P, P) (see
+        :mod:`rams.detector.calibration`; the identity for a card without ``calibration``)."""
+        raw = cascade_probabilities(self.model, patches, self.device, self.prefilter, self.first_sure)
+        return self.calibration(raw).astype(np.float32)
 
 
 def patch_probabilities(model: nn.Module, patches: np.ndarray, device: torch.device,
@@ -173,7 +182,7 @@ def patch_probabilities(model: nn.Module, patches: np.ndarray, device: torch.dev
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
-def cascade_probabilities(model: PatchNet | PatchEnsemble, patches: np.ndarray, device: torch.device,
+def cascade_probabilities(model: Member | PatchEnsemble, patches: np.ndarray, device: torch.device,
                           prefilter: float | None = None, first_sure: float | None = None) -> np.ndarray:
     """Probabilities (K,) of a verifier; with a ``prefilter`` an ensemble's first member scores
     every patch once, and only the patches it puts at or above ``prefilter`` get the whole
@@ -198,13 +207,25 @@ def pixel_positions(transform: Affine, points: gpd.GeoSeries) -> np.ndarray:
     return np.column_stack([rows, cols]).reshape(-1, 2)
 
 
+#: Cuts verifier patches from a flight's own pixels: (map points (K, 2) in metres, patch px,
+#: patch GSD in metres) -> uint8 (K, 3, P, P); see :meth:`rams.flight.Flight.native_patches`.
+PatchSource = Callable[[np.ndarray, int, float], np.ndarray]
+
+
 def verify_points(points: gpd.GeoDataFrame, image: np.ndarray, transform: Affine,
-                  verifier: Verifier, threshold: float) -> gpd.GeoDataFrame:
-    """Candidates re-scored on their patches of ``image`` (uint8 (C, H, W) on ``transform``):
-    ``confidence`` becomes the verifier's probability; points below ``threshold`` go."""
+                  verifier: Verifier, threshold: float, native: PatchSource | None = None
+                  ) -> gpd.GeoDataFrame:
+    """Candidates re-scored on their patches: ``confidence`` becomes the verifier's probability;
+    points below ``threshold`` go. Patches are cut from ``native`` when given and the verifier
+    has a patch GSD (a flight finer than the grid ``image`` was read on), else from ``image``
+    (uint8 (C, H, W) on ``transform``)."""
     if len(points) == 0:
         return points.reset_index(drop=True)
-    scale = patch_scale(verifier.patch_gsd_m, abs(transform.a))
-    prob = verifier.score(crop_patches(image, pixel_positions(transform, points.geometry), verifier.patch_px, scale))
-    scored = points.assign(confidence=prob.astype(np.float64))
+    if native is not None and verifier.patch_gsd_m:
+        xy = np.column_stack([points.geometry.x.to_numpy(), points.geometry.y.to_numpy()])
+        patches = native(xy, verifier.patch_px, float(verifier.patch_gsd_m))
+    else:
+        scale = patch_scale(verifier.patch_gsd_m, abs(transform.a))
+        patches = crop_patches(image, pixel_positions(transform, points.geometry), verifier.patch_px, scale)
+    scored = points.assign(confidence=verifier.score(patches).astype(np.float64))
     return scored[scored["confidence"] >= threshold].reset_index(drop=True)

@@ -63,11 +63,27 @@ class SynthSpec:
 
 
 @dataclass(frozen=True)
+class RealGroundSpec:
+    """Objects composited onto real drone frames (:mod:`rams.synthetic.real_ground`): every frame
+    of ``split`` of each flight in ``flights`` under ``frames_dir`` (the folder holding
+    ``caliterra/`` and ``brighton/``), at each GSD of ``gsd_m`` (metres per px). Frame k of the
+    list at GSD j gets seed ``seed + 100 * k + j``."""
+
+    frames_dir: RelativePath | None = None
+    split: Literal["train", "validation", "test"] = "train"
+    flights: tuple[str, ...] = ("caliterra", "brighton")
+    gsd_m: tuple[float, ...] = (0.01, 0.02)
+    seed: int = bounded(0, 0)
+
+
+@dataclass(frozen=True)
 class FlightSet:
-    """Labelled flights and synthetic seeds, trained (or validated) on together."""
+    """Labelled flights, synthetic seeds and real-ground composites, trained (or validated) on
+    together."""
 
     flights: tuple[Flight, ...] = ()
     synth: SynthSpec = SynthSpec()
+    real_ground: RealGroundSpec = RealGroundSpec()
 
 
 @dataclass(frozen=True)
@@ -170,8 +186,11 @@ class TrainConfig:
             raise Invalid("input_bands", f"must be {list(RGB_BANDS)}, optionally followed by {ELEVATION_BAND}")
         if self.kind == "verifier" and len(self.input_bands) > len(RGB_BANDS):
             raise Invalid("input_bands", "a verifier judges RGB patches: must be red, green, blue")
-        if not self.train.flights and not self.train.synth.seeds:
-            raise Invalid("train", "no training flights: give train.flights and/or train.synth.seeds")
+        if not self.train.flights and not self.train.synth.seeds and not self.train.real_ground.frames_dir:
+            raise Invalid("train", "no training flights: give train.flights, train.synth.seeds and/or "
+                                   "train.real_ground")
+        if self.train.real_ground.frames_dir and self.train.real_ground.split != "train":
+            raise Invalid("train.real_ground.split", "training composites come from the training frames only")
         if self.orientations not in ORIENTATIONS:
             raise Invalid("orientations", f"must be {choices_text(ORIENTATIONS)}, got {self.orientations}")
         if self.epochs == 0 and not (self.kind == "verifier" and self.init_from and self.ensemble_with):
@@ -200,10 +219,32 @@ def synth_paths(cache_dir: Path, spec: SynthSpec, seed: int) -> tuple[Path, Path
     return cache_dir / f"{stem}.tif", cache_dir / f"{stem}.labels.gpkg"
 
 
+def real_ground_paths(cache_dir: Path, spec: RealGroundSpec) -> list[tuple[Path, Path, float, int]]:
+    """(frame, composite tif, GSD in metres, seed) of every composite of ``spec``, in order."""
+    from rams.synthetic.real_frames import frames  # only needed when composites are asked for
+
+    out = []
+    every = [f for flight in spec.flights for f in frames(spec.frames_dir, flight, spec.split)]
+    for k, frame in enumerate(every):
+        for j, gsd in enumerate(spec.gsd_m):
+            seed = spec.seed + 100 * k + j
+            out.append((frame, cache_dir / f"real-{frame.parent.name}-{frame.stem}-g{gsd:.4f}-s{seed}.tif", gsd, seed))
+    return out
+
+
 def resolve_flights(fs: FlightSet, cache_dir: Path, elevation: bool = False) -> list[tuple[str, str]]:
-    """All (tif, labels) pairs of a flight set, generating missing synthetic flights (none for
-    seeds rendered in memory; with their DSMs when ``elevation``)."""
+    """All (tif, labels) pairs of a flight set, generating missing synthetic flights and
+    real-ground composites (none for seeds rendered in memory; with their DSMs when
+    ``elevation``)."""
     pairs = list(fs.flights)
+    if fs.real_ground.frames_dir:
+        from rams.synthetic import generate_real_ground_flight, labels_path
+
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for frame, tif, gsd, seed in real_ground_paths(cache_dir, fs.real_ground):
+            if not (tif.is_file() and labels_path(tif).is_file()):
+                generate_real_ground_flight(tif, frame, gsd, seed)
+            pairs.append((str(tif), str(labels_path(tif))))
     if fs.synth.seeds and not fs.synth.in_memory:
         from rams.synthetic import generate_flight  # only needed when seeds are asked for
 

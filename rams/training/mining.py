@@ -23,14 +23,17 @@ import geopandas as gpd
 import numpy as np
 import shapely
 import torch
+from affine import Affine
 from safetensors.torch import load_file
 from scipy.spatial import cKDTree
 
 from rams.detect import detect_image
 from rams.detector.card import write_weights
 from rams.detector.detector import Detector
-from rams.detector.verifier import crop_patches, patch_scale, pixel_positions
+from rams.detector.verifier import pixel_positions
 from rams.errors import RamsError
+from rams.patches import crop_patches, patch_scale
+from rams.resample import averaged
 from rams.settings import DetectionSettings, SurveySettings, calibrated
 from rams.training.config import TrainConfig
 from rams.training.data import LabelledFlight
@@ -45,10 +48,15 @@ SET_KEYS = ("patches", "labels", "length_px", "visible_fraction")
 def candidates(detector: Detector, flight: LabelledFlight, threshold: float) -> gpd.GeoDataFrame:
     """The heatmap peaks >= ``threshold`` a survey of ``flight`` hands its verifier (the
     survey's own detection, :func:`rams.detect.detect_image`, unverified): points in the
-    flight CRS, ``confidence`` the peak value."""
+    flight CRS, ``confidence`` the peak value. A flight finer than the detector's GSD range is
+    averaged onto its finest GSD first, as a survey reads it."""
     det = calibrated(DetectionSettings(candidate_threshold=threshold, submunition_threshold=threshold), detector.card)
-    found = detect_image(detector, flight.image, flight.transform, flight.crs, SurveySettings(detection=det),
-                         verify=False)
+    image, transform = flight.image, flight.transform
+    finest = float(detector.card["gsd_range_m"][0])
+    if flight.gsd_m < finest * 0.999:
+        ratio = finest / flight.gsd_m
+        image, transform = averaged(image[:3], ratio), transform @ Affine.scale(ratio)
+    found = detect_image(detector, image, transform, flight.crs, SurveySettings(detection=det), verify=False)
     return found["submunitions"][["confidence", "geometry"]]
 
 

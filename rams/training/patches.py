@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
-from rams.detector.verifier import crop_patches, patch_scale
 from rams.parallel import default_workers
+from rams.patches import crop_patches, patch_scale
 from rams.synthetic.flight import generate_scene
 from rams.synthetic.render import render_view
 

@@ -32,26 +32,26 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rams.detector.calibration import fit_platt, reliability
 from rams.detector.card import load_model, save_model
 from rams.detector.detector import Detector
 from rams.detector.model import RGB_BANDS, on_device
 from rams.detector.verifier import (
+    Member,
     PatchEnsemble,
-    PatchNet,
     build_verifier,
     cascade_probabilities,
-    crop_patches,
     patch_arch,
-    patch_scale,
     pixel_positions,
 )
 from rams.errors import RamsError
 from rams.evaluation.metrics import EVALUATION_DEFAULTS, add_counts, submunition_sweep, summarise
+from rams.patches import crop_patches, patch_scale
 from rams.training.augment import augment_batch
 from rams.training.config import TrainConfig, iter_flights
 from rams.training.data import LabelledFlight
 from rams.training.detector_trainer import device_name, initial_model, load_checkpoint, save_checkpoint
-from rams.training.mining import SET_KEYS, candidates, draw_weights, mined_set, object_set
+from rams.training.mining import SET_KEYS, candidates, draw_weights, label_candidates, mined_set, object_set
 
 log = logging.getLogger("rams.train")
 # a verifier trained on balanced batches puts many negatives high: the sweep reaches 0.999
@@ -78,7 +78,7 @@ def val_flight(detector: Detector, flight: LabelledFlight, cfg: TrainConfig) -> 
     return ValFlight(flight.labels, flight.gsd_m, area_ha, cands, patches)
 
 
-def validate(model: PatchNet | PatchEnsemble, val: list[ValFlight], cfg: TrainConfig, device: torch.device
+def validate(model: Member | PatchEnsemble, val: list[ValFlight], cfg: TrainConfig, device: torch.device
              ) -> tuple[dict[str, float], float]:
     """Submunition metrics summed over validation flights at the best-F1 threshold on the
     verifier's probability (through the cascade of ``cfg.prefilter_threshold``, as in a survey)."""
@@ -97,7 +97,27 @@ def validate(model: PatchNet | PatchEnsemble, val: list[ValFlight], cfg: TrainCo
     return sums[best], float(THRESHOLDS[best])
 
 
-def _card(cfg: TrainConfig, model: PatchNet | PatchEnsemble, source: Detector, summary: dict, threshold: float,
+def calibration_set(model: Member | PatchEnsemble, val: list[ValFlight], cfg: TrainConfig, device: torch.device
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Raw probabilities and 0/1 truth of the validation candidates a survey would judge:
+    candidates near items the evaluation ignores (hidden, or shorter than its ``min_length_px``)
+    are left out, as they count neither as true nor as false detections."""
+    p = {**EVALUATION_DEFAULTS, **cfg.evaluation}
+    probs, truth = [], []
+    for fl in val:
+        items = fl.labels["submunitions"].reset_index(drop=True)
+        counted = items["visible_fraction"].to_numpy(float) >= p["min_visible_fraction"] \
+            if "visible_fraction" in items else np.ones(len(items), bool)
+        if "length_m" in items:
+            counted &= items["length_m"].to_numpy(float) >= p["min_length_px"] * fl.gsd_m
+        lab, item = label_candidates(fl.candidates, items, p["match_radius_m"])
+        keep = (lab >= 0) & ((item < 0) | counted[np.maximum(item, 0)])
+        probs.append(cascade_probabilities(model, fl.patches[keep], device, cfg.prefilter_threshold))
+        truth.append(lab[keep] > 0)
+    return np.concatenate(probs), np.concatenate(truth)
+
+
+def _card(cfg: TrainConfig, model: Member | PatchEnsemble, source: Detector, summary: dict, threshold: float,
           epoch: int) -> dict[str, Any]:
     first = model.members[0] if isinstance(model, PatchEnsemble) else model
     postprocess = {"candidate_threshold": cfg.candidate_threshold, "threshold": threshold}
@@ -133,7 +153,7 @@ def _card(cfg: TrainConfig, model: PatchNet | PatchEnsemble, source: Detector, s
     }
 
 
-def _judge(cfg: TrainConfig, member: PatchNet, device: torch.device) -> PatchNet | PatchEnsemble:
+def _judge(cfg: TrainConfig, member: Member, device: torch.device) -> Member | PatchEnsemble:
     """What validation scores and the saved model holds: the trained network alone, or the frozen
     networks of ``cfg.ensemble_with`` with it."""
     if not cfg.ensemble_with:
@@ -145,7 +165,7 @@ def _judge(cfg: TrainConfig, member: PatchNet, device: torch.device) -> PatchNet
     return on_device(PatchEnsemble([*frozen, member], cfg.orientations), device)
 
 
-def ensemble_member(model: PatchNet | PatchEnsemble, cfg: TrainConfig) -> PatchNet:
+def ensemble_member(model: Member | PatchEnsemble, cfg: TrainConfig) -> Member:
     """The network of ``cfg.init_from`` to train: member ``cfg.init_member`` of an ensemble."""
     members = list(model.members) if isinstance(model, PatchEnsemble) else [model]
     k = cfg.init_member
@@ -155,7 +175,7 @@ def ensemble_member(model: PatchNet | PatchEnsemble, cfg: TrainConfig) -> PatchN
     return members[k]
 
 
-def hard_negatives(model: PatchNet, patches: torch.Tensor, negatives: torch.Tensor, pool_size: int,
+def hard_negatives(model: Member, patches: torch.Tensor, negatives: torch.Tensor, pool_size: int,
                    gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """A random pool of ``pool_size`` indices from ``negatives`` and the model's probability on
     each (its sampling weights, floored so that every pool member can still be drawn)."""
@@ -252,4 +272,25 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
             save_model(out / "model", judge, _card(cfg, judge, source, summary, thr, epoch + 1))
             log.info("new best verifier saved to %s", out / "model")
         save_checkpoint(out, model, opt, state, epoch + 1)
-    return out / "model"
+    return calibrate(out / "model", val, cfg, device)
+
+
+def calibrate(model_dir: Path, val: list[ValFlight], cfg: TrainConfig, device: torch.device) -> Path:
+    """Fit Platt scaling (:mod:`rams.detector.calibration`) of the saved verifier on the
+    validation candidates and write it, with the threshold mapped onto the calibrated scale and
+    the validation reliability table, into its card."""
+    model, _, card = load_model(model_dir, build_verifier)
+    model = on_device(model.eval(), device)
+    raw, truth = calibration_set(model, val, cfg, device)
+    platt = fit_platt(raw, truth)
+    rows, ece = reliability(platt(raw), truth)
+    post = dict(card["postprocess"], raw_threshold=card["postprocess"]["threshold"],
+                threshold=float(platt(np.array([card["postprocess"]["threshold"]]))[0]))
+    card = dict(card, postprocess=post, calibration=platt.as_card(),
+                metrics={**card["metrics"], "validation_calibration": {"candidates": int(len(raw)),
+                                                                       "expected_calibration_error": round(ece, 4),
+                                                                       "reliability": rows}})
+    save_model(model_dir, model, {k: v for k, v in card.items() if k not in ("sha256", "rams_version")})
+    log.info("calibrated on %d validation candidates: slope %.3f, intercept %.3f, ECE %.4f; threshold %.3f -> %.3f",
+             len(raw), platt.slope, platt.intercept, ece, post["raw_threshold"], post["threshold"])
+    return model_dir

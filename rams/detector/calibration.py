@@ -1,0 +1,109 @@
+"""Confidence that means what it says: Platt scaling of a verifier's probabilities, and the
+reliability table and expected calibration error that check it on held-out flights.
+
+A verifier trained on balanced batches (half positives) ranks candidates well but its raw
+probability is not the share of true items among its detections: false candidates come out at
+1.00. Platt scaling fits ``p' = sigmoid(slope * logit(p) + intercept)`` to the candidates of
+validation flights (label 1 near a true item), which keeps the ranking (and with it precision
+and recall at the mapped threshold) and makes ``p'`` a probability on those flights. Whether it
+holds on other flights is what :func:`reliability` measures: detections binned by confidence,
+the share of true ones in each bin, and the expected calibration error (ECE), the
+detection-weighted mean gap between a bin's mean confidence and its share of true items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Probabilities are kept this far from 0 and 1 before taking their logit.
+EPS = 1e-6
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    """log(p / (1 - p)) of probabilities (clipped to [EPS, 1 - EPS])."""
+    p = np.clip(np.asarray(p, np.float64), EPS, 1 - EPS)
+    return np.log(p) - np.log1p(-p)
+
+
+@dataclass(frozen=True)
+class Platt:
+    """``sigmoid(slope * logit(p) + intercept)``: the identity at slope 1, intercept 0."""
+
+    slope: float = 1.0
+    intercept: float = 0.0
+
+    def __call__(self, p: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities (float64) of raw probabilities ``p``."""
+        return 0.5 * (1 + np.tanh(0.5 * (self.slope * logit(p) + self.intercept)))
+
+    def as_card(self) -> dict[str, float]:
+        return {"slope": float(self.slope), "intercept": float(self.intercept)}
+
+    @classmethod
+    def from_card(cls, entry: dict | None) -> Platt:
+        return cls(**entry) if entry else cls()
+
+
+def fit_platt(p: np.ndarray, truth: np.ndarray, iterations: int = 100) -> Platt:
+    """The :class:`Platt` scaling that minimises the log loss of raw probabilities ``p`` (K,)
+    against 0/1 ``truth`` (K,) (Newton's method on the two parameters, with Platt's smoothed
+    targets so that a separable set does not drive the slope to infinity)."""
+    x = logit(p)
+    y = np.asarray(truth, np.float64)
+    n_pos, n_neg = float(y.sum()), float(len(y) - y.sum())
+    if n_pos == 0 or n_neg == 0:
+        return Platt()
+    t = np.where(y > 0.5, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+
+    def loss(a: float, b: float) -> float:  # log loss, written to stay finite for any logit
+        z = a * x + b
+        return float(np.sum(np.logaddexp(0, z) - t * z))
+
+    a, b = 1.0, 0.0
+    for _ in range(iterations):
+        q = 0.5 * (1 + np.tanh(0.5 * (a * x + b)))  # sigmoid without overflow
+        w = np.maximum(q * (1 - q), 1e-12)
+        g = np.array([np.sum((q - t) * x), np.sum(q - t)])
+        h = np.array([[np.sum(w * x * x), np.sum(w * x)], [np.sum(w * x), np.sum(w)]]) + 1e-9 * np.eye(2)
+        step, scale, now = np.linalg.solve(h, g), 1.0, loss(a, b)
+        while scale > 1e-6 and loss(a - scale * step[0], b - scale * step[1]) > now:
+            scale /= 2  # damped: Newton's full step can overshoot far from the optimum
+        a, b = a - scale * step[0], b - scale * step[1]
+        if np.abs(scale * step).max() < 1e-9:
+            break
+    return Platt(float(a), float(b))
+
+
+#: Confidence bins of the reliability table: [lo, hi) each, the last closed.
+BINS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+def reliability(confidence: np.ndarray, true: np.ndarray, bins: tuple[float, ...] = BINS
+                ) -> tuple[list[dict[str, float]], float]:
+    """The reliability table of detections with ``confidence`` (K,) of which ``true`` (K,) bool
+    are true: one row per non-empty bin (``lo``, ``hi``, ``detections``, ``mean_confidence``,
+    ``true_share``) and the expected calibration error over all of them (0 when empty)."""
+    c = np.asarray(confidence, np.float64)
+    y = np.asarray(true, bool)
+    which = np.clip(np.searchsorted(bins, c, side="right") - 1, 0, len(bins) - 2)
+    rows, gap = [], 0.0
+    for k in range(len(bins) - 1):
+        sel = which == k
+        n = int(sel.sum())
+        if n == 0:
+            continue
+        mean_c, share = float(c[sel].mean()), float(y[sel].mean())
+        rows.append({"lo": bins[k], "hi": bins[k + 1], "detections": n, "mean_confidence": round(mean_c, 4),
+                     "true_share": round(share, 4)})
+        gap += n * abs(mean_c - share)
+    return rows, gap / len(c) if len(c) else 0.0
+
+
+def at_or_above(confidence: np.ndarray, true: np.ndarray, levels: tuple[float, ...] = (0.5, 0.7, 0.9)
+                ) -> dict[float, float | None]:
+    """Share of true detections among those at or above each confidence level (None: none)."""
+    c = np.asarray(confidence, np.float64)
+    y = np.asarray(true, bool)
+    return {lv: (float(y[c >= lv].mean()) if (c >= lv).any() else None) for lv in levels}
