@@ -53,7 +53,9 @@ def _far_from_labels(comp) -> np.ndarray:
     scene, g = comp.scene, comp.scene.gsd_m
     shadow_m = 1.0 / np.tan(np.radians(scene.sun_elevation_deg))  # per metre of height
     blur_m = (4 * comp.blur_px + 3) * g
-    shapes = [geom.buffer(0.5 * length + 0.1 + blur_m) for geom, length in
+    # an item reaches past half its length by its ribbon (up to 0.17 m) and by the shadow of
+    # a raised nose (up to 0.2 m high)
+    shapes = [geom.buffer(0.5 * length + 0.2 + 0.2 * shadow_m + 0.1 + blur_m) for geom, length in
               zip(comp.labels["submunitions"].geometry, comp.labels["submunitions"].length_m,
                   strict=True)]
     for geom, kind in zip(comp.labels["distractors"].geometry, comp.labels["distractors"].kind,
@@ -88,21 +90,25 @@ def test_the_jpeg_pass_changes_the_frame_only_a_little():
 
 def test_objects_keep_their_size_in_metres_at_any_gsd():
     crop = "caliterra_IMG_9387_2560_768.jpg"
-    fine, coarse = _composite(crop, 0.01), _composite(crop, 0.02)
-    a, b = fine.labels["submunitions"], coarse.labels["submunitions"]
-    assert np.allclose(a.geometry.x, b.geometry.x) and np.allclose(a.geometry.y, b.geometry.y)
-    others = [*a.geometry, *fine.labels["distractors"].geometry]
     ratios = []
-    for p in a.geometry:
-        if sum(o.distance(p) < 0.6 for o in others) > 1:  # itself only
-            continue
-        ink = []
-        for comp in (fine, coarse):
-            col, row = ~comp.transform @ (p.x, p.y)
-            r = int(round(0.4 / comp.scene.gsd_m))
-            win = np.s_[:, max(int(row) - r, 0):int(row) + r, max(int(col) - r, 0):int(col) + r]
-            ink.append(np.abs(comp.rgb[win].astype(np.float32) - comp.ground[win]).sum())
-        ratios.append(ink[0] / ink[1])
+    for seed in range(11, 17):  # the field's litter crowds the items: seeds enough for three
+        if len(ratios) >= 3:
+            break
+        fine, coarse = _composite(crop, 0.01, seed), _composite(crop, 0.02, seed)
+        a, b = fine.labels["submunitions"], coarse.labels["submunitions"]
+        assert np.allclose(a.geometry.x, b.geometry.x) and np.allclose(a.geometry.y, b.geometry.y)
+        others = [*a.geometry, *fine.labels["distractors"].geometry]
+        for p in a.geometry:
+            if sum(o.distance(p) < 0.6 for o in others) > 1:  # itself only
+                continue
+            ink = []
+            for comp in (fine, coarse):
+                col, row = ~comp.transform @ (p.x, p.y)
+                r = int(round(0.4 / comp.scene.gsd_m))
+                win = np.s_[:, max(int(row) - r, 0):int(row) + r,
+                            max(int(col) - r, 0):int(col) + r]
+                ink.append(np.abs(comp.rgb[win].astype(np.float32) - comp.ground[win]).sum())
+            ratios.append(ink[0] / ink[1])
     assert len(ratios) >= 2
     assert 3.2 < float(np.median(ratios)) < 4.8, ratios
 

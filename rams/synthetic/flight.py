@@ -167,10 +167,12 @@ def _grid(path: Path, width_px: int, height_px: int, gsd_m: float, crs: str
 
 
 def generate_scene(width_px: int, height_px: int, gsd_m: float, seed: int,
-                   crs: str = "EPSG:32638") -> Scene:
-    """The scene description a flight with these arguments would show (nothing rendered)."""
+                   crs: str = "EPSG:32638", catalogue: str = "classic") -> Scene:
+    """The scene description a flight with these arguments would show (nothing rendered);
+    ``catalogue`` "field" asks for the varied objects of :mod:`rams.synthetic.catalogue`."""
     _, t = _grid(Path("<scene>"), width_px, height_px, gsd_m, crs)
-    return make_scene(seed, (t.c, t.f - height_px * gsd_m, t.c + width_px * gsd_m, t.f), gsd_m)
+    return make_scene(seed, (t.c, t.f - height_px * gsd_m, t.c + width_px * gsd_m, t.f), gsd_m,
+                      catalogue)
 
 
 def render_flight(width_px: int, height_px: int, gsd_m: float, seed: int, crs: str = "EPSG:32638"

@@ -79,7 +79,7 @@ def label_frames(scene: Scene, crs: str) -> dict[str, gpd.GeoDataFrame]:
         layer = "distractors" if b.kind == "bush" else "vegetation"
         add(layer, _blob_polygon(b), kind=b.kind)
     for b in scene.stones:
-        add("distractors", _blob_polygon(b, n=24), kind="stone")
+        add("distractors", _blob_polygon(b, n=24), kind=b.kind)
     for c in scene.craters:
         add("distractors", _blob_polygon(c, scale=1.25, n=48), kind="crater")
     for t in scene.things:

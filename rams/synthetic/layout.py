@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
 import numpy as np
 import shapely
 from shapely.geometry import LineString
 
+from rams.synthetic.catalogue import (
+    CATALOGUES,
+    FIELD_MUNITIONS,
+    add_field_negatives,
+    field_item,
+    field_types,
+)
 from rams.synthetic.scene import (
     MUNITIONS,
     PAINT,
@@ -66,8 +76,16 @@ def _trench_line(rng: np.random.Generator, centre: np.ndarray, shape: str) -> np
     return xy - xy[rng.integers(1, len(xy))] + centre
 
 
-def _strike_items(rng: np.random.Generator, s: Strike, bounds: tuple[float, ...]) -> list[Item]:
-    length, diameter, _, _, paints = MUNITIONS[s.munition_type]
+def _strike_items(rng: np.random.Generator, s: Strike, bounds: tuple[float, ...],
+                  make: Callable[[np.random.Generator, np.ndarray], Item] | None = None
+                  ) -> list[Item]:
+    """The items a strike left, fading out towards its ellipse's edge; ``make`` draws one at
+    a point (default: the classic catalogue's)."""
+    if make is None:
+        length, diameter, _, _, paints = MUNITIONS[s.munition_type]
+
+        def make(rng: np.random.Generator, p: np.ndarray) -> Item:
+            return _item(rng, p, s.munition_type, s.strike_id, length, diameter, paints)
     az = np.radians(s.azimuth_deg)
     major = np.array([np.sin(az), np.cos(az)])
     minor = np.array([np.cos(az), -np.sin(az)])
@@ -79,7 +97,7 @@ def _strike_items(rng: np.random.Generator, s: Strike, bounds: tuple[float, ...]
         if rho2 > 1 or rng.uniform() > (1 - rho2) ** 1.5:
             continue
         p = np.array([s.x, s.y]) + u * s.major_m / 2 * major + v * s.minor_m / 2 * minor
-        items.append(_item(rng, p, s.munition_type, s.strike_id, length, diameter, paints))
+        items.append(make(rng, p))
     xmin, ymin, xmax, ymax = bounds
     return [i for i in items if xmin <= i.x < xmax and ymin <= i.y < ymax]
 
@@ -110,8 +128,16 @@ def _item(
     )
 
 
-def make_scene(seed: int, bounds: tuple[float, float, float, float], gsd_m: float) -> Scene:
-    """Lay out every object of a flight covering ``bounds`` (xmin, ymin, xmax, ymax), metres."""
+def make_scene(seed: int, bounds: tuple[float, float, float, float], gsd_m: float,
+               catalogue: str = "classic") -> Scene:
+    """Lay out every object of a flight covering ``bounds`` (xmin, ymin, xmax, ymax), metres.
+
+    ``catalogue`` "classic" (the default: the five types of ``MUNITIONS``, the same scene for a
+    seed as ever) or "field": the types, per-item appearance and look-alike negatives of
+    :mod:`rams.synthetic.catalogue`, in the same strike layout."""
+    if catalogue not in CATALOGUES:
+        raise ValueError(f"unknown catalogue {catalogue!r}: one of {', '.join(CATALOGUES)}")
+    field_cat = catalogue == "field"
     rng = np.random.default_rng([seed, 0x5CE7E])
     xmin, ymin, xmax, ymax = bounds
     area_ha = (xmax - xmin) * (ymax - ymin) / 1e4
@@ -171,10 +197,14 @@ def make_scene(seed: int, bounds: tuple[float, float, float, float], gsd_m: floa
                      float(angle), float(rng.uniform(0.9, 1.6)))
         )
 
-    types = list(MUNITIONS)
+    types = field_types() if field_cat else list(MUNITIONS)
     for sid in range(_count(rng, 1 / 5, area_ha, 2)):
-        mtype = types[int(rng.integers(len(types)))] if sid else "M77"
-        _, _, carried, duds, _ = MUNITIONS[mtype]
+        if field_cat:
+            mtype = types[int(rng.integers(len(types)))]
+            carried, duds = FIELD_MUNITIONS[mtype].carried, FIELD_MUNITIONS[mtype].duds
+        else:
+            mtype = types[int(rng.integers(len(types)))] if sid else "M77"
+            _, _, carried, duds, _ = MUNITIONS[mtype]
         major = rng.uniform(50, 200)
         c = _inside(rng, bounds, 0) if sid else np.array(bounds[:2]) + (
             np.array([xmax - xmin, ymax - ymin]) * rng.uniform(0.35, 0.65, 2))
@@ -182,7 +212,11 @@ def make_scene(seed: int, bounds: tuple[float, float, float, float], gsd_m: floa
         s = Strike(sid, mtype, float(c[0]), float(c[1]), float(major),
                    float(major * rng.uniform(0.4, 0.6)), float(rng.uniform(0, 180)), n)
         scene.strikes.append(s)
-        scene.items.extend(_strike_items(rng, s, bounds))
+        make = None
+        if field_cat:
+            def make(rng: np.random.Generator, p: np.ndarray, s: Strike = s) -> Item:
+                return field_item(rng, p, s.munition_type, s.strike_id)
+        scene.items.extend(_strike_items(rng, s, bounds, make))
         for _ in range(min(int(carried * 0.25), int(n * 3))):  # blast marks of those that went off
             p = np.array([s.x, s.y]) + rng.normal(0, 0.22, 2) * [s.major_m, s.minor_m]
             if xmin - 2 < p[0] < xmax + 2 and ymin - 2 < p[1] < ymax + 2:
@@ -190,6 +224,9 @@ def make_scene(seed: int, bounds: tuple[float, float, float, float], gsd_m: floa
                                            _harmonics(rng, 3, 0.4), 0.0, (0.16, 0.14, 0.12)))
     for _ in range(_count(rng, 2, area_ha, 3)):
         mtype = types[int(rng.integers(len(types)))]
+        if field_cat:
+            scene.items.append(field_item(rng, _inside(rng, bounds, 1), mtype, -1))
+            continue
         length, diameter, _, _, paints = MUNITIONS[mtype]
         scene.items.append(_item(rng, _inside(rng, bounds, 1), mtype, -1, length, diameter, paints))
 
@@ -235,6 +272,8 @@ def make_scene(seed: int, bounds: tuple[float, float, float, float], gsd_m: floa
             if xmin < p[0] < xmax and ymin < p[1] < ymax:
                 scene.things.append(Thing("fence_post", p[0], p[1], side, side,
                                           heading + rng.normal(0, 0.1), rng.uniform(1.0, 1.5), col))
+    if field_cat:
+        add_field_negatives(rng, scene, _inside, _count)
     _hide_items_under_canopy(scene)
     return scene
 
@@ -257,6 +296,6 @@ def _hide_items_under_canopy(scene: Scene) -> None:
             continue
         dx, dy = xy[near, 0] - v.x, xy[near, 1] - v.y
         hidden[near[np.hypot(dx, dy) < v.radius_at(np.arctan2(dy, dx))]] = True
-    scene.items[:] = [Item(**{**it.__dict__, "visible_fraction": 0.0})
+    scene.items[:] = [replace(it, visible_fraction=0.0)
                       if h and it.visible_fraction != 0.0 else it
                       for it, h in zip(scene.items, hidden, strict=True)]

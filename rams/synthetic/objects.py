@@ -7,9 +7,11 @@ import numpy as np
 from rams.synthetic.canvas import Canvas, Patch, smoothstep
 from rams.synthetic.geometry import box_sdf, capsule_sdf
 from rams.synthetic.ground import DRY_GRASS, SOIL
-from rams.synthetic.scene import Blob, Item, Thing
+from rams.synthetic.scene import Blob, FieldItem, Item, Thing
 
 _SHADOW = 0.5  # fraction of light left in a cast shadow (sky light)
+# the field catalogue's look-alikes, painted by rams.synthetic.field_paint
+_FIELD_THINGS = frozenset({"cap", "pine_cone", "litter", "cartridge", "fragment"})
 
 
 def _coverage(sdf: np.ndarray, gsd: float) -> np.ndarray:
@@ -45,6 +47,11 @@ def _grass_over(cv: Canvas, p: Patch, alpha: np.ndarray, k: int) -> np.ndarray:
 
 def paint_item(cv: Canvas, it: Item, p: Patch, k: int) -> None:
     """A submunition: painted cylinder (or ball), small shadow, partly buried, maybe in grass."""
+    if isinstance(it, FieldItem):
+        from rams.synthetic.field_paint import paint_field_item  # it builds on these helpers
+
+        paint_field_item(cv, it, p, k)
+        return
     L, D, a = it.length_m, it.diameter_m, it.angle_rad
 
     def sdf_at(ox: float, oy: float) -> np.ndarray:
@@ -82,6 +89,11 @@ def paint_item(cv: Canvas, it: Item, p: Patch, k: int) -> None:
 
 def paint_stone(cv: Canvas, b: Blob, p: Patch, k: int) -> None:
     """A stone: rounded, lit from the sun, with a shadow, mottled surface."""
+    if b.kind == "clod":
+        from rams.synthetic.field_paint import paint_clod
+
+        paint_clod(cv, b, p, k)
+        return
 
     def sdf_at(ox: float, oy: float) -> np.ndarray:
         u, v = p.local(b.x + ox, b.y + oy)
@@ -102,6 +114,11 @@ def paint_stone(cv: Canvas, b: Blob, p: Patch, k: int) -> None:
 
 def paint_thing(cv: Canvas, t: Thing, p: Patch, k: int) -> None:
     """Litter and fence posts: scrap plate, tin can, bottle, post with a long shadow."""
+    if t.kind in _FIELD_THINGS:
+        from rams.synthetic.field_paint import paint_field_thing
+
+        paint_field_thing(cv, t, p, k)
+        return
     a = t.angle_rad
     col = np.array(t.colour, np.float32)[:, None, None]
     u, v = p.local(t.x, t.y, a)

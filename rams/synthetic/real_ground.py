@@ -4,10 +4,13 @@ The frame (see :mod:`rams.synthetic.real_frames` for the known flights and their
 frames) is resampled to the requested GSD and becomes a north-up flight on the same made-up
 projected grid `rams synth` uses. A scene is laid out on its ground by the generator's own
 layout, of which only the things that lie on the ground are kept: submunitions (strikes and
-isolated items), stones, scrap, cans, bottles and fence posts. The layout's own vegetation is
-left out (the frame has its own), and with it the canopy that hid some items: those get a
-visible share drawn as the layout draws it. Each is painted by the generator's own painter at
-its real size in metres, then made to look like the frame around it:
+isolated items), stones, scrap, cans, bottles and fence posts, from the field catalogue
+(:mod:`rams.synthetic.catalogue`: eleven submunition and mine types, each item weathered and
+posed its own way, and look-alike caps, pine cones, litter, cartridge cases, fragments and
+clods). The layout's own vegetation is left out (the frame has its own), and with it the
+canopy that hid some items: those get a visible share drawn as the layout draws it. Each is
+painted by the generator's own painter at its real size in metres, then made to look like the
+frame around it:
 
 - lit like the ground under it: the painter works in the generator's light, in which its own
   ground has the colour ``REFERENCE_GROUND``; the object is scaled by the local ground's median
@@ -85,11 +88,12 @@ class Composite:
 
 
 def ground_scene(width_px: int, height_px: int, gsd_m: float, seed: int, crs: str,
-                 flight: RealFlight | None) -> Scene:
+                 flight: RealFlight | None, catalogue: str = "field") -> Scene:
     """The objects that lie on the ground of a flight of this size, GSD and seed, as the
     generator lays them out (same places for any GSD of the same ground), lit by a sun drawn
-    from ``flight``'s range (any direction, 40-70 deg high, for an unknown flight)."""
-    full = generate_scene(width_px, height_px, gsd_m, seed, crs)
+    from ``flight``'s range (any direction, 40-70 deg high, for an unknown flight). The
+    ``catalogue`` is the field one (see :mod:`rams.synthetic.catalogue`) unless asked."""
+    full = generate_scene(width_px, height_px, gsd_m, seed, crs, catalogue)
     rng = np.random.default_rng([seed, 0x5A1])
     azimuth = rng.uniform(*(flight.sun_azimuth_deg if flight else (0.0, 360.0)))
     elevation = rng.uniform(*(flight.sun_elevation_deg if flight else (40.0, 70.0)))
@@ -161,10 +165,11 @@ def jpeg_pass(rgb: np.ndarray, quality: int) -> np.ndarray:
 
 def composite(frame: np.ndarray, frame_gsd_m: float, gsd_m: float, seed: int, *,
               flight: RealFlight | None = None, crs: str = "EPSG:32638",
-              jpeg_quality: int | None = 90) -> Composite:
+              jpeg_quality: int | None = 90, catalogue: str = "field") -> Composite:
     """Rams' objects on a real frame, uint8 RGB (3, H, W) taken at ``frame_gsd_m`` metres per
     pixel, brought to ``gsd_m`` (see the module's description); ``flight`` sets the sun, and
-    ``jpeg_quality`` None leaves the JPEG pass out."""
+    ``jpeg_quality`` None leaves the JPEG pass out; ``catalogue`` "classic" paints the
+    objects of `rams synth`'s own flights instead of the field catalogue's."""
     where = Path(f"<frame composite {seed}>")
     if not GSD_RANGE_M[0] <= gsd_m <= GSD_RANGE_M[1]:
         raise RamsError(where, f"GSD {gsd_m} m is outside {GSD_RANGE_M[0]}-{GSD_RANGE_M[1]} m")
@@ -181,7 +186,7 @@ def composite(frame: np.ndarray, frame_gsd_m: float, gsd_m: float, seed: int, *,
     ground = resample(frame, frame_gsd_m, gsd_m)
     h, w = ground.shape[1:]
     crs_wkt = CRS.from_user_input(crs).to_wkt()
-    scene = ground_scene(w, h, gsd_m, seed, crs, flight)
+    scene = ground_scene(w, h, gsd_m, seed, crs, flight, catalogue)
     out = ground.copy()
     for layer, (name, _) in enumerate(_PAINTERS):
         for i in range(len(getattr(scene, name))):

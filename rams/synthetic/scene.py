@@ -29,7 +29,8 @@ PAINT: dict[str, tuple[float, float, float]] = {
     "rust": (0.45, 0.26, 0.14),
 }
 
-DISTRACTOR_KINDS = ("stone", "scrap", "can", "bottle", "tyre_track", "crater", "fence_post", "bush")
+DISTRACTOR_KINDS = ("stone", "scrap", "can", "bottle", "tyre_track", "crater", "fence_post", "bush",
+                    "clod", "cap", "pine_cone", "litter", "cartridge", "fragment")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,43 @@ class Item:
     visible_fraction: float
     strike_id: int
     in_grass: bool
+
+    @property
+    def reach_m(self) -> float:
+        """How far from (x, y) the painted item reaches, m."""
+        return 0.5 * self.length_m
+
+    @property
+    def shadow_height_m(self) -> float:
+        """The height that sets how far its shadow reaches, m."""
+        return self.diameter_m
+
+
+@dataclass(frozen=True)
+class FieldItem(Item):
+    """An item of the field catalogue (see :mod:`rams.synthetic.catalogue`): its own shape,
+    paint wear, rust, dust cover, pose (tilt foreshortens it, a bend deforms it) and, for
+    DPICM, a ribbon trailing from the nose. ``length_m`` and ``diameter_m`` are the body's."""
+
+    shape: str = "finned"  # finned | tailed | ribbon | sphere | butterfly | box
+    width_m: float = 0.0  # widest across the long axis (fins, tail, wing), m
+    height_m: float = 0.0  # how high it stands lying flat, m
+    tilt_rad: float = 0.0  # nose raised off the ground (resting on something)
+    bend: float = 0.0  # sideways bow of the axis, share of the length
+    wear: float = 0.0  # 0-1, paint worn off to bare metal / faded plastic
+    rust: float = 0.0  # 0-1, rust patches
+    dirt: float = 0.0  # 0-1, dust and soil cover (desaturated, ground-coloured)
+    accent: tuple[float, float, float] = (0.86, 0.86, 0.83)  # ribbon or band colour
+    ribbon_m: float = 0.0  # length of the ribbon trailing from the nose
+    ribbon_curl: float = 0.0  # -1..1, which way and how much the ribbon curls
+
+    @property
+    def reach_m(self) -> float:
+        return 0.5 * max(self.length_m, self.width_m) + self.ribbon_m + abs(self.bend) * self.length_m
+
+    @property
+    def shadow_height_m(self) -> float:
+        return self.height_m + 0.5 * self.length_m * float(np.sin(self.tilt_rad))
 
 
 @dataclass(frozen=True)
@@ -216,7 +254,7 @@ class Scene:
             [around(t.x, t.y, 0.5 * t.length_m + 0.05, t.height_m) for t in self.things]
         )
         out["items"] = boxes(
-            [around(i.x, i.y, 0.5 * i.length_m + 0.05, i.diameter_m) for i in self.items]
+            [around(i.x, i.y, i.reach_m + 0.05, i.shadow_height_m) for i in self.items]
         )
         return out
 
