@@ -29,7 +29,7 @@ from rams.detector.verifier import (
 from rams.errors import RamsError
 from rams.patches import crop_patches, patch_scale
 from rams.training.config import load_config
-from rams.training.mining import draw_weights, label_candidates, positive_weights
+from rams.training.mining import draw_weights, label_candidates, negatives_kept, positive_weights
 from rams.training.verifier_trainer import hard_negatives, train_verifier
 
 CRS = "EPSG:32638"
@@ -124,6 +124,17 @@ def test_label_candidates_visible_hidden_and_far() -> None:
     cands = gpd.GeoDataFrame(geometry=[Point(0.2, 0), Point(5.1, 0), Point(2, 2)], crs=CRS)
     labels, item = label_candidates(cands, items, 0.3)
     assert labels.tolist() == [1, -1, 0] and item.tolist() == [0, 1, -1]
+
+
+def test_negatives_kept_caps_a_flights_negatives_keeping_the_highest() -> None:
+    conf = np.linspace(0.05, 0.5, 100)
+    negative = np.ones(100, bool)
+    negative[[3, 50]] = False  # positives (or left-out candidates) are never dropped here
+    keep = negatives_kept(conf, negative, 10, seed=0)
+    assert keep[[3, 50]].all() and (keep & negative).sum() == 10
+    assert keep[np.argsort(-conf)[:5]].all()  # the five the heatmap puts highest
+    assert negatives_kept(conf, negative, 0, 0).all() and negatives_kept(conf, negative, 500, 0).all()
+    assert np.array_equal(keep, negatives_kept(conf, negative, 10, seed=0))
 
 
 def test_positive_weights_share_draws_evenly_over_length_octaves() -> None:

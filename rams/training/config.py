@@ -153,6 +153,10 @@ class TrainConfig:
     # verifier: patches rendered around the objects (items, litter, stones) of this many synthetic
     # scenes, seeds object_first_seed onwards, beside the candidates mined on whole flights
     object_scenes: int = bounded(0, 0)
+    # verifier: at most this many negative candidates kept per mined flight (0: all), half the
+    # heatmap's highest, half drawn at random from the rest: real ground at a low candidate
+    # threshold gives thousands per frame, and memory holds every patch
+    mined_negatives_per_flight: int = bounded(0, 0)
     object_first_seed: int = bounded(0, 0)
     # share of each batch's negatives drawn from those patches
     object_negative_share: float = bounded(0.5, 0.0, 1.0)

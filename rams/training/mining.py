@@ -102,6 +102,20 @@ def draw_weights(length_px: torch.Tensor, visible_fraction: torch.Tensor, balanc
     return base * torch.where(visible_fraction < 1, buried_weight, 1.0)
 
 
+def negatives_kept(confidence: np.ndarray, negative: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    """bool (K,): every candidate that is not ``negative``, and of the negatives at most
+    ``limit`` (0: all): the ``limit // 2`` the heatmap puts highest and the rest drawn at random."""
+    keep = ~negative
+    idx = np.flatnonzero(negative)
+    if limit <= 0 or len(idx) <= limit:
+        return keep | negative
+    ranked = idx[np.argsort(-confidence[idx], kind="stable")]
+    top, rest = ranked[: limit // 2], ranked[limit // 2:]
+    drawn = np.random.default_rng(seed).choice(rest, limit - len(top), replace=False)
+    keep[top] = keep[drawn] = True
+    return keep
+
+
 def mine(detector: Detector, flight: LabelledFlight, cfg: TrainConfig
          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Training patches (K, C, P, P) uint8, labels (K,) 0/1 and, for positives, the length of
@@ -111,7 +125,8 @@ def mine(detector: Detector, flight: LabelledFlight, cfg: TrainConfig
     cands = candidates(detector, flight, cfg.candidate_threshold)
     items = flight.labels["submunitions"].reset_index(drop=True)
     lab, item = label_candidates(cands, items, radius)
-    keep = lab >= 0
+    keep = (lab >= 0) & negatives_kept(cands["confidence"].to_numpy(), lab == 0, cfg.mined_negatives_per_flight,
+                                       cfg.seed)
     length = item_length_px(items, flight.gsd_m)
     fraction = items["visible_fraction"].to_numpy(np.float32) if "visible_fraction" in items \
         else np.ones(len(items), np.float32)

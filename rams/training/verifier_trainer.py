@@ -32,6 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rams.detector.backbone import LITE0_PROVENANCE
 from rams.detector.calibration import fit_platt, reliability
 from rams.detector.card import load_model, save_model
 from rams.detector.detector import Detector
@@ -48,7 +49,7 @@ from rams.errors import RamsError
 from rams.evaluation.metrics import EVALUATION_DEFAULTS, add_counts, submunition_sweep, summarise
 from rams.patches import crop_patches, patch_scale
 from rams.training.augment import augment_batch
-from rams.training.config import TrainConfig, iter_flights
+from rams.training.config import RealGroundSpec, TrainConfig, iter_flights
 from rams.training.data import LabelledFlight
 from rams.training.detector_trainer import device_name, initial_model, load_checkpoint, save_checkpoint
 from rams.training.mining import SET_KEYS, candidates, draw_weights, label_candidates, mined_set, object_set
@@ -117,6 +118,15 @@ def calibration_set(model: Member | PatchEnsemble, val: list[ValFlight], cfg: Tr
     return np.concatenate(probs), np.concatenate(truth)
 
 
+def real_ground_record(spec: RealGroundSpec) -> dict[str, Any]:
+    """What a card records of real-ground composites: the frames (by flight and name, not by
+    where they lay on the training machine), split, GSDs and seed."""
+    from rams.synthetic.real_frames import frames
+
+    return {"frames": {f: [p.stem for p in frames(spec.frames_dir, f, spec.split)] for f in spec.flights},
+            "split": spec.split, "gsd_m": list(spec.gsd_m), "seed": spec.seed}
+
+
 def _card(cfg: TrainConfig, model: Member | PatchEnsemble, source: Detector, summary: dict, threshold: float,
           epoch: int) -> dict[str, Any]:
     first = model.members[0] if isinstance(model, PatchEnsemble) else model
@@ -142,6 +152,10 @@ def _card(cfg: TrainConfig, model: Member | PatchEnsemble, source: Detector, sum
                      "device": device_name(),
                      "candidates_from": source.card["name"], "candidates_from_sha256": source.card["sha256"],
                      "train_synth_seeds": list(cfg.train.synth.seeds), "val_synth_seeds": list(cfg.val.synth.seeds),
+                     **{f"{name}_real_ground": real_ground_record(fs.real_ground)
+                        for name, fs in (("train", cfg.train), ("val", cfg.val)) if fs.real_ground.frames_dir},
+                     **({"pretrained": LITE0_PROVENANCE} if cfg.arch.get("pretrained") else {}),
+                     "mined_negatives_per_flight": cfg.mined_negatives_per_flight,
                      "balance_sizes": cfg.balance_sizes, "min_positive_px": cfg.min_positive_px,
                      **({"buried_weight": cfg.buried_weight} if cfg.buried_weight != 1.0 else {}),
                      "object_scenes": cfg.object_scenes, "object_first_seed": cfg.object_first_seed,
