@@ -14,10 +14,12 @@ import shlex
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
+from functools import reduce
 from pathlib import Path
 
 import pyogrio
 
+from rams.detector.calibration import reliability_from_sums
 from rams.detector.card import record_metrics, resolve_model_dir
 from rams.errors import RamsError, refuse_existing
 from rams.evaluation.hazards import fragmentation_metrics, hazard_metrics
@@ -26,9 +28,12 @@ from rams.evaluation.metrics import (
     EVALUATION_DEFAULTS,
     add_counts,
     bootstrap_intervals,
+    confidence_sums,
     counts_by_ground,
     earthwork_outlines,
     precision_recall_f1,
+    recall_by_size_px,
+    recall_by_type,
     recall_by_visible_fraction,
     score_detections,
     summarise,
@@ -97,6 +102,14 @@ def evaluate(
         "submunition_by_ground": _with_recall(counts_by_ground(
             found["submunitions"], truth["submunitions"], earthwork_outlines(truth), match["match_radius_m"],
             match["min_visible_fraction"], match["min_length_px"] * gsd)),
+        "submunition_by_type": _with_recall(recall_by_type(
+            found["submunitions"], truth["submunitions"], match["match_radius_m"], match["min_visible_fraction"],
+            match["min_length_px"] * gsd)),
+        "submunition_by_size_px": _with_recall(recall_by_size_px(
+            found["submunitions"], truth["submunitions"], gsd, match["match_radius_m"],
+            match["min_visible_fraction"])),
+        **_calibration(confidence_sums(found["submunitions"], truth["submunitions"], match["match_radius_m"],
+                                       match["min_visible_fraction"], match["min_length_px"] * gsd)),
         "hazards": {
             **hazard_metrics(found["hazard_areas"], truth, load_rules(hazard_rules_path(rules))),
             **fragmentation_metrics(found["strike_footprints"], found["trenches"], truth,
@@ -115,8 +128,18 @@ def _with_recall(bands: dict[str, dict[str, float]]) -> dict[str, dict[str, floa
     return out
 
 
-#: Report sections of submunition counts split by the items' kind of ground (bands that add up).
-BAND_SECTIONS = ("submunition_by_visible_fraction", "submunition_by_ground")
+def _calibration(sums: dict[str, dict[str, float]]) -> dict:
+    """The report's confidence sections: the bin sums (which add up across flights) and the
+    reliability table with the expected calibration error they give."""
+    rows, ece = reliability_from_sums(sums)
+    return {"submunition_confidence_bins": sums,
+            "submunition_calibration": {"expected_calibration_error": round(ece, 4), "reliability": rows}}
+
+
+#: Report sections of submunition counts split by the items' kind of ground, type and size in
+#: flight pixels (bands that add up).
+BAND_SECTIONS = ("submunition_by_visible_fraction", "submunition_by_ground", "submunition_by_type",
+                 "submunition_by_size_px")
 
 
 #: Report sections of per-class counts that add up across flights.
@@ -169,6 +192,7 @@ def pool(reports: list[dict]) -> dict:
         "intervals": bootstrap_intervals([r["metrics"] for r in reports], BOOTSTRAP_DRAWS),
         **extra,
         **{section: _with_recall(b) for section, b in bands.items()},
+        **_calibration(reduce(add_counts, [r.get("submunition_confidence_bins", {}) for r in reports], {})),
         "hazards": hazards,
     }
 
@@ -246,6 +270,18 @@ def format_table(report: dict) -> str:
                           f"{c['fp']:.0f} false" for name, c in ground.items())
         lines.append(f"{'(ground)':<12} submunitions in trenches and positions (or within "
                      f"{EARTHWORK_MARGIN_M:g} m of them) and on open ground: {shown}")
+    for label, section, what in (("(size)", "submunition_by_size_px", "by length in flight pixels"),
+                                 ("(type)", "submunition_by_type", "by type")):
+        bands = {k: c for k, c in report.get(section, {}).items() if c["tp"] + c["fn"]}
+        if bands:
+            found = ", ".join(f"{name.replace('_', ' ')} {c['tp']:.0f} of {c['tp'] + c['fn']:.0f}"
+                              for name, c in bands.items())
+            lines.append(f"{label:<12} submunitions found {what}: {found}")
+    calibration = report.get("submunition_calibration")
+    if calibration and calibration["reliability"]:
+        shown = ", ".join(f"{r['bin']} {r['true_share']:.2f} of {r['detections']}" for r in calibration["reliability"])
+        ece = calibration["expected_calibration_error"]
+        lines.append(f"{'(confidence)':<12} expected calibration error {ece:.3f}; true share by confidence: {shown}")
     lines.append("hazard areas:")
     for key, value in report["hazards"].items():
         shown = "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))

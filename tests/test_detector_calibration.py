@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from rams.detector.calibration import Platt, at_or_above, fit_platt, logit, reliability
+from rams.detector.calibration import (
+    Platt,
+    at_or_above,
+    bin_sums,
+    fit_platt,
+    logit,
+    reliability,
+    reliability_from_sums,
+)
 
 
 def _overconfident(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -37,10 +45,14 @@ def test_reliability_table_by_hand():
     conf = np.array([0.95] * 10 + [0.55] * 4)
     true = np.array([True] * 9 + [False] + [True, True, False, False])
     rows, ece = reliability(conf, true)
-    assert [(r["lo"], r["hi"], r["detections"], r["true_share"]) for r in rows] == [
-        (0.5, 0.6, 4, 0.5), (0.9, 1.0, 10, 0.9)]
+    assert [(r["bin"], r["detections"], r["true_share"]) for r in rows] == [("0.5-0.6", 4, 0.5), ("0.9-1.0", 10, 0.9)]
     assert ece == pytest.approx((10 * 0.05 + 4 * 0.05) / 14)
-    assert reliability(np.array([1.0]), np.array([True]))[0][0]["lo"] == 0.9  # 1.0 is in the last bin
+    assert reliability(np.array([1.0]), np.array([True]))[0][0]["bin"] == "0.9-1.0"  # 1.0 is in the last bin
+    # per-flight sums pool to the table of all detections together
+    a, b = bin_sums(conf[:7], true[:7]), bin_sums(conf[7:], true[7:])
+    pooled = {k: {f: a[k][f] + b[k][f] for f in a[k]} for k in a}
+    pooled_rows, pooled_ece = reliability_from_sums(pooled)
+    assert pooled_rows == rows and pooled_ece == pytest.approx(ece)
     assert reliability(np.zeros(0), np.zeros(0, bool)) == ([], 0.0)
     assert at_or_above(conf, true, (0.9, 0.99)) == {0.9: 0.9, 0.99: None}
 

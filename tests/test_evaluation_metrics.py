@@ -10,10 +10,13 @@ from shapely.geometry import LineString, Point, box
 from rams.evaluation.metrics import (
     add_counts,
     bootstrap_intervals,
+    confidence_sums,
     counts_by_ground,
     hidden_share,
     match_points,
     position_counts,
+    recall_by_size_px,
+    recall_by_type,
     recall_by_visible_fraction,
     submunition_counts,
     submunition_sweep,
@@ -237,3 +240,43 @@ def test_pooled_report_gives_and_shows_the_intervals() -> None:
     assert ci["precision_low"] < pooled["metrics"]["submunition"]["precision"] < ci["precision_high"]
     assert f"95% range: P {ci['precision_low']:.3f}-{ci['precision_high']:.3f}" in format_table(pooled)
     assert "bootstrap over the 3 flights" in format_table(pooled)
+
+
+def test_recall_by_size_and_type_and_the_confidence_of_counted_detections() -> None:
+    """Items found and missed per band of length in flight pixels (every size, small ones apart)
+    and per type; detections on ignored items count in no confidence bin."""
+    truth = _pts([(0, 0), (5, 0), (10, 0), (15, 0), (20, 0)], length_m=[0.04, 0.12, 0.26, 0.26, 0.08],
+                 visible_fraction=[1.0, 1.0, 1.0, 0.0, 1.0], munition_type=["M77", "PFM-1", "9N235", "9N235", "M77"])
+    pred = _pts([(0, 0.1), (10, 0), (15, 0), (30, 0)], confidence=[0.95, 0.85, 0.5, 0.95])
+    sizes = recall_by_size_px(pred, truth, gsd_m=0.01, radius_m=0.3, min_visible_fraction=0.01)
+    assert sizes == {"under_5_px": {"tp": 1, "fn": 0}, "5_to_8_px": {"tp": 0, "fn": 0},
+                     "8_to_16_px": {"tp": 0, "fn": 2}, "16_px_and_more": {"tp": 1, "fn": 0}}
+    types = recall_by_type(pred, truth, 0.3, min_visible_fraction=0.01, min_length_m=0.05)
+    assert types == {"9N235": {"tp": 1, "fn": 0}, "M77": {"tp": 0, "fn": 1}, "PFM-1": {"tp": 0, "fn": 1}}
+    bins = confidence_sums(pred, truth, 0.3, min_visible_fraction=0.01, min_length_m=0.05)
+    # counted: (10, 0) true at 0.85, (30, 0) false at 0.95; (0, 0) and (15, 0) are on ignored items
+    assert bins["0.8-0.9"] == {"detections": 1, "confidence_sum": 0.85, "true": 1}
+    assert bins["0.9-1.0"] == {"detections": 1, "confidence_sum": 0.95, "true": 0}
+    assert sum(b["detections"] for b in bins.values()) == 2
+    assert recall_by_type(pred, _pts([(0, 0)]), 0.3) == {} and recall_by_size_px(pred, _pts([(0, 0)]), 0.01) == {}
+
+
+def test_size_type_and_calibration_are_pooled_and_shown() -> None:
+    sub = summarise({"submunition": {"tp": 1, "fp": 1, "fn": 1, "distractor_fp": 0, "area_ha": 1.0,
+                                     "ignored_truth": 0}})
+
+    def report(true: int) -> dict:
+        return {"flight": "f.tif", "gsd_m": 0.01, "area_ha": 1.0, "model": "m", "model_sha256": "x",
+                "hazards": {}, "matching": {"match_radius_m": 0.3}, "metrics": sub,
+                "submunition_every_size": sub["submunition"], "position_including_hidden": sub["submunition"],
+                "submunition_by_size_px": {"8_to_16_px": {"tp": 1, "fn": 1, "recall": 0.5}},
+                "submunition_by_type": {"PFM-1": {"tp": 1, "fn": 0, "recall": 1.0}},
+                "submunition_confidence_bins": {"0.9-1.0": {"detections": 10, "confidence_sum": 9.5, "true": true}}}
+    pooled = pool([report(9), report(10)])
+    assert pooled["submunition_by_size_px"] == {"8_to_16_px": {"tp": 2, "fn": 2, "recall": 0.5}}
+    assert pooled["submunition_calibration"] == {
+        "expected_calibration_error": pytest.approx(0.0),
+        "reliability": [{"bin": "0.9-1.0", "detections": 20, "mean_confidence": 0.95, "true_share": 0.95}]}
+    table = format_table(pooled)
+    assert "by length in flight pixels: 8 to 16 px 2 of 4" in table and "by type: PFM-1 2 of 2" in table
+    assert "expected calibration error 0.000; true share by confidence: 0.9-1.0 0.95 of 20" in table

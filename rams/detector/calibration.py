@@ -80,25 +80,41 @@ def fit_platt(p: np.ndarray, truth: np.ndarray, iterations: int = 100) -> Platt:
 BINS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
-def reliability(confidence: np.ndarray, true: np.ndarray, bins: tuple[float, ...] = BINS
-                ) -> tuple[list[dict[str, float]], float]:
-    """The reliability table of detections with ``confidence`` (K,) of which ``true`` (K,) bool
-    are true: one row per non-empty bin (``lo``, ``hi``, ``detections``, ``mean_confidence``,
-    ``true_share``) and the expected calibration error over all of them (0 when empty)."""
+def bin_sums(confidence: np.ndarray, true: np.ndarray, bins: tuple[float, ...] = BINS
+             ) -> dict[str, dict[str, float]]:
+    """Per confidence bin (named ``"lo-hi"``) the ``detections``, their ``confidence_sum`` and how
+    many are ``true``: sums that add up across flights (:func:`reliability_from_sums`)."""
     c = np.asarray(confidence, np.float64)
     y = np.asarray(true, bool)
     which = np.clip(np.searchsorted(bins, c, side="right") - 1, 0, len(bins) - 2)
-    rows, gap = [], 0.0
-    for k in range(len(bins) - 1):
-        sel = which == k
-        n = int(sel.sum())
+    return {f"{bins[k]:.1f}-{bins[k + 1]:.1f}": {"detections": int(np.sum(which == k)),
+                                                 "confidence_sum": float(c[which == k].sum()),
+                                                 "true": int(np.sum(y[which == k]))}
+            for k in range(len(bins) - 1)}
+
+
+def reliability_from_sums(sums: dict[str, dict[str, float]]) -> tuple[list[dict[str, float]], float]:
+    """The reliability table (one row per non-empty bin: ``bin``, ``detections``,
+    ``mean_confidence``, ``true_share``) and the expected calibration error (the
+    detection-weighted mean of ``|mean_confidence - true_share|``; 0 when empty) of
+    :func:`bin_sums`, summed over any number of flights."""
+    rows, gap, total = [], 0.0, 0
+    for name, s in sums.items():
+        n = int(s["detections"])
         if n == 0:
             continue
-        mean_c, share = float(c[sel].mean()), float(y[sel].mean())
-        rows.append({"lo": bins[k], "hi": bins[k + 1], "detections": n, "mean_confidence": round(mean_c, 4),
-                     "true_share": round(share, 4)})
+        mean_c, share = s["confidence_sum"] / n, s["true"] / n
+        rows.append({"bin": name, "detections": n, "mean_confidence": round(mean_c, 4), "true_share": round(share, 4)})
         gap += n * abs(mean_c - share)
-    return rows, gap / len(c) if len(c) else 0.0
+        total += n
+    return rows, gap / total if total else 0.0
+
+
+def reliability(confidence: np.ndarray, true: np.ndarray, bins: tuple[float, ...] = BINS
+                ) -> tuple[list[dict[str, float]], float]:
+    """The reliability table and expected calibration error of detections with ``confidence``
+    (K,) of which ``true`` (K,) bool are true (:func:`reliability_from_sums`)."""
+    return reliability_from_sums(bin_sums(confidence, true, bins))
 
 
 def at_or_above(confidence: np.ndarray, true: np.ndarray, levels: tuple[float, ...] = (0.5, 0.7, 0.9)

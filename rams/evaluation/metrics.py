@@ -14,6 +14,8 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
+from rams.detector.calibration import bin_sums
+
 EVALUATION_DEFAULTS = {"match_radius_m": 0.3, "iou_threshold": 0.5, "trench_tolerance_m": 1.0,
                        "min_visible_fraction": 0.01, "min_length_px": 0.0,
                        "min_position_visible_share": 0.5}
@@ -94,6 +96,49 @@ def recall_by_visible_fraction(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, 
         band = ~ignored & (visible >= lo) & (visible < hi)
         out[name] = {"tp": int(np.sum(band & found)), "fn": int(np.sum(band & ~found))}
     return out
+
+
+#: Bands of item length in flight pixels that :func:`recall_by_size_px` reports recall in:
+#: (lower, upper, name). Items under 5 px are below what the imagery resolves: reported apart.
+SIZE_BANDS_PX = ((0.0, 5.0, "under_5_px"), (5.0, 8.0, "5_to_8_px"), (8.0, 16.0, "8_to_16_px"),
+                 (16.0, np.inf, "16_px_and_more"))
+
+
+def recall_by_size_px(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, gsd_m: float, radius_m: float = 0.3,
+                      min_visible_fraction: float = 0.0) -> dict[str, dict[str, float]]:
+    """tp / fn of the visible true items in each band of length in flight pixels at ``gsd_m``
+    (:data:`SIZE_BANDS_PX`), every size scored; empty when the labels carry no ``length_m``."""
+    if "length_m" not in truth:
+        return {}
+    _, found, ignored = _item_matches(pred, truth, radius_m, min_visible_fraction, 0.0)
+    px = truth["length_m"].to_numpy(float) / gsd_m
+    out = {}
+    for lo, hi, name in SIZE_BANDS_PX:
+        band = ~ignored & (px >= lo) & (px < hi)
+        out[name] = {"tp": int(np.sum(band & found)), "fn": int(np.sum(band & ~found))}
+    return out
+
+
+def recall_by_type(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, radius_m: float = 0.3,
+                   min_visible_fraction: float = 0.0, min_length_m: float = 0.0) -> dict[str, dict[str, float]]:
+    """tp / fn of the scored true items (as :func:`submunition_counts` scores them) of each
+    ``munition_type``; empty when the labels carry none."""
+    if "munition_type" not in truth:
+        return {}
+    _, found, ignored = _item_matches(pred, truth, radius_m, min_visible_fraction, min_length_m)
+    kinds = truth["munition_type"].astype(str).to_numpy()
+    return {str(k): {"tp": int(np.sum(~ignored & (kinds == k) & found)),
+                     "fn": int(np.sum(~ignored & (kinds == k) & ~found))} for k in sorted(set(kinds))}
+
+
+def confidence_sums(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, radius_m: float = 0.3,
+                    min_visible_fraction: float = 0.0, min_length_m: float = 0.0) -> dict[str, dict[str, float]]:
+    """:func:`rams.detector.calibration.bin_sums` of the detections the score counts (true: matched
+    to a scored item; false: matched to none; those on ignored items count as neither)."""
+    match, _, ignored = _item_matches(pred, truth, radius_m, min_visible_fraction, min_length_m)
+    counted = (match < 0) | ~ignored[np.maximum(match, 0)] if len(ignored) else np.ones(len(match), bool)
+    conf = pred["confidence"].to_numpy(float) if len(pred) else np.empty(0)
+    return bin_sums(conf[counted], (match >= 0)[counted])
 
 
 #: Metres around the outlines of trenches and positions still counted as in the earthworks
