@@ -36,3 +36,10 @@ def test_rendered_patches_concatenate_the_scenes_in_seed_order() -> None:
     assert np.array_equal(labels, np.concatenate([p[1] for p in parts]))
     assert np.array_equal(length, np.concatenate([p[2] for p in parts]))
     assert np.array_equal(visible, np.concatenate([p[3] for p in parts]))
+
+
+def test_scene_patches_of_the_field_catalogue_hold_its_objects() -> None:
+    # the varied catalogue: more kinds of look-alikes than the classic scene of the same seed
+    field = scene_patches(2, (0.03, 0.03), 32, 0.01, catalogue="field")
+    classic = scene_patches(2, (0.03, 0.03), 32, 0.01)
+    assert (field[1] > 0.5).sum() >= 5 and (field[1] < 0.5).sum() > (classic[1] < 0.5).sum()

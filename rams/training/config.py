@@ -153,6 +153,8 @@ class TrainConfig:
     # verifier: patches rendered around the objects (items, litter, stones) of this many synthetic
     # scenes, seeds object_first_seed onwards, beside the candidates mined on whole flights
     object_scenes: int = bounded(0, 0)
+    # the objects of those scenes: the generator's "classic" ones or the varied "field" catalogue
+    object_catalogue: Literal["classic", "field"] = "classic"
     # verifier: at most this many negative candidates kept per mined flight (0: all), half the
     # heatmap's highest, half drawn at random from the rest: real ground at a low candidate
     # threshold gives thousands per frame, and memory holds every patch

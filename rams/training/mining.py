@@ -195,7 +195,8 @@ def object_set(cfg: TrainConfig, cache: Path) -> dict[str, torch.Tensor]:
             log.info("rendered the objects of %d of %d scenes (%.0fs)", done, len(seeds), time.perf_counter() - t0)
 
     rendered = rendered_patches(seeds, cfg.gsd_range_m, cfg.patch_px, cfg.patch_gsd_m,
-                                float(cfg.evaluation.get("match_radius_m", 0.3)), on_scene=progress)
+                                float(cfg.evaluation.get("match_radius_m", 0.3)), on_scene=progress,
+                                catalogue=cfg.object_catalogue)
     log.info("rendered %d patches around the objects of %d scenes (%d positive) in %.0fs", len(rendered[1]),
              len(seeds), int(rendered[1].sum()), time.perf_counter() - t0)
     data = {key: torch.from_numpy(a) for key, a in zip(SET_KEYS, rendered, strict=True)}

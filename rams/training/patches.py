@@ -36,19 +36,20 @@ LITTER_JITTER_M = 0.06  # ... and anywhere along a bottle or a piece of scrap
 
 
 def scene_patches(seed: int, gsd_range_m: tuple[float, float], patch_px: int, patch_gsd_m: float | None,
-                  radius_m: float = 0.3, small_item_px: float = 5.0, small_item_share: float = 0.3
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                  radius_m: float = 0.3, small_item_px: float = 5.0, small_item_share: float = 0.3,
+                  catalogue: str = "classic") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """uint8 patches (K, 3, P, P), labels (K,) 0/1, item lengths in flight pixels (K,) (0 for
     negatives) and the items' visible fractions (K,) (below 1 where partly buried; 1 for
     negatives) around the objects of the 2048 x 2048 px scene of ``seed``, at a GSD (metres)
     drawn from ``gsd_range_m`` by the seed.
 
     Items shorter than ``small_item_px`` are kept with probability ``small_item_share`` only:
-    cluster strikes leave many more small bomblets than anything else.
+    cluster strikes leave many more small bomblets than anything else. ``catalogue`` picks the
+    scene's objects (see :func:`rams.synthetic.flight.generate_scene`).
     """
     rng = np.random.default_rng([seed, 0x7A1C])
     gsd = float(rng.uniform(*gsd_range_m))
-    scene = generate_scene(2048, 2048, gsd, seed)
+    scene = generate_scene(2048, 2048, gsd, seed, catalogue=catalogue)
     items = scene.items
     tree = cKDTree(np.array([(i.x, i.y) for i in items])) if items else None
     views: list[tuple[float, float, float]] = [(i.x, i.y, ITEM_JITTER_M) for i in items
@@ -84,7 +85,7 @@ def scene_patches(seed: int, gsd_range_m: tuple[float, float], patch_px: int, pa
 
 def rendered_patches(seeds: Sequence[int], gsd_range_m: tuple[float, float], patch_px: int,
                      patch_gsd_m: float | None, radius_m: float = 0.3, workers: int | None = None,
-                     on_scene: Callable[[int], None] | None = None
+                     on_scene: Callable[[int], None] | None = None, catalogue: str = "classic"
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`scene_patches` of every seed, concatenated in seed order, rendered on a process
     pool of ``workers`` (by default the cores this process may use); ``on_scene`` is called with
@@ -98,7 +99,7 @@ def rendered_patches(seeds: Sequence[int], gsd_range_m: tuple[float, float], pat
                              initializer=torch.set_num_threads, initargs=(1,)) as pool:
         parts = []
         for part in pool.map(scene_patches, seeds, [gsd_range_m] * n, [patch_px] * n, [patch_gsd_m] * n,
-                             [radius_m] * n, chunksize=8):
+                             [radius_m] * n, [5.0] * n, [0.3] * n, [catalogue] * n, chunksize=8):
             parts.append(part)
             if on_scene is not None:
                 on_scene(len(parts))

@@ -159,6 +159,7 @@ def _card(cfg: TrainConfig, model: Member | PatchEnsemble, source: Detector, sum
                      "balance_sizes": cfg.balance_sizes, "min_positive_px": cfg.min_positive_px,
                      **({"buried_weight": cfg.buried_weight} if cfg.buried_weight != 1.0 else {}),
                      "object_scenes": cfg.object_scenes, "object_first_seed": cfg.object_first_seed,
+                     "object_catalogue": cfg.object_catalogue,
                      "object_negative_share": cfg.object_negative_share,
                      "hard_negative_share": cfg.hard_negative_share,
                      "hard_negative_pool": cfg.hard_negative_pool,
