@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from rams.detector.backbone import LITE0_PROVENANCE
-from rams.detector.calibration import fit_platt, reliability
+from rams.detector.calibration import Platt, fit_platt, reliability
 from rams.detector.card import load_model, save_model
 from rams.detector.detector import Detector
 from rams.detector.model import RGB_BANDS, on_device
@@ -298,6 +298,9 @@ def calibrate(model_dir: Path, val: list[ValFlight], cfg: TrainConfig, device: t
     model = on_device(model.eval(), device)
     raw, truth = calibration_set(model, val, cfg, device)
     platt = fit_platt(raw, truth)
+    if platt.slope <= 0:  # a verifier that ranks true items below false ones: nothing to scale
+        log.warning("Platt slope %.3f <= 0 on the validation candidates: confidence left uncalibrated", platt.slope)
+        platt = Platt()
     rows, ece = reliability(platt(raw), truth)
     post = dict(card["postprocess"], raw_threshold=card["postprocess"]["threshold"],
                 threshold=float(platt(np.array([card["postprocess"]["threshold"]]))[0]))
