@@ -29,6 +29,7 @@ def write_geopackage(
     metadata: dict[str, str] | Callable[[], dict[str, str]],
     *,
     styles: bool = True,
+    finish: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write ``layers`` and a ``metadata`` key/value table to the GeoPackage ``path``; return it.
 
@@ -36,11 +37,15 @@ def write_geopackage(
     ``path``: a reader sees the old file or the new one, never a half-written one, and on any
     error the temporary file is removed and an existing ``path`` is left untouched.
     Layers named in ``SCHEMA`` are checked against it (missing fields and wrong geometry types
-    are errors), cast to its field types and written in its field order, extra fields after;
+    are errors, except fields with a contract default, which are filled with it), cast to its
+    field types and written in its field order, extra fields after (an integer ``fid`` field
+    is the GeoPackage feature id);
     empty layers keep their geometry type and fields. Other layers are written as given.
     All layers must share one projected CRS (metres). ``metadata`` (or what it returns, called
     once the layers are written, so that it can hold the time spent writing them) gains
     ``schema_version`` unless given. With ``styles``, QGIS default styles go in ``layer_styles``.
+    ``finish`` is called with the temporary file once all that is written and before the rename,
+    for a caller's own tables (the reviews table): they appear with the layers or not at all.
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -82,6 +87,8 @@ def write_geopackage(
             )
         except Exception as err:  # whatever GDAL or pyogrio raise, one line naming the file
             raise RamsError(path, f"{step} failed: {err}") from err
+        if finish is not None:
+            finish(temp)
         with open(temp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(temp, path)
@@ -104,6 +111,7 @@ def _conform(path: Path, name: str, frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDat
     schema = SCHEMA.get(name)
     if schema is None:
         return frame, _inferred_type(present)
+    frame = frame.assign(**{field: value for field, value in schema.defaults if field not in frame.columns})
     missing = [field for field in schema.field_names if field not in frame.columns]
     if missing:
         raise RamsError(path, f"layer {name!r} lacks contract fields {', '.join(missing)}")

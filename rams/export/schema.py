@@ -29,11 +29,19 @@ class LayerSchema:
 
     geometry_type: str
     fields: tuple[tuple[str, str], ...]
+    #: ``(field, value)`` for fields added after a layer's first release: a writer given a
+    #: frame without them fills them with the value, so older producers stay valid.
+    defaults: tuple[tuple[str, str], ...] = ()
 
     @property
     def field_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.fields)
 
+
+#: A detection's review (rams.review): ``review_status`` "unreviewed" | "confirmed" | "rejected"
+#: | "unsure", who decided (``reviewer``) and when (``reviewed_at``, ISO 8601 UTC, YYYY-MM-DDTHH:MM:SSZ).
+REVIEW_FIELDS: tuple[tuple[str, str], ...] = (("review_status", "str"), ("reviewer", "str"), ("reviewed_at", "str"))
+UNREVIEWED: tuple[tuple[str, str], ...] = (("review_status", "unreviewed"), ("reviewer", ""), ("reviewed_at", ""))
 
 SCHEMA: dict[str, LayerSchema] = {
     "submunitions": LayerSchema(
@@ -43,8 +51,10 @@ SCHEMA: dict[str, LayerSchema] = {
             ("flight_id", "str"),
             ("chip", "str"),  # reference to the image chip a reviewer checks
             ("munition_class", "str"),  # "submunition"
-            ("evidence", "str"),  # "indirect": an unreviewed model detection
+            ("evidence", "str"),  # "indirect": a model detection; "direct": confirmed by a person
+            *REVIEW_FIELDS,
         ),
+        UNREVIEWED,
     ),
     "trenches": LayerSchema(
         "LineString",
@@ -53,11 +63,14 @@ SCHEMA: dict[str, LayerSchema] = {
             ("width_m", "float64"),
             ("confidence", "float64"),
             ("flight_id", "str"),
+            *REVIEW_FIELDS,
         ),
+        UNREVIEWED,
     ),
     "positions": LayerSchema(
         "Polygon",
-        (("area_m2", "float64"), ("confidence", "float64"), ("flight_id", "str")),
+        (("area_m2", "float64"), ("confidence", "float64"), ("flight_id", "str"), *REVIEW_FIELDS),
+        UNREVIEWED,
     ),
     "strike_footprints": LayerSchema(
         "Polygon",
@@ -77,7 +90,7 @@ SCHEMA: dict[str, LayerSchema] = {
         (
             ("hazard_id", "str"),
             ("hazard_type", "str"),  # "CMR" | "FORTIFICATION" | "CMR+FORTIFICATION"
-            ("status", "str"),  # "SHA" (indirect evidence); "CHA" only after review
+            ("status", "str"),  # "SHA": the national authority's decision, never changed by rams
             ("evidence_count", "int64"),
             ("max_confidence", "float64"),
             ("area_m2", "float64"),
@@ -87,9 +100,11 @@ SCHEMA: dict[str, LayerSchema] = {
             ("flight_id", "str"),
             ("survey_date", "str"),  # ISO 8601 date, YYYY-MM-DD; empty when unknown
             ("model", "str"),
-            ("review_status", "str"),  # "unreviewed"
+            ("review_status", "str"),  # "unreviewed" | "partly reviewed" | "reviewed": of its evidence
             ("supersedes", "str"),  # hazard_ids this area replaces (split or merge), comma-separated
+            ("proposed_status", "str"),  # "CHA" once a person confirmed an item of its evidence, else "SHA"
         ),
+        (("proposed_status", "SHA"),),
     ),
     "coverage": LayerSchema("MultiPolygon", (("area_m2", "float64"), ("flight_id", "str"))),
     "not_assessable": LayerSchema(

@@ -21,7 +21,11 @@ the only successor of exactly one earlier area of the same type (overlap >= half
 area) keeps that area's id; a split or a merge gets new ids, and ``supersedes`` lists the
 earlier ids each replaces.
 
-An unreviewed model detection is indirect evidence, so every area is SHA, never CHA.
+An unreviewed model detection is indirect evidence, so every area is SHA. A reviewer's
+confirmation makes a detection direct evidence: an area with a confirmed item among its
+evidence gets ``proposed_status`` CHA (``status`` stays SHA: the national authority decides);
+its ``review_status`` says whether none, some or all of its evidence was reviewed. Confirmed
+detections count whatever their confidence; rejected ones are dropped before (rams.hazards.stage).
 """
 
 from __future__ import annotations
@@ -37,14 +41,14 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from rams import geometry
-from rams.hazards.footprints import evidence_items, footprints_of
+from rams.hazards.footprints import confirmed, evidence_items, footprints_of
 from rams.hazards.ids import anchor_point, hazard_ids
 from rams.hazards.rules import HazardRules
 
 AREA_COLUMNS: tuple[str, ...] = (
     "hazard_id", "hazard_type", "status", "evidence_count", "max_confidence", "area_m2",
     "buffer_m", "not_assessable_m2", "unimaged_m2", "flight_id", "survey_date", "model",
-    "review_status", "supersedes",
+    "review_status", "supersedes", "proposed_status",
 )
 CMR = "CMR"
 FORTIFICATION = "FORTIFICATION"
@@ -70,7 +74,7 @@ def polygon_parts(geometries: Iterable[BaseGeometry]) -> list[Polygon]:
 
 
 def _confident(frame: gpd.GeoDataFrame, min_confidence: float) -> gpd.GeoDataFrame:
-    keep = frame["confidence"].to_numpy(dtype=float) >= min_confidence
+    keep = (frame["confidence"].to_numpy(dtype=float) >= min_confidence) | confirmed(frame)
     return frame.loc[keep & ~frame.geometry.is_empty.to_numpy()].reset_index(drop=True)
 
 
@@ -79,6 +83,7 @@ class _Evidence:
     """Detections and the hazard shapes they make (m): what the areas are cut from."""
 
     confidence: list[float] = field(default_factory=list)
+    review: list[str] = field(default_factory=list)  # per detection, its review_status
     points: list[np.ndarray] = field(default_factory=list)  # per detection, (k, 2) anchors
     shapes: list[BaseGeometry] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)  # per shape: CMR or FORTIFICATION
@@ -86,9 +91,10 @@ class _Evidence:
     members: list[np.ndarray] = field(default_factory=list)  # per shape, detection indices
 
     def add(self, kind: str, shape: BaseGeometry, buffer_m: float, confidence: np.ndarray,
-            points: list[np.ndarray]) -> None:
+            points: list[np.ndarray], review: np.ndarray) -> None:
         first = len(self.confidence)
         self.confidence.extend(float(c) for c in confidence)
+        self.review.extend(str(r) for r in review)
         self.points.extend(points)
         self.shapes.append(shape)
         self.kinds.append(kind)
@@ -102,16 +108,33 @@ def _evidence(submunitions: gpd.GeoDataFrame, trenches: gpd.GeoDataFrame,
     items = evidence_items(submunitions, rules.cmr)
     xy = shapely.get_coordinates(items.geometry.to_numpy())
     confidence = items["confidence"].to_numpy(dtype=float)
+    review = _review(items)
     for fp in footprints_of(xy, rules.cmr):
-        ev.add(CMR, fp.geometry, fp.fade_out_m, confidence[fp.items], list(xy[fp.items, None, :]))
+        ev.add(CMR, fp.geometry, fp.fade_out_m, confidence[fp.items], list(xy[fp.items, None, :]),
+               review[fp.items])
     fort = rules.fortification
     for frame, buffer_m in ((_confident(trenches, fort.min_confidence), fort.trench_buffer_m),
                             (_confident(positions, fort.min_confidence), fort.position_buffer_m)):
         geoms = frame.geometry.to_numpy()
-        for geom, conf, shape in zip(geoms, frame["confidence"].to_numpy(dtype=float),
-                                     shapely.buffer(geoms, buffer_m), strict=True):
-            ev.add(FORTIFICATION, shape, buffer_m, np.array([conf]), [shapely.get_coordinates(geom)])
+        for geom, conf, review, shape in zip(geoms, frame["confidence"].to_numpy(dtype=float), _review(frame),
+                                             shapely.buffer(geoms, buffer_m), strict=True):
+            ev.add(FORTIFICATION, shape, buffer_m, np.array([conf]), [shapely.get_coordinates(geom)],
+                   np.array([review]))
     return ev
+
+
+def _review(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Each detection's ``review_status`` ("unreviewed" where the layer has none)."""
+    if "review_status" not in frame:
+        return np.full(len(frame), "unreviewed", dtype=object)
+    return frame["review_status"].fillna("unreviewed").astype(str).to_numpy(dtype=object)
+
+
+def _review_state(review: list[str]) -> tuple[str, str]:
+    """``review_status`` and ``proposed_status`` of an area from its evidence's reviews."""
+    reviewed = sum(r != "unreviewed" for r in review)
+    status = "unreviewed" if not reviewed else "reviewed" if reviewed == len(review) else "partly reviewed"
+    return status, "CHA" if "confirmed" in review else "SHA"
 
 
 def _pieces(ev: _Evidence) -> list[tuple[str, Polygon]]:
@@ -145,7 +168,10 @@ def _rows(ev: _Evidence, pieces: list[tuple[str, Polygon]]) -> list[dict]:
         detections = np.unique(np.concatenate([ev.members[s] for s in own])).astype(np.int64)
         points = np.vstack([ev.points[d] for d in detections])
         inside = shapely.covers(piece, shapely.points(points))
+        review_status, proposed_status = _review_state([ev.review[d] for d in detections])
         rows.append({
+            "review_status": review_status,
+            "proposed_status": proposed_status,
             "hazard_type": kind,
             "evidence_count": len(detections),
             "max_confidence": float(confidence[detections].max()),
@@ -188,10 +214,13 @@ def hazard_areas(
     (part of the area on not-assessable ground, m²: reported, never cut away), ``unimaged_m2``
     (part of the area outside ``coverage``, the imaged ground, m²: an area keeps its extent
     past the flight's edge; 0 when ``coverage`` is None), ``supersedes`` (ids of ``previous``
-    areas this one replaces, comma-separated; empty when none), ``status`` "SHA" and
-    ``review_status`` "unreviewed". ``previous`` is an earlier hazard_areas layer of the same
-    ground (any CRS); its ids carry over as the module docstring says. ``flight_id`` is only
-    recorded. Sorted by hazard_type then hazard_id.
+    areas this one replaces, comma-separated; empty when none), ``status`` "SHA".
+    ``previous`` is an earlier hazard_areas layer of the same ground (any CRS); its ids carry
+    over as the module docstring says. ``flight_id`` is only recorded. ``review_status``
+    ("unreviewed", "partly reviewed", "reviewed") and
+    ``proposed_status`` ("CHA" when a confirmed detection is among its evidence, else "SHA")
+    follow the detections' ``review_status`` fields where the layers have them. Sorted by
+    hazard_type then hazard_id.
     """
     crs = submunitions.crs
     for frame in (trenches, positions, not_assessable):
@@ -221,7 +250,6 @@ def hazard_areas(
     areas["flight_id"] = flight_id
     areas["survey_date"] = survey_date
     areas["model"] = model
-    areas["review_status"] = "unreviewed"
     areas["evidence_count"] = areas["evidence_count"].astype("int64")
     areas = areas.sort_values(["hazard_type", "hazard_id"], ignore_index=True)
     return areas[[*AREA_COLUMNS, "geometry"]]

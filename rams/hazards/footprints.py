@@ -140,9 +140,17 @@ def _empty(crs: object) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
+def confirmed(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Whether each detection of ``frame`` was confirmed by a reviewer (``review_status``)."""
+    if "review_status" not in frame:
+        return np.zeros(len(frame), bool)
+    return (frame["review_status"].astype(str) == "confirmed").to_numpy()
+
+
 def evidence_items(submunitions: gpd.GeoDataFrame, rules: CmrRules) -> gpd.GeoDataFrame:
-    """Submunition points that count as evidence: confidence >= rules.min_confidence."""
-    keep = submunitions["confidence"].to_numpy(dtype=float) >= rules.min_confidence
+    """Submunition points that count as evidence: confidence >= rules.min_confidence, or
+    confirmed by a reviewer (see :func:`rams.hazards.stage.reviewed_evidence`)."""
+    keep = (submunitions["confidence"].to_numpy(dtype=float) >= rules.min_confidence) | confirmed(submunitions)
     items = submunitions.loc[keep & ~submunitions.geometry.is_empty.to_numpy()]
     return items.loc[items.geometry.geom_type == "Point"]
 

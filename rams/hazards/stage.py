@@ -8,6 +8,16 @@ from rams.hazards.areas import hazard_areas
 from rams.hazards.footprints import strike_footprints
 from rams.hazards.rules import HazardRules
 
+REVIEWED_LAYERS = ("submunitions", "trenches", "positions")
+
+
+def reviewed_evidence(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` without the detections a reviewer rejected (``review_status`` "rejected"):
+    they stay in their layer, marked, but are evidence of nothing."""
+    if "review_status" not in frame:
+        return frame
+    return frame.loc[(frame["review_status"].astype(str) != "rejected").to_numpy()]
+
 
 def hazard_layers(
     detections: dict[str, gpd.GeoDataFrame],
@@ -21,7 +31,9 @@ def hazard_layers(
     """``strike_footprints`` and ``hazard_areas`` from the ``submunitions``, ``trenches``,
     ``positions``, ``not_assessable`` and (when present) ``coverage`` layers (projected CRS,
     metres); ``previous`` is an earlier hazard_areas layer whose ids carry over (see
-    :func:`rams.hazards.hazard_areas`)."""
+    :func:`rams.hazards.hazard_areas`). Rejected detections count for nothing, confirmed
+    ones whatever their confidence (:func:`reviewed_evidence`)."""
+    detections = {**detections, **{n: reviewed_evidence(detections[n]) for n in REVIEWED_LAYERS}}
     footprints = strike_footprints(detections["submunitions"], rules.cmr)
     footprints["flight_id"] = flight_id
     areas = hazard_areas(

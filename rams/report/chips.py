@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import geopandas as gpd
 import numpy as np
@@ -119,46 +120,49 @@ def submunition_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int],
                       cut: Mapping[tuple[float, float], bytes] | None = None) -> list[Chip]:
     """Full-resolution chips centred on the points at ``rows`` of ``frame`` (flight CRS): those
     ``cut`` in the region pass (:func:`cut_point_chips`), the others read now."""
+    return _in_parallel(partial(submunition_chip, flight, frame, cut=cut), frame, rows)
+
+
+def submunition_chip(flight: Flight, frame: gpd.GeoDataFrame, row: int,
+                     cut: Mapping[tuple[float, float], bytes] | None = None) -> Chip:
+    """The full-resolution chip centred on the point at ``row`` of ``frame`` (flight CRS), a
+    ring of ``RING_RADIUS_M`` around it; taken from ``cut`` (by :func:`chip_key`) when there."""
     radius = min(30.0, max(6.0, RING_RADIUS_M / flight.gsd_m))
-    cut = cut or {}
-
-    def chip(row: int) -> Chip:
-        point = _point(frame.geometry.iloc[row])
-        window, cx, cy = point_window(flight.transform, point)
-        png = cut.get(chip_key(point)) or _png(_read_padded(flight, window))
-        mark = f'<circle cx="{cx:.2f}" cy="{cy:.2f}" r="{radius:.1f}"/>'
-        return _chip("submunitions", frame, row, point, png, SUBMUNITION_CHIP_PX, SUBMUNITION_CHIP_PX, mark)
-
-    return _in_parallel(chip, frame, rows)
+    point = _point(frame.geometry.iloc[row])
+    window, cx, cy = point_window(flight.transform, point)
+    png = (cut or {}).get(chip_key(point)) or _png(read_padded(flight, window))
+    mark = f'<circle cx="{cx:.2f}" cy="{cy:.2f}" r="{radius:.1f}"/>'
+    return _chip("submunitions", frame, row, point, png, SUBMUNITION_CHIP_PX, SUBMUNITION_CHIP_PX, mark)
 
 
 def framed_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int], layer: str) -> list[Chip]:
-    """Chips framing the features at ``rows`` of ``frame`` (positions' polygons, trenches' lines;
-    flight CRS) with a margin, reduced to at most ``CHIP_MAX_PX``, their outlines marked."""
+    """Chips framing the features at ``rows`` of ``frame`` (see :func:`framed_chip`)."""
+    return _in_parallel(partial(framed_chip, flight, frame, layer=layer), frame, rows)
 
-    def chip(row: int) -> Chip:
-        geom = frame.geometry.iloc[row]
-        left, top = ~flight.transform @ (geom.bounds[0], geom.bounds[3])
-        right, bottom = ~flight.transform @ (geom.bounds[2], geom.bounds[1])
-        extent = max(right - left, bottom - top)
-        side = max(SUBMUNITION_CHIP_PX, math.ceil(extent * 1.5))
-        col0 = math.floor((left + right) / 2 - side / 2)
-        row0 = math.floor((top + bottom) / 2 - side / 2)
-        image = _read_padded(flight, Window(col0, row0, side, side))
-        scale = min(1.0, CHIP_MAX_PX / side)
-        if scale < 1.0:
-            out = max(1, round(side * scale))
-            image = image.resize((out, out), Image.Resampling.BOX)
-        to_chip = Affine.scale(scale) @ Affine.translation(-col0, -row0) @ ~flight.transform
-        outline = affinity.affine_transform(
-            geom, [to_chip.a, to_chip.b, to_chip.d, to_chip.e, to_chip.c, to_chip.f]
-        )
-        mark = f'<path d="{_svg_path(outline)}"/>'
-        polygon = geom.geom_type.endswith("Polygon")
-        anchor = geom.representative_point() if polygon else geom.interpolate(0.5, normalized=True)
-        return _chip(layer, frame, row, anchor, _png(image), image.width, image.height, mark)
 
-    return _in_parallel(chip, frame, rows)
+def framed_chip(flight: Flight, frame: gpd.GeoDataFrame, row: int, layer: str) -> Chip:
+    """The chip framing the feature at ``row`` of ``frame`` (a position's polygon, a trench's
+    line; flight CRS) with a margin, reduced to at most ``CHIP_MAX_PX``, its outline marked."""
+    geom = frame.geometry.iloc[row]
+    left, top = ~flight.transform @ (geom.bounds[0], geom.bounds[3])
+    right, bottom = ~flight.transform @ (geom.bounds[2], geom.bounds[1])
+    extent = max(right - left, bottom - top)
+    side = max(SUBMUNITION_CHIP_PX, math.ceil(extent * 1.5))
+    col0 = math.floor((left + right) / 2 - side / 2)
+    row0 = math.floor((top + bottom) / 2 - side / 2)
+    image = read_padded(flight, Window(col0, row0, side, side))
+    scale = min(1.0, CHIP_MAX_PX / side)
+    if scale < 1.0:
+        out = max(1, round(side * scale))
+        image = image.resize((out, out), Image.Resampling.BOX)
+    to_chip = Affine.scale(scale) @ Affine.translation(-col0, -row0) @ ~flight.transform
+    outline = affinity.affine_transform(
+        geom, [to_chip.a, to_chip.b, to_chip.d, to_chip.e, to_chip.c, to_chip.f]
+    )
+    mark = f'<path d="{svg_path(outline)}"/>'
+    polygon = geom.geom_type.endswith("Polygon")
+    anchor = geom.representative_point() if polygon else geom.interpolate(0.5, normalized=True)
+    return _chip(layer, frame, row, anchor, _png(image), image.width, image.height, mark)
 
 
 def _in_parallel(chip: Callable[[int], Chip], frame: gpd.GeoDataFrame, rows: list[int]) -> list[Chip]:
@@ -202,7 +206,7 @@ def _padded(rgb: np.ndarray, valid: np.ndarray) -> Image.Image:
     return Image.fromarray(part)
 
 
-def _read_padded(flight: Flight, window: Window) -> Image.Image:
+def read_padded(flight: Flight, window: Window) -> Image.Image:
     """RGB of ``window``; the part outside the raster or without valid data is grey."""
     h, w = int(window.height), int(window.width)
     canvas = np.empty((h, w, 3), dtype=np.uint8)
@@ -217,7 +221,7 @@ def _read_padded(flight: Flight, window: Window) -> Image.Image:
     return Image.fromarray(canvas)
 
 
-def _svg_path(geom: BaseGeometry) -> str:
+def svg_path(geom: BaseGeometry) -> str:
     """SVG path data of a geometry's polygon rings (closed) and lines, in its own coordinates."""
     parts = []
     for part in getattr(geom, "geoms", [geom]):
