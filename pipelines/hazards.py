@@ -4,7 +4,7 @@ Reads a survey output GeoPackage, rebuilds strike footprints and suspected hazar
 the given rules, and writes a new survey GeoPackage: the detections passed through unchanged,
 the two hazard layers replaced, the rules recorded in the metadata table. The input's own
 hazard areas are the ``previous`` areas of the new ones, so an area whose evidence mostly
-persists (after a reviewer deleted a false detection, say) keeps its ``hazard_id``, and a split
+persists (after a reviewer rejected a false detection, say) keeps its ``hazard_id``, and a split
 or merge records the ids it replaces in ``supersedes`` (rule in :mod:`rams.hazards.ids`).
 """
 
@@ -32,13 +32,15 @@ INPUT_LAYERS = (*DETECTION_LAYERS, "coverage", "not_assessable")
 PREVIOUS_LAYER = "hazard_areas"
 
 
-def _read_layers(path: Path) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, str]]:
-    """Detection layers (missing ones empty) and the metadata table of a survey GeoPackage."""
+def read_survey(path: Path) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, str]]:
+    """Detection layers (missing ones empty, each indexed by its GeoPackage fid), the earlier
+    ``hazard_areas`` and the metadata table of a survey GeoPackage; `RamsError` for a file that
+    is none."""
     if not path.is_file():
         raise RamsError(path, "no such file")
     try:
         present = {str(name) for name, _ in pyogrio.list_layers(path)}
-        frames = {n: pyogrio.read_dataframe(path, layer=n)
+        frames = {n: pyogrio.read_dataframe(path, layer=n, fid_as_index=True)
                   for n in (*INPUT_LAYERS, PREVIOUS_LAYER) if n in present}
         table = pyogrio.read_dataframe(path, layer="metadata") if "metadata" in present else None
     except pyogrio.errors.DataSourceError as err:
@@ -65,6 +67,12 @@ def _read_layers(path: Path) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, str
     if table is not None and {"key", "value"} <= set(table.columns):
         metadata = {str(k): str(v) for k, v in zip(table["key"], table["value"], strict=True)}
     return frames, metadata
+
+
+def with_fids(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` with its index as the ``fid`` field, which the GeoPackage writer keeps as the
+    feature id: a rewritten layer keeps the ids that reviews (rams.review) refer to."""
+    return frame.assign(fid=frame.index.to_numpy(dtype="int64"))
 
 
 def _check_crs(path: Path, crs: CRS, rules: HazardRules, rules_path: Path | None) -> None:
@@ -99,14 +107,14 @@ def hazards(
         raise RamsError(out, "output would overwrite the detections it is computed from")
     refuse_existing(out, overwrite=overwrite)
     hazard_rules = load_rules(rules_path) if rules_path else HazardRules()
-    frames, metadata = _read_layers(src)
+    frames, metadata = read_survey(src)
     crs = frames["submunitions"].crs
     _check_crs(src, CRS.from_user_input(crs), hazard_rules, rules_path)
     flight_id = flight_id or metadata.get("flight_id") or src.stem
     survey_date = iso_date(src, survey_date or metadata.get("survey_date", ""))
     model = model or metadata.get("model", "")
 
-    layers = {name: frames[name] for name in INPUT_LAYERS}
+    layers = {name: with_fids(frames[name]) for name in INPUT_LAYERS}
     layers.update(
         hazard_layers(frames, hazard_rules, flight_id=flight_id, survey_date=survey_date, model=model,
                       previous=frames[PREVIOUS_LAYER])

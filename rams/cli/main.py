@@ -29,6 +29,7 @@ COMMANDS = {
     "survey": "survey a flight: detections, hazard areas, GeoPackage and report",
     "hazards": "recompute suspected hazard areas from a detections GeoPackage",
     "export": "export a survey GeoPackage as GeoJSON, Shapefile, KML, CSV, FlatGeobuf and SLD",
+    "review": "confirm or reject every detection in the browser; the hazard records follow",
     "train": "train the detector from labelled flights",
     "evaluate": "evaluate a detector on a labelled flight",
     "compare": "is one model better than another: two rams evaluate reports of the same flights",
