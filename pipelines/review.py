@@ -31,6 +31,7 @@ from rams.hazards import HazardRules, hazard_layers
 from rams.hazards.rules import rules_from_dict
 from rams.pipelines.hazards import DETECTION_LAYERS, INPUT_LAYERS, PREVIOUS_LAYER, read_survey, with_fids
 from rams.report import render_report
+from rams.report.stats import review_counts
 from rams.review import store
 from rams.review.decisions import latest, read_csv, utc_now
 from rams.review.items import thresholds
@@ -167,9 +168,7 @@ def _report_path(src: Path, layers: dict) -> Path:
 
 
 def _counts(layers: dict, applied: int) -> dict:
-    counts: dict = {"decisions": applied}
-    for name in DETECTION_LAYERS:
-        counts[name] = {str(k): int(v) for k, v in layers[name]["review_status"].value_counts().items()}
+    counts: dict = {"decisions": applied, **review_counts(layers)}
     areas = layers["hazard_areas"]
     counts["hazard_areas"] = len(areas)
     counts["proposed_cha"] = int((areas["proposed_status"] == "CHA").sum())

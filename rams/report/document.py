@@ -22,7 +22,7 @@ from rams.flight_view import NODATA_GREY, FlightView, read_view
 from rams.outputs import write_text
 from rams.report import mapview as mv
 from rams.report.chips import CHIP_LIMIT, Chip, framed_chips, ranked, submunition_chips
-from rams.report.stats import M2_PER_HA, AreaShare, SurveyTally, tally
+from rams.report.stats import M2_PER_HA, AreaShare, SurveyTally, review_in_areas, tally
 from rams.report.style import CSS
 
 
@@ -89,7 +89,7 @@ def render_report(
         labels += [(chip.x_m, chip.y_m, f"{PREFIX[layer]}{chip.number}") for chip in chips]
         galleries.append(_gallery(layer, title, chips, total, to_lonlat))
     hazards = frames.get("hazard_areas")
-    rows = _hazard_rows(hazards, to_lonlat) if hazards is not None else []
+    rows = _hazard_rows(hazards, frames, to_lonlat) if hazards is not None else []
     labels += [(row["x"], row["y"], row["label"]) for row in rows]
     map_png = _png(mv.render_map(view, frames, labels))
     return Report(flight, figures, map_png, view.size, (_hazard_table(rows), *galleries), tuple(limitations),
@@ -100,16 +100,19 @@ def render_report(
 PREFIX = {"submunitions": "S", "trenches": "T", "positions": "P", "hazard_areas": "H"}
 
 
-def _hazard_rows(frame: gpd.GeoDataFrame, to_lonlat) -> list[dict]:
-    """One row per hazard area (layer order), numbered H1…, anchored at a point inside it."""
+def _hazard_rows(frame: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame], to_lonlat) -> list[dict]:
+    """One row per hazard area (layer order), numbered H1…, anchored at a point inside it, with
+    the reviewed detections touching it."""
     rows = []
-    for i, (geom, record) in enumerate(zip(frame.geometry, frame.to_dict("records"), strict=True), start=1):
+    reviewed = review_in_areas(frame, dict(layers))
+    for i, (geom, record, review) in enumerate(zip(frame.geometry, frame.to_dict("records"), reviewed, strict=True),
+                                               start=1):
         if geom is None or geom.is_empty:
             continue
         anchor = geom.representative_point()
         lon, lat = to_lonlat(anchor.x, anchor.y)
         rows.append({"label": f"{PREFIX['hazard_areas']}{i}", "x": anchor.x, "y": anchor.y, "lon": lon, "lat": lat,
-                     **record})
+                     "review": review, **record})
     return rows
 
 
@@ -127,7 +130,9 @@ def _hazard_table(rows: list[dict]) -> str:
         f"<td>{_esc(r.get('hazard_type', ''))}</td><td class='n'>{number(r, 'area_m2')}</td>"
         f"<td class='n'>{number(r, 'evidence_count')}</td><td class='n'>{number(r, 'max_confidence', 2)}</td>"
         f"<td class='n'>{number(r, 'not_assessable_m2')}</td><td class='n'>{number(r, 'unimaged_m2')}</td>"
-        f"<td>{r['lat']:.6f}, {r['lon']:.6f}<span class='sub'>E {r['x']:.1f} N {r['y']:.1f}</span></td></tr>"
+        f"<td>{r['lat']:.6f}, {r['lon']:.6f}<span class='sub'>E {r['x']:.1f} N {r['y']:.1f}</span></td>"
+        f"<td>{_esc(r.get('review_status') or 'unreviewed')}<span class='sub'>{_area_review(r['review'])}</span></td>"
+        f"<td>{_esc(r.get('proposed_status') or 'SHA')}</td></tr>"
         for r in rows
     )
     return f"""
@@ -139,9 +144,15 @@ def _hazard_table(rows: list[dict]) -> str:
   was imaged but could not be assessed. Neither is ever clear.</p>
   <table class="data"><thead><tr><th>#</th><th>hazard_id</th><th>Type</th><th class='n'>Area m²</th>
   <th class='n'>Items</th><th class='n'>Highest confidence</th><th class='n'>Not assessable m²</th>
-  <th class='n'>Unimaged m²</th><th>Inside point: lat, lon (WGS 84)</th></tr></thead>
+  <th class='n'>Unimaged m²</th><th>Inside point: lat, lon (WGS 84)</th><th>Review</th><th>Proposed</th></tr>
+  </thead>
   <tbody>{body}</tbody></table>
 </section>"""
+
+
+def _area_review(review: Mapping[str, int]) -> str:
+    """Reviewed detections touching an area, e.g. "2 confirmed, 1 rejected"."""
+    return ", ".join(f"{n} {state}" for state, n in review.items() if n)
 
 
 def write_report(
@@ -326,6 +337,30 @@ def _map_section(flight: Flight, map_png: bytes, size: tuple[int, int], metres_p
 </section>"""
 
 
+def _review_notice(t: SurveyTally) -> str:
+    """The notice on the evidence: unreviewed, or how far a person has reviewed it."""
+    unassessable = ("Ground marked <i>not assessable</i> was imaged but could not be assessed: "
+                    "never read it as clear.")
+    total = sum(c.get("total", 0) for c in t.review.values())
+    done = total - sum(c.get("unreviewed", 0) for c in t.review.values())
+    if not done:
+        return ('<p class="notice"><b>Indirect evidence, unreviewed.</b> Every detection is a model output that a '
+                "person has not yet checked, so every hazard area is <i>suspected</i> (SHA). "
+                f"{unassessable}</p>")
+    rows = "".join(
+        f"<tr><th>{_esc(layer)}</th><td class='n'>{_num(c['total'] - c['unreviewed'])} of {_num(c['total'])}</td>"
+        f"<td class='n'>{_num(c['confirmed'])}</td><td class='n'>{_num(c['rejected'])}</td>"
+        f"<td class='n'>{_num(c['unsure'])}</td></tr>"
+        for layer, c in t.review.items())
+    return (f'<p class="notice" id="review"><b>Reviewed: {_num(done)} of {_num(total)} detections.</b> A confirmed '
+            "detection is direct evidence; a rejected one stays in its layer, marked, and is evidence of nothing. "
+            "An area with a confirmed item is <i>proposed</i> CHA; its status stays SHA until the national "
+            f"authority decides. {unassessable}</p>"
+            '<section class="tables"><div><h2>Review</h2><table class="data"><thead><tr><th>Layer</th>'
+            "<th class='n'>Reviewed</th><th class='n'>Confirmed</th><th class='n'>Rejected</th>"
+            f"<th class='n'>Unsure</th></tr></thead><tbody>{rows}</tbody></table></div></section>")
+
+
 def _tables(t: SurveyTally) -> str:
     detections = [
         ("Submunitions", _num(t.submunitions), "—"),
@@ -450,9 +485,7 @@ def _page(
   <p class="facts">{" · ".join(_esc(f) for f in facts)}</p>
 </header>
 <main>
-<p class="notice"><b>Indirect evidence, unreviewed.</b> Every detection is a model output that a
-person has not yet checked, so every hazard area is <i>suspected</i> (SHA). Ground marked
-<i>not assessable</i> was imaged but could not be assessed: never read it as clear.</p>
+{_review_notice(t)}
 {_limitations(summary.get("model", ""), limitations)}
 {_cards(t, summary)}
 {_map_section(flight, map_png, map_size, map_px_m)}

@@ -39,6 +39,7 @@ class SurveyTally:
     strike_footprints: int
     strike_items: int
     hazard_areas: dict[str, tuple[int, float]] = field(default_factory=dict)  # type: (n, m²)
+    review: dict[str, dict[str, int]] = field(default_factory=dict)  # see review_counts
 
 
 def _frame(layers: dict[str, gpd.GeoDataFrame], name: str) -> gpd.GeoDataFrame | None:
@@ -120,9 +121,46 @@ def tally(layers: dict[str, gpd.GeoDataFrame], extent_m2: float) -> SurveyTally:
             else 0
         ),
         hazard_areas=hazard_areas,
+        review=review_counts(layers),
     )
 
 
 def _count(layers: dict[str, gpd.GeoDataFrame], name: str) -> int:
     frame = _frame(layers, name)
     return 0 if frame is None else len(frame)
+
+
+REVIEWED_LAYERS = ("submunitions", "trenches", "positions")
+REVIEW_STATES = ("unreviewed", "confirmed", "rejected", "unsure")
+
+
+def review_counts(layers: dict[str, gpd.GeoDataFrame]) -> dict[str, dict[str, int]]:
+    """Per detection layer, its features in each ``review_status`` (``REVIEW_STATES``) and in
+    all (``"total"``); a layer without the field counts as unreviewed."""
+    counts = {}
+    for name in REVIEWED_LAYERS:
+        frame = _frame(layers, name)
+        status = (_column(frame, "review_status", "unreviewed") if frame is not None
+                  else pd.Series([], dtype="str"))
+        counts[name] = {**{s: int((status == s).sum()) for s in REVIEW_STATES}, "total": len(status)}
+    return counts
+
+
+def review_in_areas(areas: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame]) -> list[dict[str, int]]:
+    """For each hazard area (row order), the detections touching it in each ``review_status``
+    other than unreviewed (rejected ones count though they are no longer its evidence)."""
+    found = [dict.fromkeys(REVIEW_STATES[1:], 0) for _ in range(len(areas))]
+    geoms = areas.geometry.to_numpy()
+    if not len(geoms):
+        return found
+    tree = shapely.STRtree(geoms)
+    for name in REVIEWED_LAYERS:
+        frame = _frame(layers, name)
+        if frame is None or "review_status" not in frame:
+            continue
+        status = _column(frame, "review_status", "unreviewed").to_numpy()
+        det, area = tree.query(frame.geometry.to_numpy(), predicate="intersects")
+        for d, a in zip(det, area, strict=True):
+            if status[d] in found[a]:
+                found[a][status[d]] += 1
+    return found

@@ -38,16 +38,3 @@ def reviewed_layers(layers: Mapping[str, gpd.GeoDataFrame],
         out[layer] = frame
     return out
 
-
-def review_counts(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, dict[str, int]]:
-    """Per reviewed layer, the number of features in each ``review_status`` and in all
-    (``"total"``); a layer without the field counts as unreviewed."""
-    counts = {}
-    for layer in REVIEWED_LAYERS:
-        frame = layers.get(layer)
-        n = 0 if frame is None else len(frame)
-        status = (frame["review_status"].fillna("unreviewed").astype(str) if frame is not None and
-                  "review_status" in frame else pd.Series(["unreviewed"] * n))
-        tally = {key: int((status == key).sum()) for key in ("unreviewed", "confirmed", "rejected", "unsure")}
-        counts[layer] = {**tally, "total": n}
-    return counts
