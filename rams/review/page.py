@@ -79,10 +79,10 @@ function progress() {
     if (perHour > 0) rate += " · about " + Math.ceil((n - done) / perHour * 60) + " min left";
   }
   $("progress").textContent = done + " of " + n + " reviewed · " + (n - done) + " remaining" + rate;
-  document.body.dataset.reviewed = String(done);
+  return done;
 }
 async function show() {
-  progress();
+  const done = progress();
   $("order").textContent = order === "hazard" ? "hazard area" : "uncertainty";
   if (!state.items.length) { $("status").textContent = "Nothing to review."; return; }
   const it = item(pos), d = decided(it);
@@ -106,6 +106,7 @@ async function show() {
   $("chip-note").textContent = "native resolution, " + (v.chip_gsd_m * 100).toFixed(1) + " cm per pixel";
   $("context-note").textContent = "context, " + v.context_m.toFixed(0) + " m across";
   document.body.dataset.current = key(it);
+  document.body.dataset.reviewed = String(done);  // set with the item shown: the page is settled
   document.body.dataset.ready = "yes";
   for (let i = 1; i <= 3 && i < seq().length; i++) view(item((pos + i) % seq().length));
 }
