@@ -66,13 +66,15 @@ class SynthSpec:
 class RealGroundSpec:
     """Objects composited onto real drone frames (:mod:`rams.synthetic.real_ground`): every frame
     of ``split`` of each flight in ``flights`` under ``frames_dir`` (the folder holding
-    ``caliterra/`` and ``brighton/``), at each GSD of ``gsd_m`` (metres per px). Frame k of the
-    list at GSD j gets seed ``seed + 100 * k + j``."""
+    ``caliterra/`` and ``brighton/``), at each GSD of ``gsd_m`` (metres per px), or with
+    ``gsd_in_turn`` at one of them, frame k at ``gsd_m[k % len(gsd_m)]``. Frame k of the list at
+    GSD j gets seed ``seed + 100 * k + j``."""
 
     frames_dir: RelativePath | None = None
     split: Literal["train", "validation", "test"] = "train"
     flights: tuple[str, ...] = ("caliterra", "brighton")
     gsd_m: tuple[float, ...] = (0.01, 0.02)
+    gsd_in_turn: bool = False
     seed: int = bounded(0, 0)
 
 
@@ -233,6 +235,8 @@ def real_ground_paths(cache_dir: Path, spec: RealGroundSpec) -> list[tuple[Path,
     every = [f for flight in spec.flights for f in frames(spec.frames_dir, flight, spec.split)]
     for k, frame in enumerate(every):
         for j, gsd in enumerate(spec.gsd_m):
+            if spec.gsd_in_turn and j != k % len(spec.gsd_m):
+                continue
             seed = spec.seed + 100 * k + j
             out.append((frame, cache_dir / f"real-{frame.parent.name}-{frame.stem}-g{gsd:.4f}-s{seed}.tif", gsd, seed))
     return out

@@ -124,7 +124,7 @@ def real_ground_record(spec: RealGroundSpec) -> dict[str, Any]:
     from rams.synthetic.real_frames import frames
 
     return {"frames": {f: [p.stem for p in frames(spec.frames_dir, f, spec.split)] for f in spec.flights},
-            "split": spec.split, "gsd_m": list(spec.gsd_m), "seed": spec.seed}
+            "split": spec.split, "gsd_m": list(spec.gsd_m), "gsd_in_turn": spec.gsd_in_turn, "seed": spec.seed}
 
 
 def _card(cfg: TrainConfig, model: Member | PatchEnsemble, source: Detector, summary: dict, threshold: float,
