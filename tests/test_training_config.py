@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rams.errors import RamsError
@@ -68,3 +70,26 @@ def test_an_elevation_band_sizes_the_network(tmp_path):
     cfg = _load(tmp_path, "train: {synth: {seeds: [1]}}\ninput_bands: [red, green, blue, elevation]\n"
                           "arch: {widths: [8, 8, 8, 8, 8]}\n")
     assert cfg.arch["in_channels"] == 4 and cfg.arch["widths"] == [8, 8, 8, 8, 8] and len(cfg.arch["std"]) == 4
+
+
+def test_real_ground_composites_are_listed_per_frame_and_gsd(tmp_path):
+    from rams.training.config import real_ground_paths
+
+    frames = tmp_path / "frames" / "caliterra"
+    frames.mkdir(parents=True)
+    for n in range(9420, 9431):  # 9425-9427 validation, 9428-9430 test
+        (frames / f"IMG_{n}.jpg").touch()
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("kind: detector\ntrain:\n  real_ground: {frames_dir: frames, flights: [caliterra], "
+                   "gsd_m: [0.01, 0.02], gsd_in_turn: true, seed: 7}\n")
+    spec = load_config(cfg).train.real_ground
+    listed = real_ground_paths(tmp_path / "cache", spec)
+    assert [(f.stem, gsd, seed) for f, _, gsd, seed in listed] == [
+        ("IMG_9420", 0.01, 7), ("IMG_9421", 0.02, 108), ("IMG_9422", 0.01, 207), ("IMG_9423", 0.02, 308),
+        ("IMG_9424", 0.01, 407)]
+    assert listed[1][1].name == "real-caliterra-IMG_9421-g0.0200-s108.tif"
+    every = real_ground_paths(tmp_path / "cache", replace(spec, gsd_in_turn=False, split="test"))
+    assert [(f.stem, gsd) for f, _, gsd, _ in every][:2] == [("IMG_9428", 0.01), ("IMG_9428", 0.02)]
+    cfg.write_text(cfg.read_text().replace("seed: 7", "seed: 7, split: validation"))
+    with pytest.raises(RamsError, match="training frames only"):
+        load_config(cfg)
