@@ -126,7 +126,7 @@ def test_quiet_and_verbose_go_before_or_after_the_command():
         args = build_parser(argv).parse_args(argv)
         assert args.quiet is True and args.verbose is False, argv
     assert build_parser(["info"]).parse_args(["info", "f.tif"]).quiet is False
-    assert set(COMMANDS) == {"info", *WRITERS}
+    assert set(COMMANDS) == {"info", "review", *WRITERS}  # review updates its survey in place
 
 
 def test_a_commands_options_load_nothing_heavy_until_it_runs():
@@ -134,7 +134,7 @@ def test_a_commands_options_load_nothing_heavy_until_it_runs():
     reads its defaults from the job, so it is the exception)."""
     code = ("import sys; from rams.cli.main import build_parser; "
             "[build_parser([c]) for c in ('info', 'synth', 'survey', 'hazards', 'train', 'compare', 'degrade', "
-            "'export')]; "
+            "'export', 'review')]; "
             "print(sorted(m for m in ('torch', 'dask', 'rasterio', 'geopandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"

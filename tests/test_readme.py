@@ -18,6 +18,7 @@ from rams.export import SCHEMA
 from rams.export.formats import SHAPEFILE_FIELDS
 from rams.export.schema import METADATA_LAYER, SCHEMA_VERSION
 from rams.pipelines.survey import DEFAULT_MODEL
+from rams.review.store import TABLE as REVIEWS_TABLE
 
 ROOT = Path(__file__).parents[1]
 README = ROOT / "README.md"
@@ -75,7 +76,7 @@ def test_the_output_contract_table_is_the_schema() -> None:
     text = CONTRACT.read_text()
     assert f"`schema_version` {SCHEMA_VERSION}" in text
     rows = {row[0].strip("`"): row for row in table_after(text, "## GeoPackage layers")}
-    assert set(rows) == {*SCHEMA, METADATA_LAYER, "layer_styles"}
+    assert set(rows) == {*SCHEMA, METADATA_LAYER, "layer_styles", REVIEWS_TABLE}
     for name, schema in SCHEMA.items():
         _, geometry, fields = rows[name]
         assert geometry == schema.geometry_type, name

@@ -59,6 +59,8 @@ SHAPEFILE_FIELDS: dict[str, str] = {
     "munition_class": "mun_class",
     "footprint_id": "fp_id",
     "hazard_type": "haz_type",
+    "reviewed_at": "review_at",
+    "proposed_status": "proposed",
 }
 
 # layer → (placemark name prefix, field numbering the placemark; None: the GeoPackage fid).

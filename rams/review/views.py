@@ -26,7 +26,7 @@ CONTEXT_M = 12.0
 #: Side (px) of the context view as sent.
 CONTEXT_PX = 256
 #: Most flight px read for a context view's side (a larger one is centred on the detection).
-CONTEXT_READ_MAX_PX = 2048
+CONTEXT_READ_MAX_PX = 1024
 #: Views kept for reuse (a few hundred KB each at most).
 CACHE_ITEMS = 256
 
