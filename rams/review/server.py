@@ -31,6 +31,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from rams.errors import RamsError
 from rams.flight import Flight
 from rams.review import store
 from rams.review.decisions import DECISIONS, REVIEWED_LAYERS, Decision, latest, utc_now
@@ -177,6 +178,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found")
         except (KeyError, ValueError, TypeError) as err:
             self._send(HTTPStatus.BAD_REQUEST, "text/plain", str(err).encode())
+        except RamsError as err:  # the file stayed locked by another writer: the page says not saved
+            self._send(HTTPStatus.SERVICE_UNAVAILABLE, "text/plain", str(err).encode())
 
     def _json(self, value: object) -> None:
         self._send(HTTPStatus.OK, "application/json", json.dumps(value).encode())
