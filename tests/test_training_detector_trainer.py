@@ -72,6 +72,13 @@ def test_train_resume_and_evaluate_cli(tmp_path) -> None:
     cfg2.write_text(cfg_path.read_text().replace("epochs: 1", "epochs: 2"))
     train(load_config(cfg2), out, resume=True)
     assert [h["epoch"] for h in json.loads((out / "state.json").read_text())["history"]] == [1, 2]
+    cfg3 = tmp_path / "t3.yaml"  # keep: last saves the final epoch's model, here on a resume after it
+    cfg3.write_text(cfg2.read_text() + "keep: last\n")
+    train(load_config(cfg3), out, resume=True)
+    last = yaml.safe_load((model_dir / "card.yaml").read_text())
+    assert last["training"]["epoch"] == 2
+    assert last["postprocess"]["peak_threshold"] == json.loads((out / "state.json").read_text())["history"][-1][
+        "peak_threshold"]
 
     report = tmp_path / "report.json"
     rc = main(

@@ -122,6 +122,10 @@ class TrainConfig:
     augment: AugmentConfig = AugmentConfig()
     postprocess: dict[str, float] = field(default_factory=dict)
     evaluation: dict[str, float] = field(default_factory=dict)
+    # the model saved: the epoch of the best validation score, or the last epoch's (a heatmap that
+    # proposes a verifier's candidates: its F1 at its own best threshold does not say how well it
+    # ranks items above clutter, which is what the verifier needs of it)
+    keep: Literal["best", "last"] = "best"
     threads: int = bounded(2, 1)
     # processes that cut training chips beside the training process (0: it cuts them itself);
     # on a GPU machine with many cores the chips, not the network, limit the step rate

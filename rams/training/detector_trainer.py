@@ -289,10 +289,15 @@ def train(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
                           for c, s in summary.items()))
         state["history"].append({"epoch": epoch + 1, "train_loss": float(np.mean(losses)),
                                  "val_score": score, "peak_threshold": thr, "val": summary})
-        if score > state["best_score"]:
+        if score > state["best_score"] and cfg.keep == "best":
             state.update(best_score=score, best_epoch=epoch + 1)
             save_model(out / "model", model, make_card(cfg, model, train_flights, summary, thr,
                                                           epoch + 1))
             log.info("new best model saved to %s", out / "model")
         save_checkpoint(out, model, opt, state, epoch + 1)
+    if cfg.keep == "last" and state["history"]:  # the final epoch's weights, also when resumed after it
+        last = state["history"][-1]
+        save_model(out / "model", model, make_card(cfg, model, train_flights, last["val"], last["peak_threshold"],
+                                                      last["epoch"]))
+        log.info("the last epoch's model saved to %s", out / "model")
     return out / "model"
