@@ -69,13 +69,13 @@ class Detector:
             raise RamsError(model_dir / "card.yaml", f"orientations must be 1, 4 or 8, not {card['orientations']}")
         context = None
         if card.get("context_model"):
-            context = cls.load(_beside(model_dir, card["context_model"]), device)
+            context = cls.load(companion_dir(model_dir, card["context_model"]), device)
             if "input_gsd_m" not in context.card:
                 raise RamsError(model_dir / "card.yaml",
                                 f"context model {card['context_model']} has no input_gsd_m")
         verifier = None
         if card.get("verifier_model"):
-            verifier = Verifier.load(_beside(model_dir, card["verifier_model"]), device)
+            verifier = Verifier.load(companion_dir(model_dir, card["verifier_model"]), device)
         return cls(model, card, device, context, verifier)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
@@ -100,7 +100,11 @@ class Detector:
         return out
 
 
-def _beside(model_dir: Path, name: str) -> str:
-    """A context model named in a card: a folder beside this model's folder, else by name."""
-    sibling = Path(model_dir).parent / name
-    return str(sibling) if (sibling / "card.yaml").is_file() else name
+def companion_dir(model_dir: Path, name: str) -> str:
+    """A context or verifier model named in a card: a folder inside this model's folder (a
+    model that carries its own, as `rams train --from-reviews` writes it), else beside it, else
+    the name (a model under the models folder)."""
+    for folder in (Path(model_dir) / name, Path(model_dir).parent / name):
+        if (folder / "card.yaml").is_file():
+            return str(folder)
+    return name
