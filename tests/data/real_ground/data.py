@@ -14,6 +14,7 @@ CROPS = (  # (flight, frame, column, row, side px)
     ("caliterra", "IMG_9387.jpg", 1920, 1472, 512),
     ("caliterra", "IMG_9387.jpg", 2560, 768, 512),
     ("brighton", "DJI_0018.JPG", 3480, 520, 512),
+    ("caliterra", "IMG_9429.jpg", 1920, 1024, 1024),  # a held-out test frame: the survey test's ground
 )
 
 if __name__ == "__main__":
