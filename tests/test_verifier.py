@@ -242,6 +242,7 @@ def test_detector_loads_its_verifier_and_refuses_tampering(tmp_path) -> None:
     tamper(tmp_path / "ver" / WEIGHTS_FILE)
     with pytest.raises(RamsError, match="sha256"):
         Detector.load(tmp_path / "det")
+    assert Detector.load(tmp_path / "det", with_verifier=False).verifier is None  # candidates only
 
 
 def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:

@@ -24,7 +24,7 @@ THRESHOLDS = (0.03, 0.05, 0.08, 0.1, 0.12, 0.15, 0.2, 0.3)
 
 if __name__ == "__main__":
     torch.set_num_threads(2)
-    det = Detector.load(sys.argv[1])
+    det = Detector.load(sys.argv[1], with_verifier=False)
     found = np.zeros((len(THRESHOLDS), 2))
     count = np.zeros(len(THRESHOLDS))
     items = np.zeros(2)

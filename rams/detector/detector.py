@@ -61,9 +61,11 @@ class Detector:
         return ELEVATION_BAND in self.card["input_bands"] or bool(self.context and self.context.uses_elevation)
 
     @classmethod
-    def load(cls, name_or_dir: str | os.PathLike[str], device: str | None = None) -> Detector:
-        """Load ``models/<name>`` or a model folder (and its context model), refusing weights
-        whose sha256 differs from the card's."""
+    def load(cls, name_or_dir: str | os.PathLike[str], device: str | None = None, *,
+             with_verifier: bool = True) -> Detector:
+        """Load ``models/<name>`` or a model folder (and its context model and, unless not
+        ``with_verifier``, its verifier), refusing weights whose sha256 differs from the card's.
+        Without its verifier a detector proposes candidates only (as when training one)."""
         model, model_dir, card = load_model(name_or_dir, build_model)
         if card.get("orientations", 1) not in ORIENTATIONS:
             raise RamsError(model_dir / "card.yaml", f"orientations must be 1, 4 or 8, not {card['orientations']}")
@@ -74,7 +76,7 @@ class Detector:
                 raise RamsError(model_dir / "card.yaml",
                                 f"context model {card['context_model']} has no input_gsd_m")
         verifier = None
-        if card.get("verifier_model"):
+        if card.get("verifier_model") and with_verifier:
             verifier = Verifier.load(companion_dir(model_dir, card["verifier_model"]), device)
         return cls(model, card, device, context, verifier)
 

@@ -215,7 +215,8 @@ def train_verifier(cfg: TrainConfig, out: Path, resume: bool = False) -> Path:
     torch.set_num_threads(cfg.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     out.mkdir(parents=True, exist_ok=True)
-    source = Detector.load(cfg.candidates_from, device=str(device))
+    # the candidates' source only proposes: the verifier its card names may be the one trained here
+    source = Detector.load(cfg.candidates_from, device=str(device), with_verifier=False)
     cache = Path(cfg.cache_dir)
     val = [val_flight(source, fl, cfg) for fl in iter_flights(cfg.val, cache)]
     torch.manual_seed(cfg.seed)
