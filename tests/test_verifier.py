@@ -271,6 +271,10 @@ def test_tiny_verifier_training_writes_a_loadable_verifier(tmp_path) -> None:
     fraction = mined["visible_fraction"]  # each positive's item's, 1 for negatives; the sixth item is half buried
     assert set(fraction[positive].tolist()) == {1.0, 0.5} and (fraction[~positive] == 1).all()
     assert ver.card["training"]["balance_sizes"] is True
+    real_only = tmp_path / "v4.yaml"  # calibration on real ground needs a real-ground validation flight
+    real_only.write_text(cfg.read_text() + "calibrate_on: real_ground\n")
+    with pytest.raises(RamsError, match="no validation flight is a real-ground composite"):
+        train_verifier(load_config(real_only), tmp_path / "run", resume=True)
     cfg3 = tmp_path / "v3.yaml"  # resumed: the mined candidates and the finished epochs are kept
     cfg3.write_text(cfg.read_text().replace("epochs: 2", "epochs: 3"))
     train_verifier(load_config(cfg3), tmp_path / "run", resume=True)

@@ -161,6 +161,9 @@ class TrainConfig:
     object_scenes: int = bounded(0, 0)
     # the objects of those scenes: the generator's "classic" ones or the varied "field" catalogue
     object_catalogue: Literal["classic", "field"] = "classic"
+    # verifier: the validation flights its Platt calibration is fitted on: every one, or the
+    # real-ground composites only (the ground surveys fly over; synthetic flights are easier)
+    calibrate_on: Literal["all", "real_ground"] = "all"
     # verifier: at most this many negative candidates kept per mined flight (0: all), half the
     # heatmap's highest, half drawn at random from the rest: real ground at a low candidate
     # threshold gives thousands per frame, and memory holds every patch
@@ -244,6 +247,11 @@ def real_ground_paths(cache_dir: Path, spec: RealGroundSpec) -> list[tuple[Path,
             seed = spec.seed + 100 * k + j
             out.append((frame, cache_dir / f"real-{frame.parent.name}-{frame.stem}-g{gsd:.4f}-s{seed}.tif", gsd, seed))
     return out
+
+
+def is_real_ground(path: str | Path) -> bool:
+    """Whether a flight is a real-ground composite of :func:`real_ground_paths`."""
+    return Path(path).name.startswith("real-")
 
 
 def resolve_flights(fs: FlightSet, cache_dir: Path, elevation: bool = False) -> list[tuple[str, str]]:

@@ -49,7 +49,7 @@ from rams.errors import RamsError
 from rams.evaluation.metrics import EVALUATION_DEFAULTS, add_counts, submunition_sweep, summarise
 from rams.patches import crop_patches, patch_scale
 from rams.training.augment import augment_batch
-from rams.training.config import RealGroundSpec, TrainConfig, iter_flights
+from rams.training.config import RealGroundSpec, TrainConfig, is_real_ground, iter_flights
 from rams.training.data import LabelledFlight
 from rams.training.detector_trainer import device_name, initial_model, load_checkpoint, save_checkpoint
 from rams.training.mining import SET_KEYS, candidates, draw_weights, label_candidates, mined_set, object_set
@@ -68,6 +68,7 @@ class ValFlight:
     area_ha: float
     candidates: gpd.GeoDataFrame
     patches: np.ndarray
+    real_ground: bool = False  # objects composited onto a real frame (train/val real_ground)
 
 
 def val_flight(detector: Detector, flight: LabelledFlight, cfg: TrainConfig) -> ValFlight:
@@ -76,7 +77,7 @@ def val_flight(detector: Detector, flight: LabelledFlight, cfg: TrainConfig) -> 
     patches = crop_patches(flight.image, pixel_positions(flight.transform, cands.geometry), cfg.patch_px,
                            patch_scale(cfg.patch_gsd_m, flight.gsd_m))
     area_ha = flight.shape[0] * flight.shape[1] * flight.gsd_m**2 / 1e4
-    return ValFlight(flight.labels, flight.gsd_m, area_ha, cands, patches)
+    return ValFlight(flight.labels, flight.gsd_m, area_ha, cands, patches, is_real_ground(flight.path))
 
 
 def validate(model: Member | PatchEnsemble, val: list[ValFlight], cfg: TrainConfig, device: torch.device
@@ -297,16 +298,21 @@ def calibrate(model_dir: Path, val: list[ValFlight], cfg: TrainConfig, device: t
     the validation reliability table, into its card."""
     model, _, card = load_model(model_dir, build_verifier)
     model = on_device(model.eval(), device)
+    if cfg.calibrate_on == "real_ground":
+        val = [fl for fl in val if fl.real_ground]
+        if not val:
+            raise RamsError("calibrate_on", "real_ground, but no validation flight is a real-ground composite")
     raw, truth = calibration_set(model, val, cfg, device)
     platt = fit_platt(raw, truth)
     if platt.slope <= 0:  # a verifier that ranks true items below false ones: nothing to scale
         log.warning("Platt slope %.3f <= 0 on the validation candidates: confidence left uncalibrated", platt.slope)
         platt = Platt()
     rows, ece = reliability(platt(raw), truth)
-    post = dict(card["postprocess"], raw_threshold=card["postprocess"]["threshold"],
-                threshold=float(platt(np.array([card["postprocess"]["threshold"]]))[0]))
+    raw_threshold = card["postprocess"].get("raw_threshold", card["postprocess"]["threshold"])  # once calibrated
+    post = dict(card["postprocess"], raw_threshold=raw_threshold, threshold=float(platt(np.array([raw_threshold]))[0]))
     card = dict(card, postprocess=post, calibration=platt.as_card(),
                 metrics={**card["metrics"], "validation_calibration": {"candidates": int(len(raw)),
+                                                                       "flights": cfg.calibrate_on,
                                                                        "expected_calibration_error": round(ece, 4),
                                                                        "reliability": rows}})
     save_model(model_dir, model, {k: v for k, v in card.items() if k not in ("sha256", "rams_version")})
