@@ -209,13 +209,14 @@ def test_verify_points_cuts_from_the_flights_own_pixels_when_given() -> None:
         return np.full((len(xy), 3, patch_px, patch_px), 200, np.uint8)
 
     ver = _Bright()
-    ver.patch_gsd_m = 0.05
+    ver.patch_gsd_m = 0.05  # finer than the 0.1 m grid: the flight's own pixels hold more
     kept = verify_points(pts, img, transform, ver, 0.3, native)
     assert len(kept) == 2 and np.allclose(kept.confidence, 200 / 255)
     assert asked[0][1:] == (ver.patch_px, 0.05)
     assert np.allclose(asked[0][0], [[100.55, 199.45], [101.55, 198.45]])
-    ver.patch_gsd_m = None
-    assert verify_points(pts, img, transform, ver, 0.3, native).empty and len(asked) == 1
+    for gsd in (None, 0.1, 0.2):  # the grid's own resolution or coarser: the grid's pixels
+        ver.patch_gsd_m = gsd
+        assert verify_points(pts, img, transform, ver, 0.3, native).empty and len(asked) == 1
 
 
 def test_lite_verifier_round_trip_with_its_calibration(tmp_path) -> None:

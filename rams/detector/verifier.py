@@ -216,12 +216,13 @@ def verify_points(points: gpd.GeoDataFrame, image: np.ndarray, transform: Affine
                   verifier: Verifier, threshold: float, native: PatchSource | None = None
                   ) -> gpd.GeoDataFrame:
     """Candidates re-scored on their patches: ``confidence`` becomes the verifier's probability;
-    points below ``threshold`` go. Patches are cut from ``native`` when given and the verifier
-    has a patch GSD (a flight finer than the grid ``image`` was read on), else from ``image``
-    (uint8 (C, H, W) on ``transform``)."""
+    points below ``threshold`` go. Patches are cut from ``image`` (uint8 (C, H, W) on
+    ``transform``), or from ``native`` (the flight's own pixels, finer than ``image``) when the
+    verifier's patch GSD is finer than ``image``'s: only there do the flight's own pixels hold
+    more than the grid, and each native patch is a read of the file."""
     if len(points) == 0:
         return points.reset_index(drop=True)
-    if native is not None and verifier.patch_gsd_m:
+    if native is not None and verifier.patch_gsd_m and verifier.patch_gsd_m < abs(transform.a) * 0.999:
         xy = np.column_stack([points.geometry.x.to_numpy(), points.geometry.y.to_numpy()])
         patches = native(xy, verifier.patch_px, float(verifier.patch_gsd_m))
     else:
