@@ -38,7 +38,7 @@ def test_free_form_sections_and_metrics_are_optional(tmp_path):
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"weights_url": "x"}, "unknown key 'weights_url' (known: arch, classes,"),
+        ({"weights_url": "x"}, "unknown key 'weights_url' (known: arch, calibration, classes,"),
         ({"tile_px": 0}, "tile_px: must be >= 1, got 0"),
         ({"gsd_range_m": [0.04, 0.02]}, "gsd_range_m: min must not exceed max"),
         ({"kind": "classifier"}, "kind: must be detector or verifier"),
