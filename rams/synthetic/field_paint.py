@@ -15,7 +15,7 @@ from rams.synthetic.canvas import Canvas, Patch, smoothstep
 from rams.synthetic.geometry import box_sdf, capsule_sdf
 from rams.synthetic.ground import SOIL
 from rams.synthetic.objects import _cast, _coverage, _cylinder_light, _grass_over
-from rams.synthetic.scene import Blob, FieldItem, Thing
+from rams.synthetic.scene import FieldItem, Thing
 
 _BARE = np.array([0.50, 0.50, 0.48], np.float32)  # steel where the paint is worn off
 _RUST = np.array([0.42, 0.24, 0.12], np.float32)
@@ -149,27 +149,6 @@ def paint_field_item(cv: Canvas, it: FieldItem, p: Patch, k: int) -> None:
         mound = smoothstep(r, 0.4 * r, np.hypot(u - (cut - L / 2) / 2, v))
         cv.mix(p, SOIL * np.float32(1.1), mound * 0.7)
     cv.z[p.rows, p.cols] += it.height_m * body * smoothstep(0.0, -0.3 * it.diameter_m, sdf)
-
-
-def paint_clod(cv: Canvas, b: Blob, p: Patch, k: int) -> None:
-    """A soil clod: a lumpy, matte, crumbly stone of soil."""
-
-    def sdf_at(ox: float, oy: float) -> np.ndarray:
-        u, v = p.local(b.x + ox, b.y + oy)
-        return (np.hypot(u, v) - b.radius_at(np.arctan2(v, u))).astype(np.float32)
-
-    _cast(cv, p, sdf_at, b.height_m * 0.8)
-    u, v = p.local(b.x, b.y)
-    r = b.radius_at(np.arctan2(v, u))
-    crumbs = 0.25 * b.radius_m * cv.noise(p, 0.01, 2, 150 + k % 53)
-    body = _coverage(np.hypot(u, v) - r + crumbs, cv.gsd)
-    sun = cv.scene.sun_vector
-    tu, tv = np.clip(u / r, -1, 1), np.clip(v / r, -1, 1)
-    up = np.sqrt(np.clip(1 - tu * tu - tv * tv, 0, 1))
-    lam = np.maximum(tu * sun[0] + tv * sun[1] + up * sun[2], 0)
-    light = 0.45 + 0.55 * lam + 0.25 * cv.noise(p, 0.008, 2, 151 + k % 53)
-    cv.mix(p, np.array(b.colour, np.float32)[:, None, None] * light[None], body)
-    cv.z[p.rows, p.cols] += b.height_m * up * body
 
 
 def _thing_sdf(t: Thing, cv: Canvas, p: Patch, u: np.ndarray, v: np.ndarray, k: int

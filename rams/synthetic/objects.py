@@ -87,13 +87,15 @@ def paint_item(cv: Canvas, it: Item, p: Patch, k: int) -> None:
     cv.z[p.rows, p.cols] += D * body * np.sqrt(np.clip(1 - (2 * v / D) ** 2, 0, 1))
 
 
-def paint_stone(cv: Canvas, b: Blob, p: Patch, k: int) -> None:
-    """A stone: rounded, lit from the sun, with a shadow, mottled surface."""
-    if b.kind == "clod":
-        from rams.synthetic.field_paint import paint_clod
+#: How a stone-like blob looks, by kind: (crumbly edge as a share of its radius, light at no sun,
+#: light from the sun, mottling, mottling cell in metres, noise seed). A soil clod of the field
+#: catalogue is lumpy and matte; a stone smooth and lit.
+_BLOB_LOOKS = {"stone": (0.0, 0.4, 0.7, 0.1, 0.03, 90), "clod": (0.25, 0.45, 0.55, 0.25, 0.008, 151)}
 
-        paint_clod(cv, b, p, k)
-        return
+
+def paint_stone(cv: Canvas, b: Blob, p: Patch, k: int) -> None:
+    """A stone (rounded, lit from the sun, with a shadow, mottled surface) or a soil clod."""
+    crumbly, dark, lit, mottle, cell, seed = _BLOB_LOOKS.get(b.kind, _BLOB_LOOKS["stone"])
 
     def sdf_at(ox: float, oy: float) -> np.ndarray:
         u, v = p.local(b.x + ox, b.y + oy)
@@ -102,12 +104,15 @@ def paint_stone(cv: Canvas, b: Blob, p: Patch, k: int) -> None:
     _cast(cv, p, sdf_at, b.height_m * 0.8)
     u, v = p.local(b.x, b.y)
     r = b.radius_at(np.arctan2(v, u))
-    body = _coverage(np.hypot(u, v) - r, cv.gsd)
+    edge = np.hypot(u, v) - r
+    if crumbly:
+        edge = edge + crumbly * b.radius_m * cv.noise(p, 0.01, 2, 150 + k % 53)
+    body = _coverage(edge, cv.gsd)
     sun = cv.scene.sun_vector
     tu, tv = np.clip(u / r, -1, 1), np.clip(v / r, -1, 1)
     up = np.sqrt(np.clip(1 - tu * tu - tv * tv, 0, 1))
     lam = np.maximum(tu * sun[0] + tv * sun[1] + up * sun[2], 0)
-    light = 0.4 + 0.7 * lam + 0.1 * cv.noise(p, 0.03, 2, 90 + k % 53)
+    light = dark + lit * lam + mottle * cv.noise(p, cell, 2, seed + k % 53)
     cv.mix(p, np.array(b.colour, np.float32)[:, None, None] * light[None], body)
     cv.z[p.rows, p.cols] += b.height_m * up * body
 
