@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rams.resample import area_average, block_mean, source_span
+from rams.resample import area_average, averaged, block_mean, source_span
 
 
 def _image(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -61,3 +61,13 @@ def test_invalid_pixels_are_left_out_and_mostly_invalid_cells_are_invalid():
     # output column 0 covers input 0-1 (all invalid), column 1 covers 2 (invalid) and 3 (valid)
     assert not seen[:, 0].any() and seen[:, 1:].all()
     assert (out[:, :, 1:] == 100).all()
+
+
+def test_averaged_keeps_the_whole_output_pixels_and_their_means():
+    rgb = np.zeros((3, 7, 9), np.uint8)
+    rgb[:, ::2, ::2] = 200  # one bright px in each 2 x 2 block
+    out = averaged(rgb, 2.0)
+    assert out.shape == (3, 3, 4)  # the whole 2 x 2 blocks only
+    assert (out == 50).all()
+    third = averaged(np.full((3, 10, 10), 90, np.uint8), 10 / 3)
+    assert third.shape == (3, 3, 3) and (third == 90).all()

@@ -30,7 +30,7 @@ from scipy.ndimage import convolve, gaussian_filter, gaussian_filter1d, maximum_
 from scipy.special import erf
 
 from rams.errors import RamsError
-from rams.resample import area_average
+from rams.resample import averaged
 
 SPLITS = ("train", "validation", "test")
 PIXEL_SIGMA_PX = 0.3  # blur of a rendered pixel's own area (a box one pixel wide: 1/sqrt(12))
@@ -109,10 +109,7 @@ def resample(rgb: np.ndarray, frame_gsd_m: float, gsd_m: float) -> np.ndarray:
     if abs(ratio - 1) < 1e-9:
         return rgb
     if ratio > 1:
-        out = np.empty((3, h, w), np.uint8)
-        valid = np.ones(rgb.shape[1:], np.uint8)
-        area_average(rgb, valid, (0, h, ratio, 0), (0, w, ratio, 0), out)
-        return out
+        return averaged(rgb, ratio)
     # the output's ground is whole output pixels: cut the input to exactly that ground
     box = (0.0, 0.0, w * ratio, h * ratio)
     im = Image.fromarray(rgb.transpose(1, 2, 0))
