@@ -1,6 +1,6 @@
 """What reviewing teaches the verifier, measured on held-out real ground of one terrain.
 
-    python experiments/scripts/review_learning_curve.py MODEL REAL_GROUND OUT_DIR
+    python experiments/scripts/review_learning_curve.py MODEL REAL_GROUND OUT_DIR [confident]
 
 A scripted reviewer (decisions from the truth: a detection within 0.3 m of a visible true item
 is confirmed, any other rejected) reviews the detections of a first flight in the review app's
@@ -10,7 +10,8 @@ to 0.05 so that there is enough to review. `rams train --from-reviews` fine-tune
 verifier on the first N decisions; each model then surveys a second flight of the same terrain,
 the three caliterra test frames at 1 cm (written by experiments/eval_sets.sh), scored as
 `rams evaluate` scores them (items of 5 px or more). Prints one line per N and writes
-OUT_DIR/learning_curve.json.
+OUT_DIR/learning_curve.json. With ``confident`` the reviewer takes the most confident detections
+first instead (a queue that holds more of the true items).
 """
 
 from __future__ import annotations
@@ -41,21 +42,20 @@ SECOND = sorted(Path("runs/eval/real").glob("IMG_94[23]?_0.01.tif"))
 NS = (50, 200, 1000)
 
 
-def scripted(survey: Path, labels: Path, threshold: float) -> list[tuple[float, Decision]]:
-    """(doubt, decision) for every detection of ``survey``: doubt is the distance of its
-    confidence from ``threshold``, the model's own decision threshold (the survey's was lowered)."""
+def scripted(survey: Path, labels: Path) -> list[tuple[float, Decision]]:
+    """(confidence, decision) for every detection of ``survey``."""
     found = pyogrio.read_dataframe(survey, layer="submunitions", fid_as_index=True)
     truth = pyogrio.read_dataframe(labels, layer="submunitions")
     truth = truth[truth["visible_fraction"] > 0]
     xy = np.column_stack([found.geometry.x, found.geometry.y])
     dist, _ = cKDTree(np.column_stack([truth.geometry.x, truth.geometry.y])).query(xy)
     now = utc_now()
-    return [(abs(c - threshold), Decision("submunitions", int(fid), "confirmed" if d <= 0.3 else "rejected",
+    return [(float(c), Decision("submunitions", int(fid), "confirmed" if d <= 0.3 else "rejected",
                                           "scripted", now))
             for fid, c, d in zip(found.index, found["confidence"], dist, strict=True)]
 
 
-def main(model: str, real_ground: Path, out: Path) -> None:
+def main(model: str, real_ground: Path, out: Path, confident: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     settings = SurveySettings()
     settings = replace(settings, detection=replace(settings.detection, submunition_threshold=0.05))
@@ -71,7 +71,9 @@ def main(model: str, real_ground: Path, out: Path) -> None:
         if not gpkg.is_file():
             rams.survey(tif, gpkg, model=model, settings=settings, report=None)
         surveys.append(gpkg)
-        queue += [(doubt, gpkg, d) for doubt, d in scripted(gpkg, labels_path(tif), threshold)]
+        # the review app's order: confidence nearest the model's own threshold first (the survey's
+        # was lowered); or the most confident first
+        queue += [(-c if confident else abs(c - threshold), gpkg, d) for c, d in scripted(gpkg, labels_path(tif))]
     queue.sort(key=lambda q: q[0])
     print(f"first flight: {len(queue)} detections to review, {sum(q[2].decision == 'confirmed' for q in queue)} true")
     rows = []
@@ -108,4 +110,4 @@ def main(model: str, real_ground: Path, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))
+    main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4:] == ["confident"])
