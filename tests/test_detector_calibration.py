@@ -7,8 +7,10 @@ from rams.detector.calibration import (
     bin_sums,
     fit_platt,
     logit,
+    raw_threshold,
     reliability,
     reliability_from_sums,
+    rescaled_postprocess,
 )
 
 
@@ -63,3 +65,15 @@ def test_platt_identity_card_and_degenerate_sets():
     assert Platt.from_card(None) == Platt() and Platt.from_card(Platt(2.0, -1.0).as_card()) == Platt(2.0, -1.0)
     assert fit_platt(p, np.ones(3, bool)) == Platt()  # nothing to learn from one class
     assert np.isfinite(logit(np.array([0.0, 1.0]))).all()
+
+
+def test_the_threshold_on_the_raw_scale_undoes_the_calibration() -> None:
+    platt = Platt(0.6, -0.4)
+    card = {"postprocess": {"threshold": float(platt(np.array([0.8]))[0])}, "calibration": platt.as_card()}
+    assert raw_threshold(card) == pytest.approx(0.8, abs=1e-9)
+    assert raw_threshold({"postprocess": {"threshold": 0.3, "raw_threshold": 0.7}}) == 0.7
+    assert raw_threshold({"postprocess": {"threshold": 0.3}}) == pytest.approx(0.3)
+    # a new scaling maps the threshold so that the same candidates pass, the raw one recorded
+    post = rescaled_postprocess(card, Platt(2.0, 1.0))
+    assert post["raw_threshold"] == pytest.approx(0.8, abs=1e-9)
+    assert post["threshold"] == pytest.approx(float(Platt(2.0, 1.0)(np.array([0.8]))[0]))

@@ -32,7 +32,6 @@ from rams.training.from_reviews import (
     fine_tune,
     held_out,
     ranking_auc,
-    raw_threshold,
     reviewed_points,
     reviewed_verifier,
 )
@@ -186,14 +185,6 @@ def test_effect_counts_at_the_threshold_and_ranks() -> None:
     assert ranking_auc(np.array([0.5, 0.5]), np.array([True, False])) == 0.5
     assert ranking_auc(conf, np.ones(6, bool)) is None
     assert effect(conf, truth, 0.95)["precision"] is None
-
-
-def test_the_threshold_on_the_raw_scale_undoes_the_calibration() -> None:
-    platt = Platt(0.6, -0.4)
-    card = {"postprocess": {"threshold": float(platt(np.array([0.8]))[0])}, "calibration": platt.as_card()}
-    assert raw_threshold(card) == pytest.approx(0.8, abs=1e-9)
-    assert raw_threshold({"postprocess": {"threshold": 0.3, "raw_threshold": 0.7}}) == 0.7
-    assert raw_threshold({"postprocess": {"threshold": 0.3}}) == pytest.approx(0.3)
 
 
 def test_a_lite_verifier_keeps_its_pretrained_features_and_trains_the_rest() -> None:

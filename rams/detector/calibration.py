@@ -14,6 +14,7 @@ detection-weighted mean gap between a bin's mean confidence and its share of tru
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -38,12 +39,32 @@ class Platt:
         """Calibrated probabilities (float64) of raw probabilities ``p``."""
         return 0.5 * (1 + np.tanh(0.5 * (self.slope * logit(p) + self.intercept)))
 
+    def inverse(self, q: np.ndarray) -> np.ndarray:
+        """The raw probabilities (float64) whose calibrated values are ``q``."""
+        return 0.5 * (1 + np.tanh(0.5 * (logit(q) - self.intercept) / self.slope))
+
     def as_card(self) -> dict[str, float]:
         return {"slope": float(self.slope), "intercept": float(self.intercept)}
 
     @classmethod
     def from_card(cls, entry: dict | None) -> Platt:
         return cls(**entry) if entry else cls()
+
+
+def raw_threshold(card: dict[str, Any]) -> float:
+    """A verifier card's threshold on the raw (uncalibrated) probability: ``raw_threshold`` when
+    the card records it, else its ``threshold`` taken back through its calibration."""
+    post = card["postprocess"]
+    if "raw_threshold" in post:
+        return float(post["raw_threshold"])
+    return float(Platt.from_card(card.get("calibration")).inverse(np.array([post["threshold"]]))[0])
+
+
+def rescaled_postprocess(card: dict[str, Any], platt: Platt) -> dict[str, float]:
+    """A verifier card's post-processing with its threshold put onto ``platt``'s scale, so that
+    the same candidates pass it; ``raw_threshold`` keeps it on the raw scale."""
+    raw = raw_threshold(card)
+    return dict(card["postprocess"], raw_threshold=raw, threshold=float(platt(np.array([raw]))[0]))
 
 
 def fit_platt(p: np.ndarray, truth: np.ndarray, iterations: int = 100) -> Platt:

@@ -63,7 +63,7 @@ def submunition_counts(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, radius_m
     """
     pred_xy = _xy(pred)
     conf = pred["confidence"].to_numpy(float) if len(pred) else np.empty(0)
-    ignored = _ignored_truth(truth, min_visible_fraction, min_length_m)
+    ignored = ignored_truth(truth, min_visible_fraction, min_length_m)
     match = match_points(pred_xy, conf, _xy(truth), radius_m)
     hit = match >= 0
     tp = int(np.sum(_scored(match, ignored)))
@@ -189,7 +189,7 @@ def _item_matches(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, radius_m: flo
     match = match_points(_xy(pred), conf, _xy(truth), radius_m)
     found = np.zeros(len(truth), bool)
     found[match[match >= 0]] = True
-    return match, found, _ignored_truth(truth, min_visible_fraction, min_length_m)
+    return match, found, ignored_truth(truth, min_visible_fraction, min_length_m)
 
 
 def _scored(match: np.ndarray, ignored: np.ndarray) -> np.ndarray:
@@ -219,7 +219,7 @@ def submunition_sweep(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, threshold
     ``confidence`` >= each threshold, from one matching: greedy matching takes the most confident
     first, so raising the threshold only drops matches from the end."""
     conf = pred["confidence"].to_numpy(float) if len(pred) else np.empty(0)
-    ignored = _ignored_truth(truth, min_visible_fraction, min_length_m)
+    ignored = ignored_truth(truth, min_visible_fraction, min_length_m)
     match = match_points(_xy(pred), conf, _xy(truth), radius_m)
     scored = _scored(match, ignored)
     out = []
@@ -231,8 +231,9 @@ def submunition_sweep(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, threshold
     return out
 
 
-def _ignored_truth(truth: gpd.GeoDataFrame, min_visible_fraction: float, min_length_m: float) -> np.ndarray:
-    """True items neither scored nor counted: hidden under vegetation or below the resolution."""
+def ignored_truth(truth: gpd.GeoDataFrame, min_visible_fraction: float, min_length_m: float) -> np.ndarray:
+    """True items neither scored nor counted: hidden under vegetation (``visible_fraction`` below
+    ``min_visible_fraction``) or below the resolution (``length_m`` under ``min_length_m``)."""
     ignored = np.zeros(len(truth), bool)
     if min_visible_fraction > 0 and "visible_fraction" in truth and len(truth):
         ignored = truth["visible_fraction"].to_numpy(float) < min_visible_fraction

@@ -33,7 +33,7 @@ import shapely
 import torch
 import torch.nn.functional as F
 
-from rams.detector.calibration import Platt, fit_platt, logit
+from rams.detector.calibration import Platt, fit_platt, rescaled_postprocess
 from rams.detector.verifier import LitePatchNet, Member, PatchEnsemble, Verifier
 from rams.review.decisions import DECISIONS, REVIEWED_LAYERS, Decision, latest
 from rams.training.augment import AugmentConfig, augment_batch
@@ -176,17 +176,6 @@ def fine_tune(model: Member | PatchEnsemble, patches: np.ndarray, confirmed: np.
     return losses
 
 
-def raw_threshold(card: dict[str, Any]) -> float:
-    """A verifier card's threshold on the raw (uncalibrated) probability: ``raw_threshold`` when
-    the card records it, else its ``threshold`` taken back through its calibration."""
-    post = card["postprocess"]
-    if "raw_threshold" in post:
-        return float(post["raw_threshold"])
-    platt = Platt.from_card(card.get("calibration"))
-    z = (logit(np.array([post["threshold"]]))[0] - platt.intercept) / platt.slope
-    return float(0.5 * (1 + np.tanh(0.5 * z)))
-
-
 def recalibrated(raw: np.ndarray, confirmed: np.ndarray, base: dict[str, Any]
                  ) -> tuple[Platt, dict[str, float], dict[str, Any]]:
     """The calibration, post-processing and calibration record of a verifier whose raw
@@ -204,8 +193,7 @@ def recalibrated(raw: np.ndarray, confirmed: np.ndarray, base: dict[str, Any]
         return kept, dict(base["postprocess"]), {
             "refit": False, "kept": "base", **kept.as_card(),
             "reason": f"the fitted slope {platt.slope:.3f} is not positive: the held-out ranking is reversed"}
-    threshold = raw_threshold(base)
-    post = dict(base["postprocess"], raw_threshold=threshold, threshold=float(platt(np.array([threshold]))[0]))
+    post = rescaled_postprocess(base, platt)
     return platt, post, {"refit": True, "on": f"{n_pos} confirmed and {n_neg} rejected held-out decisions",
                          **platt.as_card()}
 

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from rams.detector.backbone import LITE0_PROVENANCE
-from rams.detector.calibration import Platt, fit_platt, reliability
+from rams.detector.calibration import Platt, fit_platt, reliability, rescaled_postprocess
 from rams.detector.card import load_model, save_model
 from rams.detector.detector import Detector
 from rams.detector.model import RGB_BANDS, on_device
@@ -46,7 +46,7 @@ from rams.detector.verifier import (
     pixel_positions,
 )
 from rams.errors import RamsError
-from rams.evaluation.metrics import EVALUATION_DEFAULTS, add_counts, submunition_sweep, summarise
+from rams.evaluation.metrics import EVALUATION_DEFAULTS, add_counts, ignored_truth, submunition_sweep, summarise
 from rams.patches import crop_patches, patch_scale
 from rams.training.augment import augment_batch
 from rams.training.config import RealGroundSpec, TrainConfig, is_real_ground, iter_flights
@@ -108,10 +108,7 @@ def calibration_set(model: Member | PatchEnsemble, val: list[ValFlight], cfg: Tr
     probs, truth = [], []
     for fl in val:
         items = fl.labels["submunitions"].reset_index(drop=True)
-        counted = items["visible_fraction"].to_numpy(float) >= p["min_visible_fraction"] \
-            if "visible_fraction" in items else np.ones(len(items), bool)
-        if "length_m" in items:
-            counted &= items["length_m"].to_numpy(float) >= p["min_length_px"] * fl.gsd_m
+        counted = ~ignored_truth(items, p["min_visible_fraction"], p["min_length_px"] * fl.gsd_m)
         lab, item = label_candidates(fl.candidates, items, p["match_radius_m"])
         keep = (lab >= 0) & ((item < 0) | counted[np.maximum(item, 0)])
         probs.append(cascade_probabilities(model, fl.patches[keep], device, cfg.prefilter_threshold))
@@ -308,8 +305,7 @@ def calibrate(model_dir: Path, val: list[ValFlight], cfg: TrainConfig, device: t
         log.warning("Platt slope %.3f <= 0 on the validation candidates: confidence left uncalibrated", platt.slope)
         platt = Platt()
     rows, ece = reliability(platt(raw), truth)
-    raw_threshold = card["postprocess"].get("raw_threshold", card["postprocess"]["threshold"])  # once calibrated
-    post = dict(card["postprocess"], raw_threshold=raw_threshold, threshold=float(platt(np.array([raw_threshold]))[0]))
+    post = rescaled_postprocess(card, platt)
     card = dict(card, postprocess=post, calibration=platt.as_card(),
                 metrics={**card["metrics"], "validation_calibration": {"candidates": int(len(raw)),
                                                                        "flights": cfg.calibrate_on,
