@@ -14,9 +14,11 @@ import logging
 import os
 import shutil
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+
+from geopandas import GeoDataFrame
 
 import rams
 from rams.config import iso_date, load_config
@@ -26,10 +28,10 @@ from rams.detector.detector import Detector
 from rams.elevation import sidecar, with_dsm
 from rams.errors import RamsError, refuse_existing
 from rams.export import write_geopackage
-from rams.flight import Flight, open_flight, resampled
+from rams.flight import Flight, is_virtual, open_flight, resampled
 from rams.flight_view import ViewGrid, assemble_view
 from rams.hazards import hazard_layers, load_rules
-from rams.hazards.rules import rules_to_dict
+from rams.hazards.rules import HazardRules, rules_to_dict
 from rams.merge import merge_regions
 from rams.parallel import default_workers, map_regions
 from rams.pipelines.progress import Progress, StageClock
@@ -38,7 +40,7 @@ from rams.report import chip_anchor, render_report
 from rams.report.chips import CHIP_LIMIT, BestChips, ranked
 from rams.resources import hazard_rules_path
 from rams.settings import SurveySettings, calibrated
-from rams.tiling import TileGrid
+from rams.tiling import Region, TileGrid
 
 log = logging.getLogger("rams.survey")
 DEFAULT_MODEL = "rams-det-v2"
@@ -100,6 +102,10 @@ def run_key(flight: Flight, settings: SurveySettings, model_sha: str, grid: Tile
 
 
 def _file_key(path: str) -> list:
+    """A file by absolute path, size and modification time; a GDAL virtual path by itself (a
+    changed remote object under the same path needs a fresh output folder)."""
+    if is_virtual(path):
+        return [str(path)]
     stat = os.stat(path)
     return [os.path.abspath(path), stat.st_size, stat.st_mtime_ns]
 
@@ -132,6 +138,125 @@ def _cluster(stack: ExitStack, scheduler: str | None, workers: int | None):
         client = stack.enter_context(Client(cluster))
     log.info("dask dashboard: %s", client.dashboard_link)
     return client
+
+
+@dataclass
+class SurveyPlan:
+    """A flight made ready for its regions: everything decided before any pixel is read.
+
+    ``native`` is the flight as opened, ``flight`` the grid the detector sees (resampled into
+    the model's GSD range), ``regions`` the dask tasks' windows, ``job`` what each task needs and
+    ``run_dir`` the resumable folder of finished regions (named by :func:`run_key`).
+    """
+
+    native: Flight
+    flight: Flight
+    model_dir: str
+    card: dict
+    networks: dict[str, str]
+    settings: SurveySettings
+    rules: HazardRules
+    grid: TileGrid
+    view_grid: ViewGrid
+    job: RegionJob
+    run_key: str
+    run_dir: Path
+    flight_id: str
+    survey_date: str
+
+    @property
+    def regions(self) -> list[Region]:
+        return self.grid.regions
+
+
+def plan_survey(
+    flight_path: str | os.PathLike,
+    runs_dir: Path,
+    *,
+    model: str | os.PathLike = DEFAULT_MODEL,
+    settings: SurveySettings | str | os.PathLike | None = None,
+    dsm: str | os.PathLike | None = None,
+    flight_id: str | None = None,
+    survey_date: str | None = None,
+    cut_chips: bool = True,
+    torch_threads: int = 1,
+) -> SurveyPlan:
+    """Open ``flight_path``, load and hash-check the model, fit the detection grid and name the
+    run folder (under ``runs_dir``); see :func:`survey` for the arguments. Bad input raises a
+    `RamsError` naming the file before any region is read."""
+    if settings is None or isinstance(settings, str | os.PathLike):
+        settings = load_config(SurveySettings, settings)
+    rules = load_rules(hazard_rules_path(settings.hazard_rules))
+    if survey_date:
+        survey_date = iso_date(flight_path, survey_date)
+    native = open_flight(flight_path)
+    if not (survey_date or native.acquired):
+        log.warning("%s: no acquisition date in its tags (EXIF DateTimeOriginal, TIFFTAG_DATETIME): survey_date "
+                    "is left empty; give --survey-date YYYY-MM-DD", native.path)
+    model_dir = str(resolve_model_dir(model))
+    detector = detector_for(model_dir)
+    native = with_elevation(native, detector, dsm)
+    card = detector.card
+    context = detector.context.card if detector.context is not None else None
+    verifier = detector.verifier.card if detector.verifier is not None else None
+    flight = processing_flight(native, tuple(card["gsd_range_m"]))
+    if flight is not native:
+        log.info(
+            "%s: GSD %.1f cm is outside the model's %s m: processing resampled at %.1f cm",
+            native.flight_id,
+            native.gsd_m * 100,
+            card["gsd_range_m"],
+            flight.gsd_m * 100,
+        )
+    settings = replace(settings, detection=calibrated(settings.detection, card, context, verifier))
+    grid = detection_grid(flight.width, flight.height, flight.gsd_m, card, settings.tiling, flight.block_shape)
+    refuse_wide_strips(flight, grid)
+    view_grid = ViewGrid.fit(flight.width, flight.height)
+    networks = network_identity(card, context, verifier)
+    key = run_key(flight, settings, weights_key(networks), grid)
+    run_dir = Path(runs_dir) / f"{native.flight_id}-{key}"
+    job = RegionJob(flight=flight, model_dir=model_dir, settings=settings, run_dir=str(run_dir), view=view_grid,
+                    cut_chips=cut_chips, torch_threads=torch_threads)
+    return SurveyPlan(native, flight, model_dir, card, networks, settings, rules, grid, view_grid, job, key,
+                      run_dir, flight_id or native.flight_id, survey_date or native.acquired)
+
+
+def survey_layers(plan: SurveyPlan, results: list[RegionResult]) -> dict[str, GeoDataFrame]:
+    """The flight's output layers (contract fields, the flight's CRS) from its regions' results:
+    features owned once and joined across region borders, then the hazard layers."""
+    layers = merge_regions([r.layers for r in results], plan.flight.crs, plan.settings.detection, plan.flight_id)
+    layers.update(hazard_layers(layers, plan.rules, flight_id=plan.flight_id, survey_date=plan.survey_date,
+                                model=plan.card["name"]))
+    return layers
+
+
+def survey_metadata(plan: SurveyPlan, created_by: str = "rams survey") -> dict[str, str]:
+    """The GeoPackage metadata of a flight's survey (without its timings)."""
+    native, flight = plan.native, plan.flight
+    return {
+        "flight_id": plan.flight_id,
+        "flight_path": str(native.path),
+        **({"dsm_path": str(native.dsm)} if native.dsm else {}),
+        "crs": flight.crs.to_string(),
+        **plan.networks,
+        "gsd_m": str(native.gsd_m),
+        "processing_gsd_m": str(flight.gsd_m),
+        "resampled_for_model": str(flight is not native).lower(),
+        "configuration": json.dumps(dataclasses.asdict(plan.settings), sort_keys=True),
+        "hazard_rules": plan.rules.name,
+        "hazard_rules_config": json.dumps(rules_to_dict(plan.rules), sort_keys=True),
+        "survey_date": plan.survey_date,
+        "run_key": plan.run_key,
+        "rams_version": rams.__version__,
+        "created_by": created_by,
+    }
+
+
+def remove_run(run_dir: Path) -> None:
+    """Delete a finished run folder, and the runs folder above it once it is empty."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+    if run_dir.parent.exists() and not any(run_dir.parent.iterdir()):
+        run_dir.parent.rmdir()
 
 
 def survey(
@@ -179,53 +304,19 @@ def survey(
     clock.lap("start")
     out = Path(out)
     report = Path(report) if report is not None else None
-    if settings is None or isinstance(settings, str | os.PathLike):
-        settings = load_config(SurveySettings, settings)
     if out.suffix.lower() != ".gpkg":
         raise RamsError(out, "output must be a GeoPackage (.gpkg)")
     refuse_existing(out, report, overwrite=overwrite)
-    rules = load_rules(hazard_rules_path(settings.hazard_rules))
-    if survey_date:
-        survey_date = iso_date(out, survey_date)
-    native = open_flight(flight_path)
-    if not (survey_date or native.acquired):
-        log.warning("%s: no acquisition date in its tags (EXIF DateTimeOriginal, TIFFTAG_DATETIME): survey_date "
-                    "is left empty; give --survey-date YYYY-MM-DD", native.path)
-    model_dir = str(resolve_model_dir(model))
-    detector = detector_for(model_dir)
-    native = with_elevation(native, detector, dsm)
-    card = detector.card
-    context = detector.context.card if detector.context is not None else None
-    verifier = detector.verifier.card if detector.verifier is not None else None
-    flight = processing_flight(native, tuple(card["gsd_range_m"]))
-    if flight is not native:
-        log.info(
-            "flight GSD %.1f cm is outside the model's %s m: processing resampled at %.1f cm",
-            native.gsd_m * 100,
-            card["gsd_range_m"],
-            flight.gsd_m * 100,
-        )
-    settings = replace(settings, detection=calibrated(settings.detection, card, context, verifier))
-    grid = detection_grid(flight.width, flight.height, flight.gsd_m, card, settings.tiling, flight.block_shape)
-    regions = grid.regions
-    refuse_wide_strips(flight, grid)
-    view_grid = ViewGrid.fit(flight.width, flight.height)
-    networks = network_identity(card, context, verifier)
-    key = run_key(flight, settings, weights_key(networks), grid)
-    run_dir = out.parent / ".rams-runs" / f"{native.flight_id}-{key}"
+    if settings is None or isinstance(settings, str | os.PathLike):
+        settings = load_config(SurveySettings, settings)
+    plan = plan_survey(flight_path, out.parent / ".rams-runs", model=model, settings=settings, dsm=dsm,
+                       flight_id=flight_id, survey_date=survey_date, cut_chips=report is not None)
+    native, flight, regions, run_dir, card = plan.native, plan.flight, plan.regions, plan.run_dir, plan.card
     with ExitStack() as stack:
         client = _cluster(stack, scheduler, workers)
         # no more region threads than regions; cores left over go to torch inside each task
         n_threads = max(1, min(threads or default_workers(), len(regions)))
-        job = RegionJob(
-            flight=flight,
-            model_dir=model_dir,
-            settings=settings,
-            run_dir=str(run_dir),
-            view=view_grid,
-            cut_chips=report is not None,
-            torch_threads=1 if client is not None else max(1, default_workers() // n_threads),
-        )
+        job = replace(plan.job, torch_threads=1 if client is not None else max(1, default_workers() // n_threads))
         progress = Progress(len(regions), sum(r.pixels for r in regions))
         best = BestChips(CHIP_LIMIT)
 
@@ -258,11 +349,8 @@ def survey(
     resumed = sum(r.resumed for r in results)
     if resumed:
         log.info("resumed %d of %d regions from %s", resumed, len(regions), run_dir)
-    flight_id = flight_id or native.flight_id
-    survey_date = survey_date or native.acquired
-    layers = merge_regions([r.layers for r in results], flight.crs, settings.detection, flight_id)
-    layers.update(hazard_layers(layers, rules, flight_id=flight_id, survey_date=survey_date, model=card["name"]))
-    view = assemble_view(view_grid, (r.view for r in results), flight.transform)
+    layers = survey_layers(plan, results)
+    view = assemble_view(plan.view_grid, (r.view for r in results), flight.transform)
     del results
     clock.lap("hazards")
     drawn = None
@@ -287,22 +375,7 @@ def survey(
             "task_seconds": {k: round(v, 2) for k, v in task_seconds.items()},
         }
 
-    metadata = {
-        "flight_id": flight_id,
-        "flight_path": str(native.path),
-        **({"dsm_path": str(native.dsm)} if native.dsm else {}),
-        "crs": flight.crs.to_string(),
-        **networks,
-        "gsd_m": str(native.gsd_m),
-        "processing_gsd_m": str(flight.gsd_m),
-        "resampled_for_model": str(flight is not native).lower(),
-        "configuration": json.dumps(dataclasses.asdict(settings), sort_keys=True),
-        "hazard_rules": rules.name,
-        "hazard_rules_config": json.dumps(rules_to_dict(rules), sort_keys=True),
-        "survey_date": survey_date,
-        "rams_version": rams.__version__,
-        "created_by": "rams survey",
-    }
+    metadata = survey_metadata(plan)
 
     def timed_metadata() -> dict[str, str]:
         clock.lap("geopackage")
@@ -312,21 +385,19 @@ def survey(
 
     write_geopackage(out, layers, timed_metadata)
     if not keep_run:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        if run_dir.parent.exists() and not any(run_dir.parent.iterdir()):
-            run_dir.parent.rmdir()
+        remove_run(run_dir)
     summary = {
-        "flight_id": flight_id,
+        "flight_id": plan.flight_id,
         "flight": str(native.path),
         **({"dsm": str(native.dsm)} if native.dsm else {}),
-        **networks,
+        **plan.networks,
         "gsd_m": round(native.gsd_m, 4),
         "processing_gsd_m": round(flight.gsd_m, 4),
         "resampled": flight is not native,
         "regions": len(regions),
         "regions_resumed": resumed,
-        "hazard_rules": rules.name,
-        "survey_date": survey_date,
+        "hazard_rules": plan.rules.name,
+        "survey_date": plan.survey_date,
         "rams_version": rams.__version__,
     }
     clock.lap("finish")

@@ -13,7 +13,7 @@ import re
 import threading
 import warnings
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import rasterio
@@ -269,17 +269,37 @@ def _bound_block_cache() -> None:
         set_gdal_config("GDAL_CACHEMAX", BLOCK_CACHE_MB)
 
 
+#: GDAL's virtual file systems (``/vsis3/``, ``/vsigs/``, ``/vsiaz/``, ``/vsicurl/``, ``/vsimem/``,
+#: ``/vsizip/`` ...): a path under them names a file only GDAL can reach.
+VIRTUAL_PREFIX = "/vsi"
+
+
+def is_virtual(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is on one of GDAL's virtual file systems (see ``VIRTUAL_PREFIX``)."""
+    return str(path).startswith(VIRTUAL_PREFIX)
+
+
+def path_stem(path: str | os.PathLike) -> str:
+    """A flight's file name without its extension, for a local or a virtual path (a
+    ``/vsicurl/`` URL keeps its slashes; its query string is dropped)."""
+    return PurePosixPath(str(path).split("?", 1)[0]).stem
+
+
 def open_flight(path: str | os.PathLike) -> Flight:
     """Open and validate a flight raster; raise `RamsError` with a one-line reason if unusable.
+
+    ``path`` is a local file or a GDAL virtual file system path (``/vsis3/bucket/f.tif``,
+    ``/vsicurl/https://host/f.tif``, ``/vsimem/f.tif``: see ``VIRTUAL_PREFIX``), read as GDAL
+    reads it, with the credentials its environment gives.
 
     Geographic or rotated rasters are warped on the fly to their local UTM zone (north-up).
     Non-8-bit imagery gets one flight-wide percentile stretch from a decimated read.
     """
     _bound_block_cache()
-    p = Path(path)
-    if not p.exists():
+    p: str | Path = str(path) if is_virtual(path) else Path(path)
+    if isinstance(p, Path) and not p.exists():
         raise RamsError(p, "no such file")
-    if p.is_dir():
+    if isinstance(p, Path) and p.is_dir():
         raise RamsError(p, "is a directory, not a raster")
     try:
         # A raster without a geotransform is refused below ("no geotransform"): rasterio's
@@ -310,7 +330,7 @@ def _reason(err: BaseException) -> str:
     return f"cannot read raster ({text})"
 
 
-def _describe(p: Path, src) -> Flight:
+def _describe(p: str | Path, src) -> Flight:
     if src.width == 0 or src.height == 0 or src.count == 0:
         raise RamsError(p, f"empty raster ({src.width}x{src.height} px, {src.count} bands)")
     if src.crs is None:
@@ -374,7 +394,7 @@ def _describe(p: Path, src) -> Flight:
         block_shape=(block[0], block[1]),
         tiled=block[1] < src.width,
         warp=warp,
-        flight_id=p.stem,
+        flight_id=path_stem(p),
         acquired=acquisition_date(src),
     )
     if dtype != "uint8":
@@ -450,7 +470,7 @@ def _sample(flight: Flight, ds) -> np.ma.MaskedArray:
     return np.ma.concatenate(parts, axis=2)
 
 
-def _probe_read(p: Path, flight: Flight) -> None:
+def _probe_read(p: str | Path, flight: Flight) -> None:
     """Decode the first and last blocks so truncated or corrupt files fail here, not mid-run."""
     bh, bw = flight.block_shape
     for row, col in ((0, 0), (flight.height - 1, flight.width - 1)):

@@ -33,14 +33,16 @@ def _dissolved(frame: gpd.GeoDataFrame) -> shapely.Geometry:
     return shapely.make_valid(shapely.union_all(frame.geometry.to_numpy()))
 
 
-def _positions(frame: gpd.GeoDataFrame, det: DetectionSettings) -> gpd.GeoDataFrame:
-    """Position pieces joined across core borders, then cut where two positions meet at a neck."""
+def join_positions(frame: gpd.GeoDataFrame, det: DetectionSettings) -> gpd.GeoDataFrame:
+    """Position pieces (Polygons, projected CRS, metres) joined where they meet (across region or
+    flight borders), then cut where two positions meet at a neck."""
     return split_at_necks(merge_polygons(frame), det.position_neck_m,
                           min_area_m2=det.position_min_area_m2 or 0.0)
 
 
-def _trenches(frame: gpd.GeoDataFrame, det: DetectionSettings) -> gpd.GeoDataFrame:
-    """Trench pieces joined across core borders, then chained through junctions and gaps."""
+def join_trenches(frame: gpd.GeoDataFrame, det: DetectionSettings) -> gpd.GeoDataFrame:
+    """Trench pieces (LineStrings, projected CRS, metres) joined where they meet (across region or
+    flight borders), then chained through junctions and gaps."""
     return chain_lines(join_lines(frame), det.trench_gap_m, det.trench_max_turn_deg)
 
 
@@ -66,8 +68,8 @@ def merge_regions(
     layers["submunitions"] = points
 
     for name, join, size, minimum in (
-        ("trenches", partial(_trenches, det=det), "length_m", det.trench_min_length_m),
-        ("positions", partial(_positions, det=det), "area_m2", det.position_min_area_m2),
+        ("trenches", partial(join_trenches, det=det), "length_m", det.trench_min_length_m),
+        ("positions", partial(join_positions, det=det), "area_m2", det.position_min_area_m2),
     ):
         frame = parts[name]
         if frame.empty:
