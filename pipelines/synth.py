@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rams.errors import RamsError, refuse_existing
 from rams.synthetic import DEMO, dsm_path, generate_flight, labels_path
+from rams.synthetic.campaign import CampaignFiles, generate_campaign
 
 log = logging.getLogger(__name__)
 DEMO_PATH = Path("demo/flight.tif")
@@ -29,7 +30,7 @@ def synth(
     frame: str | os.PathLike | None = None,
     frame_gsd_m: float | None = None,
     jpeg_quality: int | None = None,
-) -> tuple[Path, Path]:
+) -> tuple[Path, Path] | CampaignFiles:
     """Write a synthetic survey flight and its exact ground truth; returns (GeoTIFF, labels).
 
     The flight is a cloud-optimised uint8 RGB GeoTIFF of ``width_px`` × ``height_px`` px at
@@ -51,6 +52,8 @@ def synth(
                          jpeg_quality, overwrite)
     if frame is None and (frame_gsd_m, jpeg_quality) != (None, None):
         raise RamsError(out or "synth", "--frame-gsd and --jpeg-quality go with --frame")
+    if preset == "campaign":
+        return _campaign(out, width_px, gsd_m, seed, crs, bands, threads, overwrite)
     if preset == "demo":
         fixed = [n for n, v in (("size", width_px), ("gsd", gsd_m), ("seed", seed)) if v is not None]
         if fixed:
@@ -59,7 +62,7 @@ def synth(
         width_px, height_px, gsd_m, seed = DEMO.width_px, DEMO.height_px, DEMO.gsd_m, DEMO.seed
         crs, bands = crs or DEMO.crs, bands or DEMO.bands
     elif preset is not None:
-        raise RamsError(out or "synth", f"unknown preset {preset!r} (known: demo)")
+        raise RamsError(out or "synth", f"unknown preset {preset!r} (known: demo, campaign)")
     else:
         given = (("out", out), ("size-px", width_px), ("size-px", height_px), ("gsd", gsd_m), ("seed", seed))
         missing = [name for name, value in given if value is None]
@@ -77,6 +80,27 @@ def synth(
     log.info("wrote %s and %s (%dx%d px, %.1f MPix/s)", tif, labels, width_px, height_px,
              width_px * height_px / 1e6 / secs)
     return tif, labels
+
+
+def _campaign(out: str | os.PathLike | None, width_px: int | None, gsd_m: float | None,
+              seed: int | None, crs: str | None, bands: str | None, threads: int | None,
+              overwrite: bool) -> CampaignFiles:
+    given = (("size-px", width_px), ("gsd", gsd_m), ("seed", seed), ("crs", crs), ("bands", bands))
+    fixed = [name for name, value in given if value is not None]
+    if fixed:
+        raise RamsError(out or "synth", f"--preset campaign fixes size, gsd, seed, crs and bands; drop --{fixed[0]}")
+    if out is None:
+        raise RamsError("synth", "missing OUT: the folder the campaign goes in")
+    if threads is not None and threads < 1:
+        raise RamsError(out, "--threads must be at least 1")
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    start = time.perf_counter()
+    files = generate_campaign(out, workers=threads, overwrite=overwrite)
+    secs = time.perf_counter() - start
+    mpix = sum(w * h for w, h in (f.size_px for f in files.layout.flights)) / 1e6
+    log.info("wrote %s: %s and %s (%.1f MPix in %.0f s)", files.folder,
+             ", ".join(p.name for p in files.flights), files.truth.name, mpix, secs)
+    return files
 
 
 def _on_frame(out: str | os.PathLike | None, frame: str | os.PathLike, gsd_m: float | None,

@@ -1,5 +1,6 @@
 """`rams synth OUT.tif --size-px W H --gsd M --seed N` (or `--preset demo`): a synthetic flight;
-`rams synth OUT.tif --frame FRAME.jpg --gsd M --seed N`: its objects on a real drone frame."""
+`rams synth OUT.tif --frame FRAME.jpg --gsd M --seed N`: its objects on a real drone frame;
+`rams synth --preset campaign OUTDIR`: four overlapping flights of one scene and its truth."""
 
 from __future__ import annotations
 
@@ -17,9 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and OUT.labels.gpkg with the exact ground truth. With --bands rgb+dsm a float32 "
         "surface model (metres) is written beside it as OUT.dsm.tif. With --frame the ground is "
         "a real drone photograph instead: the generator's submunitions and litter are "
-        "composited onto it at their real size, lit, softened and noised like the frame.",
+        "composited onto it at their real size, lit, softened and noised like the frame. "
+        "--preset campaign writes into folder OUT four overlapping flights cut from one scene "
+        "(flight-a.tif ... flight-d.tif, one at 4 cm, each with its labels) and the scene's "
+        "whole truth (truth.gpkg): test data for merging a campaign's surveys.",
     )
-    add_out(p, "output GeoTIFF (OUT.tif; the labels and DSM go beside it)", positional=True)
+    add_out(p, "output GeoTIFF (OUT.tif; the labels and DSM go beside it), or the folder of "
+            "--preset campaign", positional=True)
     p.add_argument("--size-px", nargs=2, type=int, metavar=("W", "H"), help="width height (px)")
     p.add_argument("--gsd", type=float, help="ground sample distance (m per px), e.g. 0.03")
     p.add_argument("--seed", type=int, help="random seed: the same seed gives the same flight")
@@ -27,8 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bands", choices=("rgb", "rgb+dsm"), default=None)
     p.add_argument(
         "--preset",
-        choices=("demo",),
-        help="the bundled demo flight (fixes size, gsd and seed; OUT defaults to demo/flight.tif)",
+        choices=("demo", "campaign"),
+        help="demo: the bundled demo flight (fixes size, gsd and seed; OUT defaults to "
+        "demo/flight.tif); campaign: four overlapping flights of one scene with its truth, "
+        "into folder OUT (fixes everything but --threads)",
     )
     p.add_argument("--frame", help="composite the objects onto this real nadir drone frame "
                    "(JPEG), resampled to --gsd (0.005-0.04 m); no --size-px")
