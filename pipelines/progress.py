@@ -27,6 +27,8 @@ class Progress:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() and log.isEnabledFor(logging.INFO)
         self.start = self.last_log = time.perf_counter()
+        #: Text put before the regions' count (a campaign's flights done, say).
+        self.prefix = ""
 
     def update(self, result) -> None:
         """Account for one finished region result (anything with ``.pixels``)."""
@@ -35,7 +37,7 @@ class Progress:
         now = time.perf_counter()
         rate = self.pixels / max(now - self.start, 1e-9) / 1e6
         left = (self.total_pixels - self.pixels) / 1e6 / rate if rate > 0 else 0.0
-        text = f"regions {self.done}/{self.total}  {rate:6.2f} MPix/s  ETA {_clock(left)}"
+        text = f"{self.prefix}regions {self.done}/{self.total}  {rate:6.2f} MPix/s  ETA {_clock(left)}"
         if self.tty:
             width = 30
             filled = int(width * self.done / max(self.total, 1))

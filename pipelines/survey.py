@@ -124,7 +124,10 @@ def with_elevation(flight: Flight, detector: Detector, dsm: str | os.PathLike | 
     return with_dsm(flight, dsm if dsm is not None else sidecar(flight.path))
 
 
-def _cluster(stack: ExitStack, scheduler: str | None, workers: int | None):
+def cluster_client(stack: ExitStack, scheduler: str | None, workers: int | None):
+    """A dask.distributed Client (closed with ``stack``): on the running scheduler at ``scheduler``
+    (``tcp://HOST:PORT``), or on a new LocalCluster of ``workers`` processes; None for neither
+    (dask's threaded scheduler in this process)."""
     if scheduler is None and workers is None:
         return None
     from distributed import Client, LocalCluster
@@ -313,7 +316,7 @@ def survey(
                        flight_id=flight_id, survey_date=survey_date, cut_chips=report is not None)
     native, flight, regions, run_dir, card = plan.native, plan.flight, plan.regions, plan.run_dir, plan.card
     with ExitStack() as stack:
-        client = _cluster(stack, scheduler, workers)
+        client = cluster_client(stack, scheduler, workers)
         # no more region threads than regions; cores left over go to torch inside each task
         n_threads = max(1, min(threads or default_workers(), len(regions)))
         job = replace(plan.job, torch_threads=1 if client is not None else max(1, default_workers() // n_threads))

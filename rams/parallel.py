@@ -75,7 +75,7 @@ def map_regions(
     """
     if not items:
         return []
-    keys = [f"{name}-{i}" for i in range(len(items))]
+    keys = [f"{name}-{i:07d}" for i in range(len(items))]  # sorted as given
     tasks = [dask.delayed(func)(item, dask_key_name=k) for k, item in zip(keys, items, strict=True)]
     if client is not None:
         from distributed import as_completed

@@ -27,6 +27,7 @@ COMMANDS = {
     "info": "describe a flight raster (size, CRS, GSD, footprint, layout)",
     "synth": "generate a synthetic survey flight with ground-truth labels",
     "survey": "survey a flight: detections, hazard areas, GeoPackage and report",
+    "campaign": "survey many flights as one campaign: merged evidence, hazard areas, baseline per task",
     "hazards": "recompute suspected hazard areas from a detections GeoPackage",
     "export": "export a survey GeoPackage as GeoJSON, Shapefile, KML, CSV, FlatGeobuf and SLD",
     "review": "confirm or reject every detection in the browser; the hazard records follow",
