@@ -5,8 +5,8 @@ regions of all flights become the tasks of one dask graph, interleaved flight by
 a cluster works on every flight at once and no flight's tail leaves workers idle. As a flight's
 last region finishes, its own GeoPackage is written (``CAMPAIGN.flights/FLIGHT_ID.gpkg``) and its
 region results are dropped. Then the flights' layers are merged into one set
-(:mod:`rams.campaign.merge`), the hazard layers are computed over the merged evidence, the
-baseline per task polygon is tabulated (:mod:`rams.campaign.baseline`) and the campaign
+(:mod:`rams.campaigns.merge`), the hazard layers are computed over the merged evidence, the
+baseline per task polygon is tabulated (:mod:`rams.campaigns.baseline`) and the campaign
 GeoPackage is written atomically.
 
 A rerun after any interruption resumes: a flight whose GeoPackage was written by a run of the
@@ -29,8 +29,8 @@ import geopandas as gpd
 import pyogrio
 
 import rams
-from rams.campaign.baseline import baseline, read_tasks
-from rams.campaign.merge import (
+from rams.campaigns.baseline import baseline, read_tasks
+from rams.campaigns.merge import (
     DETECTION_LAYERS,
     MERGE_RADIUS_M,
     FlightLayers,
@@ -179,7 +179,7 @@ def campaign(
     with ``flight_ids``), trenches and positions joined across flight edges, one coverage row per
     flight's owned ground, hazard layers over the merged evidence, and with ``tasks`` (a polygon
     layer GDAL reads, named by ``task_field``) the ``baseline`` layer, one row per task (see
-    :func:`rams.campaign.baseline.baseline`). ``report`` writes the campaign's HTML report.
+    :func:`rams.campaigns.baseline.baseline`). ``report`` writes the campaign's HTML report.
     ``campaign_id`` (default: the output's stem) names the campaign in its hazard records'
     provenance. An existing ``out`` or ``report`` is refused unless ``overwrite``; an
     interrupted campaign resumes (see the module's docstring), ``keep_run`` keeps the run

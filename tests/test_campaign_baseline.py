@@ -19,7 +19,7 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Point, box
 
-from rams.campaign.baseline import BASELINE_FIELDS, baseline, read_tasks
+from rams.campaigns.baseline import BASELINE_FIELDS, baseline, read_tasks
 from rams.errors import RamsError
 from rams.export.schema import empty_layer
 

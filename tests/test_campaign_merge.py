@@ -1,4 +1,4 @@
-"""Several flights' layers merged into one picture of the ground (rams.campaign.merge)."""
+"""Several flights' layers merged into one picture of the ground (rams.campaigns.merge)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry import LineString, Point, box
 
-from rams.campaign.merge import FlightLayers, campaign_crs, evidence_flights, merge_flights, merge_points, owned_ground
+from rams.campaigns.merge import FlightLayers, campaign_crs, evidence_flights, merge_flights, merge_points, owned_ground
 from rams.export import empty_layer
 from rams.hazards import hazard_layers, load_rules
 from rams.resources import hazard_rules_path

@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rams.campaign.merge import MERGE_RADIUS_M
+    from rams.campaigns.merge import MERGE_RADIUS_M
     from rams.cli import STARTED
     from rams.errors import RamsError
     from rams.pipelines.campaign import campaign
