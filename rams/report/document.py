@@ -500,3 +500,14 @@ eastings and northings in metres in {_esc(flight.crs.to_string())}.</footer>
 </body>
 </html>
 """
+
+
+# --- shared with the campaign report (rams.report.campaign), so both pages read alike ---------
+
+esc = _esc
+num = _num
+area_html = _area
+card = _card
+swatch = _swatch
+review_notice = _review_notice
+value_html = _value
