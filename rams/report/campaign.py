@@ -138,7 +138,7 @@ def write_campaign_report(path: str | os.PathLike, layers: Mapping[str, gpd.GeoD
     metres; any may be missing or empty): ``submunitions`` (with ``flight_ids``), ``trenches``,
     ``positions``, ``coverage`` (one row per flight's owned ground, ``flight_id``),
     ``not_assessable``, ``strike_footprints``, ``hazard_areas`` and, with task polygons,
-    ``baseline`` (rams.campaign.baseline.BASELINE_FIELDS). ``summary`` is the campaign's run
+    ``baseline`` (rams.campaigns.baseline.BASELINE_FIELDS). ``summary`` is the campaign's run
     summary: ``campaign_id``, ``flights`` (dicts with flight_id, flight, gsd_m, survey_date, mpix,
     regions, gpkg), ``crs``, ``baseline_totals`` (or None), ``rams_version`` and run figures,
     shown as they are. The page is written to a temporary file in the same folder, then renamed
