@@ -37,7 +37,8 @@ class Progress:
         now = time.perf_counter()
         rate = self.pixels / max(now - self.start, 1e-9) / 1e6
         left = (self.total_pixels - self.pixels) / 1e6 / rate if rate > 0 else 0.0
-        text = f"{self.prefix}regions {self.done}/{self.total}  {rate:6.2f} MPix/s  ETA {_clock(left)}"
+        text = (f"{self.prefix}regions {self.done}/{self.total}  {self.pixels / 1e6:.0f}/{self.total_pixels / 1e6:.0f} "
+                f"MPix  {rate:6.2f} MPix/s  ETA {_clock(left)}")
         if self.tty:
             width = 30
             filled = int(width * self.done / max(self.total, 1))

@@ -192,3 +192,26 @@ def test_the_cli_refuses_an_existing_output_and_a_clashing_flight_id(flights, tm
         campaign([flights[0], twin], tmp_path / "d.gpkg", settings=SMALL_REGIONS)
     assert not (tmp_path / "d.gpkg").exists()
     assert np.all([not p.name.startswith("d.") for p in tmp_path.iterdir()])
+
+
+@pytest.mark.slow
+def test_the_campaign_preset_merged_against_its_truth(tmp_path):
+    """The issue's targets on the preset: no item twice, one footprint per strike and few pieces
+    per trench across flight edges, every flight named, the report written."""
+    from rams.evaluation.hazards import fragmentation_metrics
+    from rams.pipelines.synth import synth
+
+    files = synth(tmp_path / "preset", preset="campaign")
+    out = tmp_path / "campaign.gpkg"
+    summary = campaign(files.flights, out, report=tmp_path / "campaign.html")
+    found = _layers(out)
+    truth = {name: pyogrio.read_dataframe(files.truth, layer=name) for name in ("submunitions", "trenches")}
+    points = found["submunitions"].geometry.to_numpy()
+    left, right = shapely.STRtree(points).query(points, predicate="dwithin", distance=0.3)
+    assert not (left < right).any()
+    scores = fragmentation_metrics(found["strike_footprints"], found["trenches"], truth)
+    assert scores["footprints_per_true_strike"] <= 1.2
+    assert scores["trench_pieces_per_true_trench"] <= 1.5
+    assert {f["gsd_m"] for f in summary["flights"]} == {0.03, 0.04}
+    assert "flight-d" in " ".join(found["hazard_areas"]["flight_id"])
+    assert (tmp_path / "campaign.html").stat().st_size > 10_000
