@@ -1,0 +1,1 @@
+"""Surveys straight from a drone's photographs: tags, camera model, placement, one point per item."""
