@@ -120,3 +120,21 @@ def test_ids_do_not_depend_on_input_order():
     assert first["item_count"].tolist() == second["item_count"].tolist()
     for a, b in zip(first.geometry, second.geometry, strict=True):
         assert a.symmetric_difference(b).area < 1e-6
+
+
+def test_an_uncertain_item_widens_its_footprint_so_it_still_holds_the_item():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from rams.hazards.footprints import strike_footprints
+    from rams.hazards.rules import CmrRules
+
+    rules = CmrRules()
+    points = gpd.GeoDataFrame({"confidence": [0.9, 0.9], "position_error_m": [0.0, 12.0]},
+                              geometry=[Point(0, 0), Point(500, 0)], crs="EPSG:32638")
+    fp = strike_footprints(points, rules).sort_values("footprint_id")
+    certain, uncertain = fp["fade_out_m"].to_numpy()
+    assert certain == rules.isolated_fade_out_m and uncertain == rules.isolated_fade_out_m + 12.0
+    reach = rules.isolated_item_radius_m + rules.isolated_fade_out_m + 12.0
+    assert fp.geometry.iloc[1].contains(Point(500 + reach - 0.5, 0))  # the item may be 12 m off
+    assert not fp.geometry.iloc[0].contains(Point(reach - 0.5, 0))

@@ -41,7 +41,7 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from rams import geometry
-from rams.hazards.footprints import confirmed, evidence_items, footprints_of
+from rams.hazards.footprints import confirmed, evidence_items, footprints_of, position_errors
 from rams.hazards.ids import anchor_point, hazard_ids
 from rams.hazards.rules import HazardRules
 
@@ -109,7 +109,7 @@ def _evidence(submunitions: gpd.GeoDataFrame, trenches: gpd.GeoDataFrame,
     xy = shapely.get_coordinates(items.geometry.to_numpy())
     confidence = items["confidence"].to_numpy(dtype=float)
     review = _review(items)
-    for fp in footprints_of(xy, rules.cmr):
+    for fp in footprints_of(xy, rules.cmr, position_errors(items)):
         ev.add(CMR, fp.geometry, fp.fade_out_m, confidence[fp.items], list(xy[fp.items, None, :]),
                review[fp.items])
     fort = rules.fortification

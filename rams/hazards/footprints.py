@@ -194,13 +194,19 @@ def strike_groups(xy_m: np.ndarray, rules: CmrRules) -> tuple[list[np.ndarray], 
     return groups, lone
 
 
-def footprints_of(xy_m: np.ndarray, rules: CmrRules) -> list[StrikeFootprint]:
+def footprints_of(xy_m: np.ndarray, rules: CmrRules, position_error_m: np.ndarray | None = None
+                  ) -> list[StrikeFootprint]:
     """One :class:`StrikeFootprint` per strike and per lone item of items ``xy_m`` ((N, 2), m).
 
     Ordered west to east by each footprint's westernmost item (then south to north), so the
-    same items give the same footprints in the same order whatever their input order.
+    same items give the same footprints in the same order whatever their input order. With
+    ``position_error_m`` (N, m: how far each item may lie from where it was placed), a
+    footprint's margin grows by the largest error among its items, so that it still holds its
+    items wherever they truly are.
     """
     xy_m = np.asarray(xy_m, dtype=np.float64).reshape(-1, 2)
+    error = np.zeros(len(xy_m)) if position_error_m is None else \
+        np.nan_to_num(np.asarray(position_error_m, dtype=np.float64).reshape(-1), nan=0.0).clip(min=0.0)
     # a fixed item order makes tie-breaks (a border item between two cores) order-independent
     order = np.lexsort((xy_m[:, 1], xy_m[:, 0]))
     groups, lone = strike_groups(xy_m[order], rules)
@@ -214,11 +220,17 @@ def footprints_of(xy_m: np.ndarray, rules: CmrRules) -> list[StrikeFootprint]:
         else:
             outline = item_outline(pts, rules)
             margin = rules.fade_out_m
+        margin += float(error[order[groups[g]]].max())
         out.append(StrikeFootprint(
             items=order[groups[g]], lone=bool(lone[g]), outline=outline, fade_out_m=float(margin),
             geometry=shapely.make_valid(outline.buffer(margin)),
         ))
     return out
+
+
+def position_errors(items: gpd.GeoDataFrame) -> np.ndarray | None:
+    """The items' ``position_error_m`` (m; photographs' placements carry it), or None."""
+    return items["position_error_m"].to_numpy(dtype=np.float64) if "position_error_m" in items else None
 
 
 def strike_footprints(submunitions: gpd.GeoDataFrame, rules: CmrRules) -> gpd.GeoDataFrame:
@@ -229,7 +241,8 @@ def strike_footprints(submunitions: gpd.GeoDataFrame, rules: CmrRules) -> gpd.Ge
     item, so the same items give the same ids in any order), ``item_count``,
     ``orientation_deg`` (azimuth of the major axis, 0-180 clockwise from grid north; NaN for
     one item), ``fade_out_m`` (``rules.fade_out_m``, or ``rules.isolated_fade_out_m`` for a
-    lone item), ``area_m2`` (footprint with its fade-out margin, m²), ``outline_area_m2``
+    lone item, plus the largest ``position_error_m`` of its items where they carry one),
+    ``area_m2`` (footprint with its fade-out margin, m²), ``outline_area_m2``
     (tight outline only, m²), ``max_confidence`` and the Polygon footprint (outline buffered
     by the fade-out margin).
     """
@@ -239,7 +252,7 @@ def strike_footprints(submunitions: gpd.GeoDataFrame, rules: CmrRules) -> gpd.Ge
     xy = shapely.get_coordinates(items.geometry.to_numpy())
     confidence = items["confidence"].to_numpy(dtype=float)
     rows = []
-    for number, fp in enumerate(footprints_of(xy, rules), start=1):
+    for number, fp in enumerate(footprints_of(xy, rules, position_errors(items)), start=1):
         rows.append({
             "footprint_id": number,
             "item_count": len(fp.items),
