@@ -20,9 +20,9 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -105,34 +105,62 @@ def flights_dir(out: Path) -> Path:
     return out.with_name(out.stem + ".flights")
 
 
-@dataclass
-class _FlightRun:
-    """A flight's part of the campaign while its regions run."""
-
-    plan: SurveyPlan
-    gpkg: Path
-    left: int
-    results: list[RegionResult] = field(default_factory=list)
-    resumed: int = 0
-
-
 def _region_task(item: tuple[int, RegionJob, Region]) -> tuple[int, RegionResult]:
     """One region of one flight (a dask task): the flight's number and the region's result."""
     number, job, region = item
     return number, survey_region(job, region)
 
 
-def _interleaved(runs: dict[int, _FlightRun]) -> list[tuple[int, RegionJob, Region]]:
+def _interleaved(plans: dict[int, SurveyPlan]) -> list[tuple[int, RegionJob, Region]]:
     """Every region of every flight, round robin over the flights (the first region of each,
     then the second of each, ...), so that all flights advance together."""
-    queues = {n: list(run.plan.regions) for n, run in runs.items()}
+    queues = {n: list(plan.regions) for n, plan in plans.items()}
     items = []
     while queues:
         for n in list(queues):
-            items.append((n, runs[n].plan.job, queues[n].pop(0)))
+            items.append((n, plans[n].job, queues[n].pop(0)))
             if not queues[n]:
                 del queues[n]
     return items
+
+
+def survey_flights(plans: dict[int, SurveyPlan], finish: Callable[[int, list[RegionResult]], None], *,
+                   client=None, threads: int | None = None, label: str = "flights", done_before: int = 0) -> int:
+    """Run the regions of every planned flight (numbered by ``plans``' keys) as one dask graph,
+    interleaved (:func:`_interleaved`), on ``client`` (dask.distributed) or on the threaded
+    scheduler with ``threads`` threads; ``finish(number, results)`` is called in this process as
+    each flight's last region comes back, after which its results are dropped. Progress names
+    the flights done (``label``, counting ``done_before`` already done). Returns how many
+    regions were resumed from run folders."""
+    items = _interleaved(plans)
+    left = {n: len(plan.regions) for n, plan in plans.items()}
+    results: dict[int, list[RegionResult]] = {n: [] for n in plans}
+    total = len(plans) + done_before
+    flights_done = done_before
+    resumed = 0
+    progress = Progress(len(items), sum(region.pixels for _, _, region in items))
+    progress.prefix = f"{label} {flights_done}/{total}  "
+
+    def done(numbered: tuple[int, RegionResult]) -> None:
+        nonlocal flights_done, resumed
+        number, result = numbered
+        results[number].append(result)
+        resumed += result.resumed
+        left[number] -= 1
+        if left[number] == 0:
+            finish(number, results[number])
+            for each in results.pop(number):  # what finish needed is written or kept by it
+                each.layers, each.view = {}, None
+            flights_done += 1
+            progress.prefix = f"{label} {flights_done}/{total}  "
+        progress.update(result)
+
+    n_threads = max(1, min(threads or default_workers(), len(items) or 1))
+    torch_threads = 1 if client is not None else max(1, default_workers() // n_threads)
+    items = [(n, replace(job, torch_threads=torch_threads), region) for n, job, region in items]
+    map_regions(_region_task, items, workers=n_threads, client=client, on_done=done)
+    progress.close()
+    return resumed
 
 
 def _read_layers(path: Path) -> dict[str, gpd.GeoDataFrame]:
@@ -215,59 +243,35 @@ def campaign(
         task_frame = read_tasks(tasks, task_field, crs)
     folder = flights_dir(out)
     folder.mkdir(exist_ok=True)
-    runs = {n: _FlightRun(plan, folder / f"{plan.flight_id}.gpkg", len(plan.regions)) for n, plan in enumerate(plans)}
-    done_before = {n for n, run in runs.items() if _finished(run.gpkg, run.plan.run_key)}
+    gpkgs = [folder / f"{plan.flight_id}.gpkg" for plan in plans]
+    done_before = {n for n, plan in enumerate(plans) if _finished(gpkgs[n], plan.run_key)}
     for n in sorted(done_before):
-        log.info("%s: finished by an earlier run (%s)", runs[n].plan.flight_id, runs[n].gpkg)
-    pending = {n: run for n, run in runs.items() if n not in done_before}
-    items = _interleaved(pending)
-    total_pixels = sum(region.pixels for _, _, region in items)
-    flights_done = len(done_before)
-    progress = Progress(len(items), total_pixels)
-    progress.prefix = f"flights {flights_done}/{len(plans)}  "
+        log.info("%s: finished by an earlier run (%s)", plans[n].flight_id, gpkgs[n])
+    pending = {n: plan for n, plan in enumerate(plans) if n not in done_before}
     clock.lap("open")
-    log.info("campaign of %d flights (%d to survey): %d regions, %.0f MPix", len(plans), len(pending), len(items),
-             total_pixels / 1e6)
+    log.info("campaign of %d flights (%d to survey): %d regions, %.0f MPix", len(plans), len(pending),
+             sum(len(plan.regions) for plan in pending.values()),
+             sum(region.pixels for plan in pending.values() for region in plan.regions) / 1e6)
 
-    def finish_flight(run: _FlightRun) -> None:
-        layers = survey_layers(run.plan, run.results)
-        write_geopackage(run.gpkg, layers, survey_metadata(run.plan, created_by="rams campaign"))
+    def finish_flight(number: int, results: list[RegionResult]) -> None:
+        plan = plans[number]
+        write_geopackage(gpkgs[number], survey_layers(plan, results), survey_metadata(plan, created_by="rams campaign"))
         if not keep_run:
-            remove_run(run.plan.run_dir)
-        for result in run.results:  # the flight's GeoPackage holds it all now
-            result.layers, result.view = {}, None
-        run.results = []
-
-    def done(numbered: tuple[int, RegionResult]) -> None:
-        nonlocal flights_done
-        number, result = numbered
-        run = runs[number]
-        run.results.append(result)
-        run.resumed += result.resumed
-        run.left -= 1
-        if run.left == 0:
-            finish_flight(run)
-            flights_done += 1
-            progress.prefix = f"flights {flights_done}/{len(plans)}  "
-        progress.update(result)
+            remove_run(plan.run_dir)
 
     with ExitStack() as stack:
         client = cluster_client(stack, scheduler, workers)
-        n_threads = max(1, min(threads or default_workers(), len(items) or 1))
-        torch_threads = 1 if client is not None else max(1, default_workers() // n_threads)
-        items = [(n, replace(job, torch_threads=torch_threads), region) for n, job, region in items]
-        map_regions(_region_task, items, workers=n_threads, client=client, on_done=done)
-        progress.close()
+        resumed = survey_flights(pending, finish_flight, client=client, threads=threads,
+                                 done_before=len(done_before))
     clock.lap("regions")
-    resumed = sum(run.resumed for run in runs.values())
     if resumed:
         log.info("resumed %d regions from earlier runs", resumed)
 
     merge_start = time.perf_counter()
     flight_layers = []
-    for run in runs.values():
-        layers = {name: frame.to_crs(crs) for name, frame in _read_layers(run.gpkg).items()}
-        flight_layers.append(FlightLayers(run.plan.flight_id, run.plan.native.gsd_m, run.plan.survey_date, layers))
+    for plan, gpkg in zip(plans, gpkgs, strict=True):
+        layers = {name: frame.to_crs(crs) for name, frame in _read_layers(gpkg).items()}
+        flight_layers.append(FlightLayers(plan.flight_id, plan.native.gsd_m, plan.survey_date, layers))
     first = plans[0]
     campaign_id = campaign_id or out.stem
     det = first.settings.detection
@@ -291,7 +295,7 @@ def campaign(
     flights_table = [
         {"flight_id": plan.flight_id, "flight": str(plan.native.path), "gsd_m": round(plan.native.gsd_m, 4),
          "survey_date": plan.survey_date, "mpix": round(plan.native.width * plan.native.height / 1e6, 2),
-         "regions": len(plan.regions), "gpkg": str(runs[n].gpkg)}
+         "regions": len(plan.regions), "gpkg": str(gpkgs[n])}
         for n, plan in enumerate(plans)
     ]
     metadata = {
