@@ -87,10 +87,11 @@ def _concat(frames: list[gpd.GeoDataFrame], name: str, crs) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=crs)
 
 
-def _one_view_per_flight(n: int, left: np.ndarray, right: np.ndarray, distance: np.ndarray,
+def one_view_per_source(n: int, left: np.ndarray, right: np.ndarray, distance: np.ndarray,
                          flight_of: np.ndarray) -> np.ndarray:
-    """A cluster label per point: pairs joined nearest first, never two points of one flight in
-    a cluster (each flight sees an item once, so two of its points are two items)."""
+    """A cluster label per point (``n`` points, candidate pairs ``left``-``right`` at ``distance``):
+    pairs joined nearest first, never two points of one source (``flight_of``: a flight, a
+    photograph) in a cluster: each source sees an item once, so two of its points are two items."""
     parent = np.arange(n)
     flights = [{int(f)} for f in flight_of]
 
@@ -133,7 +134,7 @@ def merge_points(flights: Sequence[FlightLayers], radius_m: float, crs) -> gpd.G
     flight_of = points["_flight"].to_numpy()
     pair = (flight_of[left] != flight_of[right]) & (left < right)
     left, right = left[pair], right[pair]
-    labels = _one_view_per_flight(len(points), left, right, shapely.distance(geoms[left], geoms[right]), flight_of)
+    labels = one_view_per_source(len(points), left, right, shapely.distance(geoms[left], geoms[right]), flight_of)
     confirmed = (points["review_status"].astype(str) == "confirmed").to_numpy() if "review_status" in points \
         else np.zeros(len(points), dtype=bool)
     # the better view sorts first: confirmed, most confident, finest, first flight, first row
@@ -221,14 +222,17 @@ def _not_assessable(flights: Sequence[FlightLayers], owned: list[shapely.Geometr
 
 
 def merge_flights(flights: Sequence[FlightLayers], det: DetectionSettings, crs,
-                  radius_m: float = MERGE_RADIUS_M) -> dict[str, gpd.GeoDataFrame]:
+                  radius_m: float = MERGE_RADIUS_M, owned: list[shapely.Geometry] | None = None
+                  ) -> dict[str, gpd.GeoDataFrame]:
     """The campaign's detection layers (``DETECTION_LAYERS``, contract fields, in ``crs``) from
     its flights' (each already in ``crs``): points deduplicated (:func:`merge_points`, plus a
     ``flight_ids`` field), trenches and positions cut to their owners' ground and joined across
     flight edges with the survey's own joins (``det``), one ``coverage`` row per flight holding
     the ground it owns (the rows never overlap), and not-assessable ground per owner and reason
-    where no flight assessed it. A line or polygon's ``flight_id`` names every flight it lies on."""
-    owned = owned_ground(flights)
+    where no flight assessed it. A line or polygon's ``flight_id`` names every flight it lies on.
+    ``owned`` replaces :func:`owned_ground`'s shares (photographs own the ground nearest their
+    nadir: see :func:`rams.photos.placement.central_ground`)."""
+    owned = owned_ground(flights) if owned is None else owned
     coverage = gpd.GeoDataFrame(
         {"area_m2": [g.area for g in owned], "flight_id": [f.flight_id for f in flights]},
         geometry=[shapely.MultiPolygon([p for p in shapely.get_parts(g) if p.geom_type == "Polygon"])
