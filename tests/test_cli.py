@@ -29,7 +29,7 @@ from rams.pipelines.progress import Progress
 #: Commands that write an output, and the arguments that name their input.
 WRITERS = {"survey": ["f.tif"], "hazards": ["d.gpkg"], "synth": [], "degrade": ["f.tif"],
            "train": ["--config", "c.yaml"], "evaluate": ["--flight", "f.tif"], "compare": ["a.json", "b.json"],
-           "export": ["s.gpkg"]}
+           "export": ["s.gpkg"], "campaign": ["f.tif"]}
 
 #: A compound CRS (a geographic CRS of the Moon + heights) that PROJ cannot transform to UTM.
 MOON_COMPOUND = (
