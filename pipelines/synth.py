@@ -10,6 +10,7 @@ from pathlib import Path
 from rams.errors import RamsError, refuse_existing
 from rams.synthetic import DEMO, dsm_path, generate_flight, labels_path
 from rams.synthetic.campaign import CampaignFiles, generate_campaign
+from rams.synthetic.photos import PhotoFiles, generate_photos
 
 log = logging.getLogger(__name__)
 DEMO_PATH = Path("demo/flight.tif")
@@ -30,7 +31,7 @@ def synth(
     frame: str | os.PathLike | None = None,
     frame_gsd_m: float | None = None,
     jpeg_quality: int | None = None,
-) -> tuple[Path, Path] | CampaignFiles:
+) -> tuple[Path, Path] | CampaignFiles | PhotoFiles:
     """Write a synthetic survey flight and its exact ground truth; returns (GeoTIFF, labels).
 
     The flight is a cloud-optimised uint8 RGB GeoTIFF of ``width_px`` × ``height_px`` px at
@@ -46,6 +47,10 @@ def synth(
     it instead, brought to ``gsd_m`` (see :mod:`rams.synthetic.real_ground`; ``frame_gsd_m``
     defaults to its known flight's, ``jpeg_quality`` of the final pass to 90); the size is the
     frame's ground.
+
+    ``preset="photos"`` writes into folder ``out`` the nadir photographs a drone takes over one
+    scene, tagged as a DJI camera tags them, with the scene's truth and its orthomosaic (see
+    :func:`rams.synthetic.photos.generate_photos`; only ``seed`` and ``threads`` may be given).
     """
     if frame is not None:
         return _on_frame(out, frame, gsd_m, seed, width_px, preset, bands, crs, frame_gsd_m,
@@ -54,6 +59,8 @@ def synth(
         raise RamsError(out or "synth", "--frame-gsd and --jpeg-quality go with --frame")
     if preset == "campaign":
         return _campaign(out, width_px, gsd_m, seed, crs, bands, threads, overwrite)
+    if preset == "photos":
+        return _photos(out, width_px, gsd_m, seed, crs, bands, threads, overwrite)
     if preset == "demo":
         fixed = [n for n, v in (("size", width_px), ("gsd", gsd_m), ("seed", seed)) if v is not None]
         if fixed:
@@ -62,7 +69,7 @@ def synth(
         width_px, height_px, gsd_m, seed = DEMO.width_px, DEMO.height_px, DEMO.gsd_m, DEMO.seed
         crs, bands = crs or DEMO.crs, bands or DEMO.bands
     elif preset is not None:
-        raise RamsError(out or "synth", f"unknown preset {preset!r} (known: demo, campaign)")
+        raise RamsError(out or "synth", f"unknown preset {preset!r} (known: demo, campaign, photos)")
     else:
         given = (("out", out), ("size-px", width_px), ("size-px", height_px), ("gsd", gsd_m), ("seed", seed))
         missing = [name for name, value in given if value is None]
@@ -100,6 +107,28 @@ def _campaign(out: str | os.PathLike | None, width_px: int | None, gsd_m: float 
     mpix = sum(w * h for w, h in (f.size_px for f in files.layout.flights)) / 1e6
     log.info("wrote %s: %s and %s (%.1f MPix in %.0f s)", files.folder,
              ", ".join(p.name for p in files.flights), files.truth.name, mpix, secs)
+    return files
+
+
+def _photos(out: str | os.PathLike | None, width_px: int | None, gsd_m: float | None,
+            seed: int | None, crs: str | None, bands: str | None, threads: int | None,
+            overwrite: bool) -> PhotoFiles:
+    given = (("size-px", width_px), ("gsd", gsd_m), ("crs", crs), ("bands", bands))
+    fixed = [name for name, value in given if value is not None]
+    if fixed:
+        raise RamsError(out or "synth", f"--preset photos fixes size, gsd, crs and bands; drop --{fixed[0]}")
+    if out is None:
+        raise RamsError("synth", "missing OUT: the folder the photographs go in")
+    if threads is not None and threads < 1:
+        raise RamsError(out, "--threads must be at least 1")
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    start = time.perf_counter()
+    kwargs = {} if seed is None else {"seed": seed}
+    files = generate_photos(out, workers=threads, overwrite=overwrite, **kwargs)
+    secs = time.perf_counter() - start
+    log.info("wrote %s: %d photographs in %s/ (%.1f MPix), %s and %s in %.0f s", files.folder,
+             len(files.photos), files.photos[0].parent.name, files.plan.megapixels,
+             files.truth.name, files.ortho.name, secs)
     return files
 
 
