@@ -111,16 +111,24 @@ def _region_task(item: tuple[int, RegionJob, Region]) -> tuple[int, RegionResult
     return number, survey_region(job, region)
 
 
-def _interleaved(plans: dict[int, SurveyPlan]) -> list[tuple[int, RegionJob, Region]]:
-    """Every region of every flight, round robin over the flights (the first region of each,
-    then the second of each, ...), so that all flights advance together."""
-    queues = {n: list(plan.regions) for n, plan in plans.items()}
+#: Flights whose regions are interleaved at a time: enough to keep a cluster busy through each
+#: flight's tail, few enough that flights finish (and their results leave memory) as it goes.
+FLIGHT_WINDOW = 8
+
+
+def _interleaved(plans: dict[int, SurveyPlan], window: int = FLIGHT_WINDOW) -> list[tuple[int, RegionJob, Region]]:
+    """Every region of every flight, the flights ``window`` at a time and round robin within
+    those (the first region of each, then the second of each, ...), so that the flights of a
+    window advance together and finish together, then the next window's."""
+    numbers = list(plans)
     items = []
-    while queues:
-        for n in list(queues):
-            items.append((n, plans[n].job, queues[n].pop(0)))
-            if not queues[n]:
-                del queues[n]
+    for start in range(0, len(numbers), window):
+        queues = {n: list(plans[n].regions) for n in numbers[start:start + window]}
+        while queues:
+            for n in list(queues):
+                items.append((n, plans[n].job, queues[n].pop(0)))
+                if not queues[n]:
+                    del queues[n]
     return items
 
 
@@ -229,8 +237,8 @@ def campaign(
     if settings is None or isinstance(settings, str | os.PathLike):
         settings = load_config(SurveySettings, settings)
     paths = flight_paths(flights)
-    plans = [plan_survey(path, out.parent / ".rams-runs", model=model, settings=settings, cut_chips=False)
-             for path in paths]
+    plans = [plan_survey(path, out.parent / ".rams-runs", model=model, settings=settings, cut_chips=False,
+                         keep_view=False) for path in paths]
     ids: dict[str, str] = {}
     for plan in plans:
         if plan.flight_id in ids:

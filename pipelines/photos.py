@@ -248,7 +248,7 @@ def survey_photos(
         text = photo_vrt(photo.path, photo.tags.width_px, photo.tags.height_px, photo.gsd_m, crs)
         if not vrt.is_file() or vrt.read_text() != text:  # an unchanged VRT keeps its run key
             vrt.write_text(text)
-        plans[n] = plan_survey(vrt, runs_dir, model=model, settings=settings, cut_chips=False,
+        plans[n] = plan_survey(vrt, runs_dir, model=model, settings=settings, cut_chips=False, keep_view=False,
                                flight_id=photo.name, survey_date=survey_date)
     first = plans[0]
     on_ground: dict[int, dict[str, gpd.GeoDataFrame]] = {}

@@ -31,10 +31,10 @@ class RunStore:
     def _path(self, index: int) -> Path:
         return self.dir / f"region-{index:06d}.json"
 
-    def save(self, index: int, layers: dict[str, gpd.GeoDataFrame], view: ViewPart,
+    def save(self, index: int, layers: dict[str, gpd.GeoDataFrame], view: ViewPart | None,
              chips: dict[tuple[float, float], tuple[float, bytes]], meta: dict[str, Any]) -> None:
-        """Store one region's layers, view share, chips ((confidence, PNG) by point) and metadata
-        atomically."""
+        """Store one region's layers, view share (None: kept by no one), chips ((confidence, PNG) by
+        point) and metadata atomically."""
         doc = {"meta": meta, "layers": {},
                "chips": [[x, y, conf, base64.b64encode(png).decode("ascii")]
                          for (x, y), (conf, png) in chips.items()]}
@@ -45,10 +45,11 @@ class RunStore:
                 "columns": columns,
             }
         self.dir.mkdir(parents=True, exist_ok=True)
-        view_tmp = self._view_path(index).with_suffix(".part")
-        with open(view_tmp, "wb") as handle:
-            np.savez(handle, origin=np.array([view.row, view.col]), sums=view.sums, counts=view.counts)
-        os.replace(view_tmp, self._view_path(index))
+        if view is not None:
+            view_tmp = self._view_path(index).with_suffix(".part")
+            with open(view_tmp, "wb") as handle:
+                np.savez(handle, origin=np.array([view.row, view.col]), sums=view.sums, counts=view.counts)
+            os.replace(view_tmp, self._view_path(index))
         tmp = self._path(index).with_suffix(".part")
         tmp.write_text(json.dumps(doc))
         os.replace(tmp, self._path(index))
@@ -56,7 +57,7 @@ class RunStore:
     def _view_path(self, index: int) -> Path:
         return self.dir / f"region-{index:06d}.view.npz"
 
-    def load(self, index: int) -> tuple[dict[str, gpd.GeoDataFrame], ViewPart,
+    def load(self, index: int) -> tuple[dict[str, gpd.GeoDataFrame], ViewPart | None,
                                         dict[tuple[float, float], tuple[float, bytes]], dict[str, Any]] | None:
         """A saved region's (layers, view share, chips, metadata), or None when it has not finished."""
         path = self._path(index)
@@ -70,9 +71,11 @@ class RunStore:
             for column, values in data["columns"].items():
                 frame[column] = values
             layers[name] = frame[[*data["columns"], "geometry"]]
-        with np.load(self._view_path(index)) as saved:
-            row, col = (int(v) for v in saved["origin"])
-            view = ViewPart(row, col, saved["sums"], saved["counts"])
+        view = None
+        if self._view_path(index).is_file():  # a job keeping no view saved none
+            with np.load(self._view_path(index)) as saved:
+                row, col = (int(v) for v in saved["origin"])
+                view = ViewPart(row, col, saved["sums"], saved["counts"])
         chips = {(x, y): (conf, base64.b64decode(png)) for x, y, conf, png in doc["chips"]}
         return layers, view, chips, doc["meta"]
 

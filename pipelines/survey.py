@@ -182,10 +182,12 @@ def plan_survey(
     flight_id: str | None = None,
     survey_date: str | None = None,
     cut_chips: bool = True,
+    keep_view: bool = True,
     torch_threads: int = 1,
 ) -> SurveyPlan:
     """Open ``flight_path``, load and hash-check the model, fit the detection grid and name the
-    run folder (under ``runs_dir``); see :func:`survey` for the arguments. Bad input raises a
+    run folder (under ``runs_dir``); see :func:`survey` for the arguments (``cut_chips`` and
+    ``keep_view``: see :class:`RegionJob`). Bad input raises a
     `RamsError` naming the file before any region is read."""
     if settings is None or isinstance(settings, str | os.PathLike):
         settings = load_config(SurveySettings, settings)
@@ -217,9 +219,10 @@ def plan_survey(
     view_grid = ViewGrid.fit(flight.width, flight.height)
     networks = network_identity(card, context, verifier)
     key = run_key(flight, settings, weights_key(networks), grid)
-    run_dir = Path(runs_dir) / f"{native.flight_id}-{key}"
+    # a run keeping no view shares no folder with one that needs it
+    run_dir = Path(runs_dir) / f"{native.flight_id}-{key}{'' if keep_view else '-noview'}"
     job = RegionJob(flight=flight, model_dir=model_dir, settings=settings, run_dir=str(run_dir), view=view_grid,
-                    cut_chips=cut_chips, torch_threads=torch_threads)
+                    cut_chips=cut_chips, keep_view=keep_view, torch_threads=torch_threads)
     return SurveyPlan(native, flight, model_dir, card, networks, settings, rules, grid, view_grid, job, key,
                       run_dir, flight_id or native.flight_id, survey_date or native.acquired)
 

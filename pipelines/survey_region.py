@@ -48,6 +48,9 @@ class RegionJob:
     #: Cut the chips of the region's submunitions (only a survey with a report shows them; a
     #: region saved without them is chipped from the flight afterwards, see the report's chips).
     cut_chips: bool = True
+    #: Return the region's share of the flight's view (the report's map; 99 % of a result's
+    #: bytes): a campaign or a photograph survey draws no map from it.
+    keep_view: bool = True
     torch_threads: int = 1
 
 
@@ -59,7 +62,7 @@ class RegionResult:
 
     index: int
     layers: dict[str, GeoDataFrame]
-    view: ViewPart
+    view: ViewPart | None
     chips: dict[tuple[float, float], tuple[float, bytes]]
     pixels: int
     tiles: int
@@ -86,7 +89,7 @@ def survey_region(job: RegionJob, region: Region) -> RegionResult:
         pixels = read_region(flight, region, reuse=True, relief=detector.uses_elevation)
     except GDAL_ERRORS as err:
         raise RamsError(flight.path, f"cannot read region {region.index} ({gdal_message(err)})") from None
-    view = view_part(job.view, pixels, region.core)
+    view = view_part(job.view, pixels, region.core) if job.keep_view else None
     read_seconds = time.perf_counter() - t0
     found = detect_region(detector, pixels, region, flight.transform, flight.crs, job.settings.detection,
                           batch_size=job.settings.tiling.batch_size,

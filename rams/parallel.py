@@ -76,7 +76,10 @@ def map_regions(
     if not items:
         return []
     keys = [f"{name}-{i:07d}" for i in range(len(items))]  # sorted as given
-    tasks = [dask.delayed(func)(item, dask_key_name=k) for k, item in zip(keys, items, strict=True)]
+    # items go in whole: dask need not look inside them for tasks (thousands of regions' nested
+    # fields cost the client milliseconds each)
+    tasks = [dask.delayed(func)(dask.delayed(item, traverse=False), dask_key_name=k)
+             for k, item in zip(keys, items, strict=True)]
     if client is not None:
         from distributed import as_completed
 
