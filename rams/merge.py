@@ -16,7 +16,7 @@ import shapely
 
 from rams.export import empty_layer
 from rams.settings import DetectionSettings
-from rams.vectorize import chain_lines, join_lines, merge_polygons, split_at_necks, suppress_points
+from rams.vectorize import merge_polygons, merge_trench_lines, split_at_necks, suppress_points
 
 #: Feature layers a region produces, all clipped to (or anchored in) the region's core.
 FEATURE_LAYERS = ("submunitions", "trenches", "positions", "coverage", "not_assessable")
@@ -41,9 +41,9 @@ def join_positions(frame: gpd.GeoDataFrame, det: DetectionSettings) -> gpd.GeoDa
 
 
 def join_trenches(frame: gpd.GeoDataFrame, det: DetectionSettings) -> gpd.GeoDataFrame:
-    """Trench pieces (LineStrings, projected CRS, metres) joined where they meet (across region or
-    flight borders), then chained through junctions and gaps."""
-    return chain_lines(join_lines(frame), det.trench_gap_m, det.trench_max_turn_deg)
+    """Trench pieces (LineStrings, projected CRS, metres) made one centre line per trench where they
+    meet or overlap (across region or flight borders), then chained through junctions and gaps."""
+    return merge_trench_lines(frame, det.trench_gap_m, det.trench_max_turn_deg)
 
 
 def merge_regions(

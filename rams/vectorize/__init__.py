@@ -2,15 +2,17 @@
 
 Per region (pure functions over the region's arrays and its ``affine.Affine`` transform):
 ``submunition_points``, ``trench_lines``, ``position_polygons``, ``mask_polygons``.
-Across regions: ``join_lines``, ``merge_polygons``, ``suppress_points``; then trench pieces are
-chained through junctions and short aligned gaps (``chain_lines``) and position outlines are cut
-where two positions meet at a neck (``split_at_necks``).
+Across regions (and flights): ``merge_trench_lines`` makes one centre line per trench of trench
+lines that overlap, touch or break off (``join_lines`` and ``chain_lines`` join and chain lines
+without tracing them); ``merge_polygons``, ``suppress_points``; position outlines are cut where
+two positions meet at a neck (``split_at_necks``).
 """
 
 from rams.vectorize.join import chain_lines, join_lines, merge_polygons, suppress_points
 from rams.vectorize.necks import split_at_necks
 from rams.vectorize.points import submunition_points
 from rams.vectorize.polygons import mask_polygons, position_polygons
+from rams.vectorize.systems import merge_trench_lines
 from rams.vectorize.trenches import trench_lines
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "join_lines",
     "mask_polygons",
     "merge_polygons",
+    "merge_trench_lines",
     "position_polygons",
     "split_at_necks",
     "submunition_points",

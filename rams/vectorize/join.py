@@ -170,14 +170,20 @@ def suppress_points(points: gpd.GeoDataFrame, radius_m: float) -> gpd.GeoDataFra
 #: (its course, across a zig-zag's legs) where it meets other pieces at a corner or a junction.
 DIRECTION_SPAN_M = 1.5
 COURSE_SPAN_M = 10.0
-#: Ends closer than this (m) meet at a corner or a junction: linked unless one piece folds back
+#: Ends closer than this (m) meet at a corner or a junction. No link joins a piece that folds back
 #: onto the other (turns by more than ``CORNER_MAX_TURN_DEG``; zig-zag corners turn by 90° or more).
 CORNER_M = 3.0
 CORNER_MAX_TURN_DEG = 150.0
 #: A gap up to this long (m) is bridged unless an end points away from it (a zig-zag's missing
 #: corner leaves the ends on either side pointing across the gap, not along it); longer gaps, up
-#: to the caller's ``gap_m``, must be aligned.
+#: to the caller's ``gap_m``, must be aligned, or be a missing corner: the two ends point at one
+#: point at most ``SHORT_GAP_M`` ahead of each, where the trench turns by at most
+#: ``MISSING_CORNER_MAX_TURN_DEG``; the gap is bridged through that point.
 SHORT_GAP_M = 5.0
+MISSING_CORNER_MAX_TURN_DEG = 135.0
+#: A line shorter than this (m) bridges no gap beyond ``CORNER_M``: too short to tell where its end
+#: points (a fragment, a stub), it would as soon link a trench to its neighbour.
+MIN_GAP_LINE_M = 2.0
 
 
 def _end_directions(line: shapely.LineString, span_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -196,33 +202,38 @@ def _find(parent: list[int], i: int) -> int:
     return i
 
 
-def chain_lines(lines: gpd.GeoDataFrame, gap_m: float, max_turn_deg: float) -> gpd.GeoDataFrame:
-    """Trench pieces (LineStrings, projected CRS in m) chained into trenches: straight through
-    junctions, across short aligned gaps.
+#: A link :func:`chain_lines` may make: (length in m, minus the cosine of the turn from one line's
+#: course into the other's, end a, end b, the missing corner it passes through or None), where
+#: end ``2 * i`` is line i's first point and ``2 * i + 1`` its last, a < b.
+Link = tuple[float, float, int, int, "tuple[float, float] | None"]
 
-    A trench's skeleton breaks where the detector's map dips (vegetation, a collapsed stretch)
-    and branches where a zig-zag corner or a spoil berm leaves a spur; survey teams record a
-    trench as one line. Ends within ``CORNER_M`` are linked unless one piece folds back onto the
-    other (``CORNER_MAX_TURN_DEG``); ends up to ``SHORT_GAP_M`` apart unless an end points away
-    from the gap; ends farther apart, up to ``gap_m``, when both point along the gap (each
-    turning at most ``max_turn_deg`` from it). The best links
-    (shortest, then straightest) are taken first, each end at most once and never closing a
-    loop. A bridged gap becomes a straight segment of the line: the trench is taken to continue
-    under what hid it. A chained line that runs along a longer one for most of its length (within
-    ``ABSORB_M``), or a spur off it (``SPUR_M`` at most), is a second trace of it and is dropped.
-    ``gap_m`` 0 leaves the pieces as they are.
 
-    ``length_m`` is recomputed; ``width_m`` and ``confidence`` are length-weighted means of the
-    chained pieces; other columns come from the longest piece.
-    """
-    lines = lines.explode(index_parts=False).reset_index(drop=True)
-    geoms = [g for g in lines.geometry]
-    n = len(geoms)
-    if n < 2 or gap_m <= 0:
-        return sort_features(lines)
+def _missing_corner(a: np.ndarray, out_a: np.ndarray, b: np.ndarray,
+                    out_b: np.ndarray) -> tuple[float, float] | None:
+    """Where rays out of ends ``a`` and ``b`` (along ``out_a``, ``out_b``) meet, if both reach it
+    within ``SHORT_GAP_M`` and the trench turns there by at most ``MISSING_CORNER_MAX_TURN_DEG``."""
+    cross = float(out_a[0] * out_b[1] - out_a[1] * out_b[0])
+    if abs(cross) < 0.2 or float(-out_a @ out_b) < np.cos(np.radians(MISSING_CORNER_MAX_TURN_DEG)):
+        return None  # (near) parallel: an aligned gap if anything
+    link = b - a
+    along_a = float(link[0] * out_b[1] - link[1] * out_b[0]) / cross
+    along_b = float(link[0] * out_a[1] - link[1] * out_a[0]) / cross
+    if not (0 < along_a <= SHORT_GAP_M and 0 < along_b <= SHORT_GAP_M):
+        return None
+    corner = a + along_a * out_a
+    return float(corner[0]), float(corner[1])
+
+
+def link_candidates(geoms: list[shapely.LineString], gap_m: float, max_turn_deg: float,
+                    system: np.ndarray | None = None) -> list[Link]:
+    """The links :func:`chain_lines` may make between the ends of ``geoms`` (m). Given the
+    ``system`` of each line (one trench's ground), gaps beyond ``CORNER_M`` are bridged only
+    within a system, and there also where the lines' courses continue each other though the gap
+    runs across them (the halves of a trench meeting the trench it crosses apart)."""
     ends = np.array([[g.coords[0], g.coords[-1]] for g in geoms], dtype=np.float64).reshape(-1, 2)
     outward = np.array([_end_directions(g, DIRECTION_SPAN_M) for g in geoms]).reshape(-1, 2)
     course = np.array([_end_directions(g, COURSE_SPAN_M) for g in geoms]).reshape(-1, 2)
+    lengths = np.array([g.length for g in geoms])
     cos_gap, cos_corner = np.cos(np.radians(max_turn_deg)), np.cos(np.radians(CORNER_MAX_TURN_DEG))
     candidates = []
     tree = shapely.STRtree(shapely.points(ends))
@@ -232,22 +243,81 @@ def chain_lines(lines: gpd.GeoDataFrame, gap_m: float, max_turn_deg: float) -> g
         link = ends[b] - ends[a]
         distance = float(np.hypot(*link))
         straight = float(-course[a] @ course[b])  # cosine of the turn from one piece's course into the other's
-        if distance <= CORNER_M:  # a corner or a junction: anything but folding back
-            if straight < cos_corner:
+        if straight < cos_corner:  # one folds back onto the other
+            continue
+        corner = _missing_corner(ends[a], outward[a], ends[b], outward[b]) if distance > 0 else None
+        if distance > CORNER_M and min(lengths[a // 2], lengths[b // 2]) < MIN_GAP_LINE_M:
+            continue
+        within = system is not None and system[a // 2] == system[b // 2]
+        if distance > CORNER_M and system is not None and not within:
+            continue
+        if distance > CORNER_M and corner is None:  # a gap: both ends point along it (a short gap:
+            # neither points away from it)
+            if distance > gap_m:
                 continue
-        else:  # a gap: both ends point along it (a short gap: neither points away from it)
             direction = link / distance
             limit = 0.0 if distance <= SHORT_GAP_M else cos_gap
             if min(float(outward[a] @ direction), float(-outward[b] @ direction)) < limit:
                 continue
-        candidates.append((distance, -straight, a, b))
-    parent = list(range(n))
-    linked: dict[int, int] = {}
-    for _, _, a, b in sorted(candidates):
-        if a in linked or b in linked or _find(parent, a // 2) == _find(parent, b // 2):
+            if (distance > SHORT_GAP_M and not (within and straight >= cos_gap)
+                    and min(float(course[a] @ direction), float(-course[b] @ direction)) < cos_gap):
+                continue  # the ends point across the gap, but the trenches run past each other
+        candidates.append((distance, -straight, int(a), int(b), corner))
+    return candidates
+
+
+def best_links(candidates: list[Link], group: np.ndarray) -> dict[int, Link]:
+    """The links taken of ``candidates`` (see :func:`link_candidates`), best first (shortest, then
+    straightest): each end at most once, never two ends of lines of one ``group`` (the group of
+    each line, by index) nor closing a loop of groups. Maps each linked end to its link."""
+    parent = list(range(int(group.max()) + 1 if len(group) else 0))
+    linked: dict[int, Link] = {}
+    for candidate in sorted(candidates, key=lambda c: c[:4]):
+        a, b = candidate[2], candidate[3]
+        ga, gb = _find(parent, int(group[a // 2])), _find(parent, int(group[b // 2]))
+        if a in linked or b in linked or ga == gb:
             continue
-        linked[a], linked[b] = b, a
-        parent[_find(parent, a // 2)] = _find(parent, b // 2)
+        linked[a] = linked[b] = candidate
+        parent[ga] = gb
+    return linked
+
+
+def chain_lines(lines: gpd.GeoDataFrame, gap_m: float, max_turn_deg: float) -> gpd.GeoDataFrame:
+    """Trench pieces (LineStrings, projected CRS in m) chained into trenches: straight through
+    junctions, across short aligned gaps.
+
+    A trench's skeleton breaks where the detector's map dips (vegetation, a collapsed stretch)
+    and branches where a zig-zag corner or a spoil berm leaves a spur; survey teams record a
+    trench as one line. No link joins a piece folding back onto the other (turning by more than
+    ``CORNER_MAX_TURN_DEG``). Ends within ``CORNER_M`` are linked; ends up to ``SHORT_GAP_M``
+    apart unless an end points away from the gap; ends farther apart, up to ``gap_m``, when both
+    point along the gap (each turning at most ``max_turn_deg`` from it) and so do the pieces'
+    courses, or when the ends point at a missing corner between them (see ``SHORT_GAP_M``); lines
+    shorter than ``MIN_GAP_LINE_M`` bridge no gap. The best links (shortest, then straightest) are
+    taken first, each end at most once and never closing a loop. A bridged gap becomes a straight
+    segment of the line (two, through a missing corner): the trench is taken to continue under
+    what hid it. A chained line that runs along a longer one for most of its length (within
+    ``ABSORB_M``), or a spur off it (``SPUR_M`` at most), is a second trace of it and is dropped.
+    ``gap_m`` 0 leaves the pieces as they are.
+
+    ``length_m`` is recomputed; ``width_m`` and ``confidence`` are length-weighted means of the
+    chained pieces; other columns come from the longest piece.
+    """
+    lines = lines.explode(index_parts=False).reset_index(drop=True)
+    if len(lines) < 2 or gap_m <= 0:
+        return sort_features(lines)
+    return link_ends(lines, gap_m, max_turn_deg)
+
+
+def link_ends(lines: gpd.GeoDataFrame, gap_m: float, max_turn_deg: float,
+              system: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    """:func:`chain_lines` on single LineStrings; ``gap_m`` 0 still links ends that meet at a
+    corner or a junction (within ``CORNER_M``); ``system`` as :func:`link_candidates` takes it."""
+    geoms = [g for g in lines.geometry]
+    n = len(geoms)
+    if n < 2:
+        return sort_features(lines)
+    linked = best_links(link_candidates(geoms, gap_m, max_turn_deg, system), np.arange(n))
     rows, seen = [], set()
     lengths = np.array([g.length for g in geoms])
     for piece in range(n):
@@ -265,7 +335,10 @@ def chain_lines(lines: gpd.GeoDataFrame, gap_m: float, max_turn_deg: float) -> g
             coords.extend(piece_coords[1:] if coords and coords[-1] == piece_coords[0] else piece_coords)
             if current ^ 1 not in linked:
                 break
-            current = linked[current ^ 1]
+            _, _, a, b, corner = linked[current ^ 1]
+            if corner is not None:
+                coords.append(corner)
+            current = b if a == current ^ 1 else a
         weights = lengths[chain]
         row = lines.iloc[chain[int(np.argmax(weights))]].to_dict()
         line = shapely.LineString(coords)

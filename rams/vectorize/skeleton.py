@@ -108,23 +108,44 @@ def _merge(lines: list[LineString]) -> list[LineString]:
     return list(shapely.get_parts(merged))
 
 
+def _leaving(line: LineString, point: tuple[float, ...], span: float) -> np.ndarray:
+    """Unit vector along ``line`` away from its end ``point``, over ``span`` of it (at most half)."""
+    at = min(span, line.length / 2)
+    far = line.interpolate(at if line.coords[0] == point else line.length - at)
+    v = np.asarray(far.coords[0]) - np.asarray(point)
+    return v / max(float(np.hypot(*v)), 1e-12)
+
+
 def prune_spurs(lines: list[LineString], spur_px: float) -> list[LineString]:
     """Remove spurs (free end to junction) and loops shorter than ``spur_px``, repeatedly.
 
-    Chains left with no junction between them are merged, so a simple chain is one line.
+    A junction keeps at least two of its lines: of a fork at a line's end, the arm the line runs
+    on into most straightly (of a star of spurs, its two longest arms). Chains left with no
+    junction between them are merged, so a simple chain is one line.
     """
     lines = _merge(lines)
     while True:
         ends = [(ln.coords[0], ln.coords[-1]) for ln in lines]
         degree = Counter(p for pair in ends for p in pair)
-        keep = []
-        for line, (a, b) in zip(lines, ends, strict=True):
-            short = line.length < spur_px
-            loop = a == b
-            spur = min(degree[a], degree[b]) == 1 and max(degree[a], degree[b]) >= 3
-            if short and (loop or spur):
-                continue
-            keep.append(line)
-        if len(keep) == len(lines):
+        drop = {i for i, (line, (a, b)) in enumerate(zip(lines, ends, strict=True))
+                if a == b and line.length < spur_px}
+        if not drop:
+            at: dict[tuple[float, ...], list[int]] = {}
+            for i, (a, b) in enumerate(ends):
+                at.setdefault(a, []).append(i)
+                at.setdefault(b, []).append(i)
+            for junction, members in at.items():
+                if degree[junction] < 3:
+                    continue
+                short = [i for i in members
+                         if lines[i].length < spur_px and min(degree[ends[i][0]], degree[ends[i][1]]) == 1]
+                others = [i for i in members if i not in short]
+                if len(others) == 1:
+                    way_in = -_leaving(lines[others[0]], junction, spur_px)
+                    short.remove(max(short, key=lambda i: float(way_in @ _leaving(lines[i], junction, spur_px))))
+                elif not others:
+                    short = sorted(short, key=lambda i: lines[i].length)[:-2]
+                drop.update(short)
+        if not drop:
             return lines
-        lines = _merge(keep)
+        lines = _merge([line for i, line in enumerate(lines) if i not in drop])
