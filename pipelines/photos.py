@@ -63,8 +63,13 @@ log = logging.getLogger("rams.survey")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".tif", ".tiff")
 #: Off-nadir angle (degrees) beyond which a photograph is refused.
 MAX_OFF_NADIR_DEG = 15.0
-#: Side (px) photographs are decoded at for registration: JPEG's DCT scaling makes it cheap.
+#: Width (px) photographs are decoded at, at least, for registration (JPEG's DCT scaling makes
+#: a reduced decode cheap), and the ground grid (m) their tie points are sought on: shifts come
+#: out to a few centimetres, far inside the views' merge radius.
 REGISTRATION_PX = 1000
+REGISTRATION_GSD_M = 0.08
+#: Share of the smaller footprint two photographs must share to be tied (the strongest pairs).
+REGISTRATION_OVERLAP = 0.3
 
 
 def is_photo_set(paths: Sequence[str | os.PathLike]) -> bool:
@@ -150,7 +155,8 @@ def _usable(paths: list[Path], camera_file, ground_elevation_m, max_off_nadir_de
 def _registration_photo(photo: PlacedPhoto) -> tuple[np.ndarray, Camera, Pose]:
     """The photograph decoded at about ``REGISTRATION_PX`` a side (its camera scaled to match)."""
     with Image.open(photo.path) as image:
-        image.draft("RGB", (REGISTRATION_PX, REGISTRATION_PX))
+        scale = max(1, image.width // REGISTRATION_PX)
+        image.draft("RGB", (image.width // scale, image.height // scale))
         rgb = np.asarray(image.convert("RGB"))
     cam = photo.camera
     scaled = Camera(cam.name, rgb.shape[1], rgb.shape[0], cam.focal_mm, cam.sensor_width_mm, cam.sensor_height_mm,
@@ -224,7 +230,8 @@ def survey_photos(
     if registration and len(placed_photos) > 1:
         t = time.perf_counter()
         poses = register([_registration_photo(p) for p in placed_photos], ground_m,
-                         prior_sigma_m=float(np.median([p.accuracy_m for p in placed_photos])))
+                         prior_sigma_m=float(np.median([p.accuracy_m for p in placed_photos])),
+                         gsd_m=REGISTRATION_GSD_M, min_overlap=REGISTRATION_OVERLAP, check=False)
         moved = [np.hypot(a.pose.easting - b.easting, a.pose.northing - b.northing)
                  for a, b in zip(placed_photos, poses, strict=True)]
         for photo, pose in zip(placed_photos, poses, strict=True):
