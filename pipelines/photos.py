@@ -49,7 +49,7 @@ from rams.photos.camera import Camera, Pose, footprint, ground_sample_distance
 from rams.photos.cameras import camera_for
 from rams.photos.placement import central_ground, frame_to_ground, photo_vrt, placed
 from rams.photos.poses import photo_problem, pose_for, utm_crs_of
-from rams.photos.registration import register
+from rams.photos.registration import corrected, neighbours, pair_shifts, solve_offsets, turn_headings, turned_headings
 from rams.photos.tags import PhotoTags, read_tags
 from rams.photos.views import DEFAULT_GPS_ACCURACY_M, VIEW_RADIUS_M, merge_views
 from rams.pipelines.campaign import survey_flights
@@ -68,8 +68,16 @@ MAX_OFF_NADIR_DEG = 15.0
 #: out to a few centimetres, far inside the views' merge radius.
 REGISTRATION_PX = 1000
 REGISTRATION_GSD_M = 0.08
-#: Share of the smaller footprint two photographs must share to be tied (the strongest pairs).
-REGISTRATION_OVERLAP = 0.3
+#: Share of the smaller footprint two photographs must share to be tied: the strongest pairs
+#: (neighbours along a line and across lines at usual overlaps), enough to tie the block.
+REGISTRATION_OVERLAP = 0.5
+#: Below this share of overlapping pairs tied, headings are checked for a line tagged 180° off.
+TIED_SHARE = 0.6
+#: How well a pair's tie points fix its shift (m, standard deviation) against the GPS prior.
+TIE_SIGMA_M = 0.05
+#: Tie-point options: ORB keypoints per ground image, one pass on the coarse grid.
+REGISTRATION_OPTIONS = {"gsd_m": REGISTRATION_GSD_M, "min_overlap": REGISTRATION_OVERLAP, "n_keypoints": 600,
+                        "refine": False, "check": False}
 
 
 def is_photo_set(paths: Sequence[str | os.PathLike]) -> bool:
@@ -229,9 +237,22 @@ def survey_photos(
                                          ground_sample_distance(camera, height), float(accuracy)))
     if registration and len(placed_photos) > 1:
         t = time.perf_counter()
-        poses = register([_registration_photo(p) for p in placed_photos], ground_m,
-                         prior_sigma_m=float(np.median([p.accuracy_m for p in placed_photos])),
-                         gsd_m=REGISTRATION_GSD_M, min_overlap=REGISTRATION_OVERLAP, check=False)
+        decoded = [_registration_photo(p) for p in placed_photos]
+        shifts = pair_shifts(decoded, ground_m, **REGISTRATION_OPTIONS)
+        candidates = len(neighbours(decoded, ground_m, REGISTRATION_OVERLAP))
+        if len(shifts) < TIED_SHARE * candidates:  # a line flown with its yaw tagged 180° off ties nothing
+            turned = turned_headings(decoded, ground_m, n_keypoints=600, gsd_m=REGISTRATION_GSD_M)
+            for photo, flip in zip(placed_photos, turned, strict=True):
+                if flip:
+                    log.warning("%s: its tagged yaw is 180° from what its neighbours show; turned", photo.path)
+                    photo.pose = dataclasses.replace(photo.pose, yaw_deg=(photo.pose.yaw_deg + 180.0) % 360.0)
+            if any(turned):
+                decoded = turn_headings(decoded, turned)
+                shifts = pair_shifts(decoded, ground_m, **REGISTRATION_OPTIONS)
+        log.info("tied %d of %d overlapping pairs of photographs", len(shifts), candidates)
+        offsets = solve_offsets(len(decoded), shifts, float(np.median([p.accuracy_m for p in placed_photos])),
+                                TIE_SIGMA_M)
+        poses = corrected([pose for _, _, pose in decoded], offsets)
         moved = [np.hypot(a.pose.easting - b.easting, a.pose.northing - b.northing)
                  for a, b in zip(placed_photos, poses, strict=True)]
         for photo, pose in zip(placed_photos, poses, strict=True):
