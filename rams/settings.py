@@ -31,7 +31,9 @@ class DetectionSettings:
     trench_threshold: float | None = bounded(None, 0.01, 1.0, doc="default: the model card's")
     trench_min_length_m: float = bounded(2.0, 0.0, 1000.0)
     trench_gap_m: float = bounded(
-        10.0, 0.0, 100.0, doc="trench pieces whose ends are this close and aligned are one trench; 0: no chaining"
+        10.0, 0.0, 100.0,
+        doc="trench pieces whose ends are this close and aligned (or point at one corner) are one trench; "
+        "0: only overlapping or touching pieces join"
     )
     trench_max_turn_deg: float = bounded(60.0, 0.0, 90.0, doc="the most a trench may turn at a bridged gap")
     position_threshold: float | None = bounded(None, 0.01, 1.0, doc="default: the model card's")
