@@ -52,8 +52,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from extrapolate import (  # noqa: E402
     campaign_time,
     dispatch_cap_workers,
-    duration,
-    flight_view_bytes,
     min_region_px,
     region_result_bytes,
     table,
@@ -141,12 +139,12 @@ def demo_flight() -> Path:
 
 
 def survey_first_region(flight_path: Path, out: Path) -> None:
-    """(Child.) Survey the first region of ``flight_path`` as a survey task does, chips cut;
-    write its pickled result and job to ``out`` with their sizes (``sizes.json``)."""
+    """(Child.) Survey the first region of ``flight_path`` as a campaign's task does (no chips,
+    no view share); write its pickled result and job to ``out`` with their sizes (``sizes.json``)."""
     from rams.pipelines.survey import plan_survey
     from rams.pipelines.survey_region import survey_region
 
-    plan = plan_survey(flight_path, out / "runs", cut_chips=True, torch_threads=WORKERS)
+    plan = plan_survey(flight_path, out / "runs", cut_chips=False, keep_view=False, torch_threads=WORKERS)
     flight, grid, job, region = plan.flight, plan.grid, plan.job, plan.regions[0]
     run_dir = plan.run_dir
     t = time.perf_counter()
@@ -166,7 +164,7 @@ def survey_first_region(flight_path: Path, out: Path) -> None:
         "features_bytes": len(pickle.dumps(result.layers, protocol=pickle.HIGHEST_PROTOCOL)),
         "view_bytes": len(pickle.dumps(result.view, protocol=pickle.HIGHEST_PROTOCOL)),
         "chips_bytes": len(pickle.dumps(result.chips, protocol=pickle.HIGHEST_PROTOCOL)),
-        "view_cells": int(result.view.counts.size),
+        "view_cells": int(result.view.counts.size) if result.view is not None else 0,
         "features": {name: len(frame) for name, frame in result.layers.items()},
         "chips": len(result.chips),
         "job_bytes": len((out / "job.pkl").read_bytes()),
@@ -273,33 +271,23 @@ def print_extrapolation(summary: dict) -> None:
     """The baseline at 3 cm on N workers, from this run's figures."""
     sizes = summary["region_result"]
     region = sizes["region_px"][0] * sizes["region_px"][1]
-    per_mpix = sizes["features_bytes"] / (region / 1e6)  # a campaign cuts no chips in its regions
-    result_bytes = region_result_bytes(4096, FLIGHT_SIDE_PX, per_mpix)
+    per_mpix = sizes["features_bytes"] / (region / 1e6)  # a campaign's result: its features only
+    result_bytes = region_result_bytes(4096, per_mpix)
     overhead = max(0.0, summary["distributed"]["work"]["overhead_ms_per_task"] / 1e3)
     rate = summary["scheduler_tasks_per_s"]["map_regions"]
     args = (BASELINE_KM2, BASELINE_GSD_M, MPIX_PER_S_3CM, 4096, overhead, result_bytes, NETWORK_MB_S)
     print(f"\n{BASELINE_KM2:,.0f} km² at {BASELINE_GSD_M * 100:.0f} cm, {MPIX_PER_S_3CM} MPix/s a worker, regions of "
-          f"4096 px, {overhead * 1e3:.1f} ms overhead a task, {rate:,.0f} tasks/s, {result_bytes / 1e6:.2f} MB a "
-          f"region's result (flights of 1 km²), {NETWORK_MB_S:.0f} MB/s to the client:")
+          f"4096 px, {overhead * 1e3:.1f} ms overhead a task, {rate:,.0f} tasks/s, {result_bytes / 1e3:.0f} kB a "
+          f"region's result, {NETWORK_MB_S:.0f} MB/s to the client:")
     print(table(*args, rate))
     print(f"  {campaign_time(*args, 1, rate).tasks:,} regions. Workers at which the scheduler's dispatch, and the "
           "client's network, cap the campaign, by region side:")
     for side in (2048, 4096, 8192):
-        side_bytes = region_result_bytes(side, FLIGHT_SIDE_PX, per_mpix)
+        side_bytes = region_result_bytes(side, per_mpix)
         print(f"    {side:>5} px: {side**2 / (MPIX_PER_S_3CM * 1e6):5.1f} s a region, dispatch caps at "
               f"{dispatch_cap_workers(side, MPIX_PER_S_3CM, overhead, rate):,.0f} workers, transfer at "
               f"{transfer_cap_workers(side, MPIX_PER_S_3CM, overhead, side_bytes, NETWORK_MB_S):,.0f} "
-              f"({side_bytes / 1e6:.2f} MB a result)")
-    lean = per_mpix * 4096**2 / 1e6
-    print(f"  Without the view share (which a campaign receives and drops): {lean / 1e3:.0f} kB a result, "
-          f"{duration(campaign_time(*args[:5], lean, NETWORK_MB_S, 1, rate).transfer_s)} of transfer in all, "
-          f"capping at {transfer_cap_workers(4096, MPIX_PER_S_3CM, overhead, lean, NETWORK_MB_S):,.0f} workers")
-    small_side = round((0.1e6) ** 0.5 / BASELINE_GSD_M)
-    flights = BASELINE_KM2 / 0.1
-    view_total = flights * flight_view_bytes(small_side)
-    print(f"  Flown as flights of 0.1 km² ({small_side:,} px a side) instead: {flights:,.0f} flights × "
-          f"{flight_view_bytes(small_side) / 1e6:.0f} MB of view = {view_total / 1e12:.1f} TB, "
-          f"{duration(view_total / (NETWORK_MB_S * 1e6))} at {NETWORK_MB_S:.0f} MB/s")
+              f"({side_bytes / 1e3:.0f} kB a result)")
     print(f"  200 workers stay under the scheduler's rate with regions of at least "
           f"{min_region_px(200, MPIX_PER_S_3CM, rate, headroom=1):,} px, under a tenth of it with "
           f"{min_region_px(200, MPIX_PER_S_3CM, rate):,} px")

@@ -23,12 +23,6 @@ import argparse
 import math
 from dataclasses import dataclass
 
-#: Longest side of a flight's view in the report (``rams.flight_view.VIEW_MAX_PX``).
-VIEW_MAX_PX = 1600
-#: Bytes a region's share of the view costs per view cell: float64 sums of three bands and an
-#: int64 count (``rams.flight_view.ViewPart``).
-VIEW_BYTES_PER_CELL = 3 * 8 + 8
-
 
 @dataclass(frozen=True)
 class Estimate:
@@ -89,24 +83,10 @@ def min_region_px(workers: int, mpix_per_s: float, scheduler_tasks_per_s: float,
     return math.ceil(math.sqrt(workers * mpix_per_s * 1e6 * headroom / scheduler_tasks_per_s))
 
 
-def view_cells(region_px: int, flight_side_px: int, view_max_px: int = VIEW_MAX_PX) -> int:
-    """View cells in one region's share of its flight's view (a square flight of
-    ``flight_side_px``): the view is at most ``view_max_px`` a side, so a region of a small
-    flight carries a fine share, one of a large flight a coarse one."""
-    factor = max(1, math.ceil(flight_side_px / view_max_px))
-    return math.ceil(region_px / factor) ** 2
-
-
-def flight_view_bytes(flight_side_px: int, view_max_px: int = VIEW_MAX_PX) -> int:
-    """Bytes of a whole square flight's view as its regions send it (their shares together)."""
-    factor = max(1, math.ceil(flight_side_px / view_max_px))
-    return math.ceil(flight_side_px / factor) ** 2 * VIEW_BYTES_PER_CELL
-
-
-def region_result_bytes(region_px: int, flight_side_px: int, feature_bytes_per_mpix: float) -> float:
-    """Bytes of one region's result: its share of the view plus its features and chips, taken as
-    proportional to its area (``feature_bytes_per_mpix``)."""
-    return view_cells(region_px, flight_side_px) * VIEW_BYTES_PER_CELL + feature_bytes_per_mpix * region_px**2 / 1e6
+def region_result_bytes(region_px: int, feature_bytes_per_mpix: float) -> float:
+    """Bytes of one campaign region's result: its features (a campaign's tasks return no view
+    share and cut no chips), taken as proportional to its area (``feature_bytes_per_mpix``)."""
+    return feature_bytes_per_mpix * region_px**2 / 1e6
 
 
 def duration(seconds: float) -> str:
