@@ -49,7 +49,15 @@ from rams.photos.camera import Camera, Pose, footprint, ground_sample_distance
 from rams.photos.cameras import camera_for
 from rams.photos.placement import central_ground, frame_to_ground, photo_vrt, placed
 from rams.photos.poses import photo_problem, pose_for, utm_crs_of
-from rams.photos.registration import corrected, neighbours, pair_shifts, solve_offsets, turn_headings, turned_headings
+from rams.photos.registration import (
+    corrected,
+    neighbours,
+    photo_features,
+    shifts_from_features,
+    solve_offsets,
+    turn_headings,
+    turned_headings,
+)
 from rams.photos.tags import PhotoTags, read_tags
 from rams.photos.views import DEFAULT_GPS_ACCURACY_M, VIEW_RADIUS_M, merge_views
 from rams.pipelines.campaign import survey_flights
@@ -75,9 +83,12 @@ REGISTRATION_OVERLAP = 0.5
 TIED_SHARE = 0.6
 #: How well a pair's tie points fix its shift (m, standard deviation) against the GPS prior.
 TIE_SIGMA_M = 0.05
-#: Tie-point options: ORB keypoints per ground image, one pass on the coarse grid.
+#: Tie-point options: ORB keypoints per ground image, one pass on the coarse grid (for
+#: :func:`~rams.photos.registration.pair_shifts`, which finds each photograph's features once).
 REGISTRATION_OPTIONS = {"gsd_m": REGISTRATION_GSD_M, "min_overlap": REGISTRATION_OVERLAP, "n_keypoints": 600,
                         "refine": False, "check": False}
+#: The same as features found once per photograph (ORB keypoints over its whole footprint).
+REGISTRATION_FEATURES = {"gsd_m": REGISTRATION_GSD_M, "n_keypoints": 2 * REGISTRATION_OPTIONS["n_keypoints"]}
 
 
 def is_photo_set(paths: Sequence[str | os.PathLike]) -> bool:
@@ -238,17 +249,23 @@ def survey_photos(
     if registration and len(placed_photos) > 1:
         t = time.perf_counter()
         decoded = [_registration_photo(p) for p in placed_photos]
-        shifts = pair_shifts(decoded, ground_m, **REGISTRATION_OPTIONS)
-        candidates = len(neighbours(decoded, ground_m, REGISTRATION_OVERLAP))
+        pairs = [(i, j) for i, j, _ in neighbours(decoded, ground_m, REGISTRATION_OVERLAP)]
+        candidates = len(pairs)
+        features = photo_features(decoded, ground_m, **REGISTRATION_FEATURES)  # once per photograph
+        shifts = shifts_from_features(features, pairs=pairs, min_overlap=REGISTRATION_OVERLAP)
         if len(shifts) < TIED_SHARE * candidates:  # a line flown with its yaw tagged 180° off ties nothing
-            turned = turned_headings(decoded, ground_m, n_keypoints=600, gsd_m=REGISTRATION_GSD_M)
+            turned = turned_headings(decoded, ground_m, features=features,
+                                     n_keypoints=REGISTRATION_OPTIONS["n_keypoints"], gsd_m=REGISTRATION_GSD_M)
             for photo, flip in zip(placed_photos, turned, strict=True):
                 if flip:
                     log.warning("%s: its tagged yaw is 180° from what its neighbours show; turned", photo.path)
                     photo.pose = dataclasses.replace(photo.pose, yaw_deg=(photo.pose.yaw_deg + 180.0) % 360.0)
             if any(turned):
                 decoded = turn_headings(decoded, turned)
-                shifts = pair_shifts(decoded, ground_m, **REGISTRATION_OPTIONS)
+                again = photo_features(decoded, ground_m, **REGISTRATION_FEATURES,
+                                       which=[k for k, flip in enumerate(turned) if flip])
+                features = [g if flip else f for f, g, flip in zip(features, again, turned, strict=True)]
+                shifts = shifts_from_features(features, min_overlap=REGISTRATION_OVERLAP)
         log.info("tied %d of %d overlapping pairs of photographs", len(shifts), candidates)
         offsets = solve_offsets(len(decoded), shifts, float(np.median([p.accuracy_m for p in placed_photos])),
                                 TIE_SIGMA_M)

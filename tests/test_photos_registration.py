@@ -18,7 +18,9 @@ from rams.photos.registration import (
     neighbours,
     pair_shift,
     pair_shifts,
+    photo_features,
     register,
+    shifts_from_features,
     solve_offsets,
     tie_point_disagreement,
     turn_headings,
@@ -200,3 +202,27 @@ def test_turned_headings_finds_photographs_facing_the_other_way(scene):
     assert pair_shift(wrong[2], wrong[3], max_shift_m=6.0) is None
     assert turned_headings(wrong, n_keypoints=600) == flags
     assert turned_headings(photos, n_keypoints=600) == [False] * 4
+
+
+def test_features_found_once_give_the_per_pair_shifts(scene):
+    _, _, photos, per_pair = scene
+    options = {"gsd_m": 0.04, "n_keypoints": 600}
+    features = photo_features(photos, **{**options, "n_keypoints": 1200})
+    for f in features:  # keypoints in ground metres, on the photograph's footprint
+        assert f.gsd_m == pytest.approx(0.04) and len(f.points_m) > 300
+        assert shapely.contains_xy(f.footprint, f.points_m[:, 0], f.points_m[:, 1]).mean() > 0.95
+    shared = shifts_from_features(features)
+    assert {(s.i, s.j) for s in shared} == {(s.i, s.j) for s in per_pair}
+    by_pair = {(s.i, s.j): s for s in per_pair}
+    for s in shared:
+        assert np.linalg.norm(s.shift_m - by_pair[s.i, s.j].shift_m) < 0.02, s
+        assert np.linalg.norm(s.shift_m - _expected(s.i, s.j)) < 0.03, s
+        assert s.inliers >= 30 and s.gsd_m == pytest.approx(0.04)
+    # pair_shifts without refinement or check takes the same road
+    quick = pair_shifts(photos, refine=False, check=False, **options)
+    assert [(s.i, s.j, s.east_m, s.north_m) for s in quick] == [(s.i, s.j, s.east_m, s.north_m) for s in shared]
+    # only the photographs asked for
+    some = photo_features(photos, gsd_m=0.04, which=[1, 2])
+    assert some[0] is None and some[3] is None and len(some[1].points_m) > 0
+    # turning a photograph's heading turns its features' ground: the turned pair no longer ties
+    assert turned_headings(photos, n_keypoints=600, features=features) == [False] * 4

@@ -51,6 +51,8 @@ MIN_INLIERS = 8  # tie points a pair's shift must rest on
 COARSE_CELLS = 300_000  # a pair's first, whole-overlap ground grid is coarsened to at most this
 FINE_TILES = 8  # tiles of the overlap the shift is measured again on, at the fine grid
 TILE_CELLS = 256  # their width in fine grid cells
+PHOTO_CELLS = 2 * COARSE_CELLS  # a photograph's ground grid for shared features holds at most this
+FEATURE_SCALES = 4  # ORB pyramid levels of the shared features
 
 
 @dataclass(frozen=True)
@@ -170,11 +172,13 @@ def _fine_gsd(photo_gsd: float) -> float:
     return max(photo_gsd, min(max(2 * photo_gsd, 0.03), 0.05))
 
 
-def _features(image: np.ndarray, usable: np.ndarray, n_keypoints: int, fast_threshold: float):
-    """ORB keypoints (row, col) and descriptors of a ground image, keypoints only where ``usable``."""
+def _features(image: np.ndarray, usable: np.ndarray | None, n_keypoints: int, fast_threshold: float,
+              n_scales: int = 6):
+    """ORB keypoints (row, col) and descriptors of a ground image, keypoints only where ``usable``
+    (everywhere where None)."""
     from skimage.feature import ORB
 
-    orb = ORB(n_keypoints=n_keypoints, fast_threshold=fast_threshold, downscale=1.2, n_scales=6)
+    orb = ORB(n_keypoints=n_keypoints, fast_threshold=fast_threshold, downscale=1.2, n_scales=n_scales)
     try:
         orb.detect_and_extract(image)
     except RuntimeError:  # no features at all: featureless ground
@@ -182,24 +186,40 @@ def _features(image: np.ndarray, usable: np.ndarray, n_keypoints: int, fast_thre
     kp, desc = orb.keypoints, orb.descriptors
     if len(kp) == 0:
         return np.empty((0, 2)), np.empty((0, 256), bool)
+    if usable is None:
+        return _level_zero(kp, orb.scales, image.shape, 1.2), desc
     r = np.clip(np.round(kp[:, 0]).astype(int), 0, usable.shape[0] - 1)
     c = np.clip(np.round(kp[:, 1]).astype(int), 0, usable.shape[1] - 1)
     keep = usable[r, c]
     return kp[keep], desc[keep]
 
 
-def _hamming(desc_a: np.ndarray, desc_b: np.ndarray) -> np.ndarray:
-    """Hamming distances (Na × Nb) between binary descriptors (rows of booleans)."""
-    pa, pb = np.packbits(desc_a, axis=1), np.packbits(desc_b, axis=1)
-    if hasattr(np, "bitwise_count") and pa.shape[1] % 8 == 0:
-        pa, pb = pa.view(np.uint64), pb.view(np.uint64)
-        count = np.bitwise_count
-    else:
-        count = np.array([bin(v).count("1") for v in range(256)], np.uint8).__getitem__
-    out = np.empty((len(pa), len(pb)), np.int32)
-    for start in range(0, len(pa), 256):
-        out[start:start + 256] = count(pa[start:start + 256, None, :] ^ pb[None, :, :]).sum(axis=2)
+def _level_zero(kp: np.ndarray, scales: np.ndarray, shape: tuple[int, ...], downscale: float) -> np.ndarray:
+    """ORB keypoints (row, col) found on its pyramid's coarser levels, back on the image exactly:
+    ORB scales them by ``downscale`` to the level, but each level is the one above resized to
+    whole pixels (``ceil(size / downscale)``, pixel centres matched), so the true factor differs
+    a little and grows with the distance from the image's corner. Photographs on one ground grid
+    but with different corners would otherwise disagree by a fraction of a cell."""
+    octave = np.rint(np.log(np.asarray(scales, float)) / math.log(downscale)).astype(int)
+    sizes = [np.array(shape[:2], float)]
+    for _ in range(int(octave.max(initial=0))):
+        sizes.append(np.ceil(sizes[-1] / downscale))
+    out = np.array(kp, float)
+    for level in range(1, len(sizes)):
+        on = octave == level
+        x = out[on] / downscale**level
+        for up in range(level, 0, -1):
+            x = (x + 0.5) * (sizes[up - 1] / sizes[up]) - 0.5
+        out[on] = x
     return out
+
+
+def _hamming(desc_a: np.ndarray, desc_b: np.ndarray) -> np.ndarray:
+    """Hamming distances (Na × Nb) between binary descriptors (rows of booleans): |a| + |b| - 2 a·b,
+    exact in float32 (whole numbers to 2²⁴)."""
+    a, b = np.asarray(desc_a, np.float32), np.asarray(desc_b, np.float32)
+    out = a.sum(axis=1)[:, None] + b.sum(axis=1)[None, :] - 2.0 * (a @ b.T)
+    return np.rint(out).astype(np.int32)
 
 
 def _match(kp_a: np.ndarray, desc_a: np.ndarray, kp_b: np.ndarray, desc_b: np.ndarray, reach_px: float,
@@ -379,6 +399,127 @@ def _pair_shift(pa: _Photo, pb: _Photo, *, i: int = 0, j: int = 1, gsd_m: float 
                      phase_m=phase)
 
 
+@dataclass(frozen=True, eq=False)
+class PhotoFeatures:
+    """One photograph's ORB features on the ground, found once and matched against each of its
+    neighbours' (:func:`photo_features`, :func:`shifts_from_features`)."""
+
+    footprint: shapely.Geometry  # the ground the photograph sees, as its pose places it
+    points_m: np.ndarray  # K × 2: the keypoints' eastings and northings (metres, the pose's CRS)
+    descriptors: np.ndarray  # K × 256 booleans
+    gsd_m: float  # the ground grid they were found on
+
+
+def _features_gsd(prepared: Sequence[_Photo], gsd_m: float | None) -> float:
+    """The ground grid photographs' features are found on: ``gsd_m`` (default :func:`choose_gsd`
+    of the coarsest), or where a footprint would hold more than :data:`PHOTO_CELLS` cells the
+    smallest multiple of it that holds no more."""
+    if not prepared:
+        return float(gsd_m or 0.05)
+    fine = gsd_m if gsd_m is not None else _fine_gsd(max(p.gsd for p in prepared))
+    area = max(p.footprint().area for p in prepared)
+    return fine * max(1, math.ceil(math.sqrt(area / fine**2 / PHOTO_CELLS)))
+
+
+def _photo_features(p: _Photo, gsd_m: float, n_keypoints: int, fast_threshold: float,
+                    n_scales: int) -> PhotoFeatures:
+    fp = p.footprint()
+    none = PhotoFeatures(fp, np.empty((0, 2)), np.empty((0, 256), bool), gsd_m)
+    if fp.is_empty:
+        return none
+    # One grid for every photograph: cell edges on whole multiples of gsd_m, so that a keypoint's
+    # cell converts to the same ground metres whichever photograph it was found in.
+    west, south, east, north = fp.bounds
+    col0, row0 = math.floor(west / gsd_m), math.ceil(north / gsd_m)
+    cols, rows = math.ceil(east / gsd_m) - col0, row0 - math.floor(south / gsd_m)
+    image = p.on_ground((col0 * gsd_m, (row0 - rows) * gsd_m, (col0 + cols) * gsd_m, row0 * gsd_m), gsd_m)
+    valid = np.isfinite(image)
+    if valid.sum() < 32 * 32:
+        return none
+    kp, desc = _features(np.where(valid, image, float(image[valid].mean())), None, n_keypoints,
+                         fast_threshold, n_scales)
+    if len(kp) == 0:
+        return none
+    points = np.column_stack([(col0 + kp[:, 1] + 0.5) * gsd_m, (row0 - kp[:, 0] - 0.5) * gsd_m])
+    return PhotoFeatures(fp, points, np.asarray(desc, bool), gsd_m)
+
+
+def photo_features(photos: Sequence[Photo], ground_m: float = 0.0, *, gsd_m: float | None = None,
+                   n_keypoints: int = 1200, fast_threshold: float = 0.05, n_scales: int = FEATURE_SCALES,
+                   which: Sequence[int] | None = None) -> list[PhotoFeatures | None]:
+    """Each photograph's ORB features on the ground, found once: the photograph resampled
+    (:func:`ground_image`) onto a north-up grid over its footprint at ``gsd_m`` (see
+    :func:`_features_gsd`; one grid for all, its cell edges on whole multiples of the GSD, so
+    keypoints convert exactly to ground metres), ``n_keypoints`` ORB features (FAST threshold
+    ``fast_threshold``, ``n_scales`` pyramid levels: on one ground grid the photographs differ
+    little in scale) with their ground positions. Only the photographs in ``which`` (default all)
+    are done; the others are None."""
+    prepared = [_Photo(p, ground_m) for p in photos]
+    gsd = _features_gsd(prepared, gsd_m)
+    wanted = set(range(len(photos)) if which is None else which)
+    return [_photo_features(p, gsd, n_keypoints, fast_threshold, n_scales) if k in wanted else None
+            for k, p in enumerate(prepared)]
+
+
+def _features_shift(fa: PhotoFeatures, fb: PhotoFeatures, *, i: int = 0, j: int = 1,
+                    min_overlap: float = MIN_OVERLAP, min_inliers: int = MIN_INLIERS, max_shift_m: float = 15.0,
+                    margin_px: int = 8) -> PairShift | None:
+    if fa.footprint.is_empty or fb.footprint.is_empty:
+        return None
+    inter = fa.footprint.intersection(fb.footprint)
+    smaller = min(fa.footprint.area, fb.footprint.area)
+    overlap = inter.area / smaller if smaller > 0 else 0.0
+    if inter.is_empty or overlap < min_overlap:
+        return None
+    gsd = max(fa.gsd_m, fb.gsd_m)
+    # Keypoints only well inside the ground both see: the photographs' edges are not ground.
+    region = inter.buffer(-margin_px * gsd)
+    if region.is_empty or region.area < (32 * gsd) ** 2:
+        return None
+    shapely.prepare(region)
+    in_a = shapely.contains_xy(region, fa.points_m[:, 0], fa.points_m[:, 1])
+    in_b = shapely.contains_xy(region, fb.points_m[:, 0], fb.points_m[:, 1])
+    if not in_a.any() or not in_b.any():
+        return None
+    ka, kb = fa.points_m[in_a], fb.points_m[in_b]
+    origin = ka.mean(axis=0)
+    pairs = _match(ka - origin, fa.descriptors[in_a], kb - origin, fb.descriptors[in_b], max_shift_m)
+    d = ka[pairs[:, 0]] - kb[pairs[:, 1]]
+    if len(d) < min_inliers:
+        return None
+    inliers = _consensus(d, 3 * gsd)
+    if inliers.sum() < min_inliers:
+        return None
+    shift = d[inliers].mean(axis=0)
+    residual = float(np.sqrt(np.mean(np.sum((d[inliers] - shift) ** 2, axis=1))))
+    return PairShift(i=i, j=j, east_m=float(shift[0]), north_m=float(shift[1]), inliers=int(inliers.sum()),
+                     matches=len(d), residual_m=residual, overlap=float(overlap), gsd_m=float(gsd))
+
+
+def shifts_from_features(features: Sequence[PhotoFeatures | None], *, min_overlap: float = MIN_OVERLAP,
+                         min_inliers: int = MIN_INLIERS, max_shift_m: float = 15.0,
+                         pairs: Sequence[tuple[int, int]] | None = None) -> list[PairShift]:
+    """The shifts (:class:`PairShift`, same convention) of the pairs of photographs (``pairs``,
+    default those whose footprints share at least ``min_overlap`` of the smaller) from their
+    features found once (:func:`photo_features`): the keypoints of both that lie inside the two
+    footprints' intersection, eroded by 8 grid cells, matched (mutually nearest, Lowe ratio 0.8)
+    among those at most ``max_shift_m`` apart, and the largest set of tie points whose
+    displacements agree within 3 grid cells gives the shift (their mean), as in :func:`pair_shift`.
+    Pairs whose shift could not be measured (or a photograph without features) are left out."""
+    if pairs is None:
+        prints = [f.footprint if f is not None else shapely.Polygon() for f in features]
+        pairs = [(i, j) for i, j, _ in _neighbours(prints, min_overlap)]
+    out = []
+    for i, j in pairs:
+        if features[i] is None or features[j] is None:
+            continue
+        s = _features_shift(features[i], features[j], i=i, j=j, min_overlap=min_overlap,
+                            min_inliers=min_inliers, max_shift_m=max_shift_m)
+        if s is not None:
+            out.append(s)
+    return out
+
+
 def solve_offsets(n_photos: int, shifts: Sequence[PairShift], prior_sigma_m: float,
                   tie_sigma_m: float = 0.05) -> np.ndarray:
     """Per-photograph corrections (``n_photos`` × 2: east, north; metres) with true position ≈
@@ -414,7 +555,10 @@ def neighbours(photos: Sequence[Photo], ground_m: float = 0.0,
                min_overlap: float = MIN_OVERLAP) -> list[tuple[int, int, float]]:
     """Pairs (i < j) of photographs whose footprints share at least ``min_overlap`` of the smaller
     footprint, with that share."""
-    prints = [footprint(cam, pose, ground_m) for _, cam, pose in photos]
+    return _neighbours([footprint(cam, pose, ground_m) for _, cam, pose in photos], min_overlap)
+
+
+def _neighbours(prints: Sequence[shapely.Geometry], min_overlap: float) -> list[tuple[int, int, float]]:
     tree = shapely.STRtree(prints)
     left, right = tree.query(prints, predicate="intersects")
     out = []
@@ -440,7 +584,19 @@ def _prepared(photos: Sequence[Photo], ground_m: float):
 
 def pair_shifts(photos: Sequence[Photo], ground_m: float = 0.0, **options) -> list[PairShift]:
     """:func:`pair_shift` over every pair of :func:`neighbours` (``options`` go to it); the pairs
-    whose shift could not be measured are left out."""
+    whose shift could not be measured are left out. With ``refine=False`` and ``check=False`` the
+    features are found once per photograph rather than once per pair (:func:`photo_features`,
+    ``2 × n_keypoints`` each, on the grid at ``gsd_m``; :func:`shifts_from_features`): several
+    times quicker, the same shifts within a grid cell."""
+    if options.get("refine") is False and options.get("check") is False:
+        options = {k: v for k, v in options.items() if k not in ("refine", "check")}
+        min_overlap = options.pop("min_overlap", MIN_OVERLAP)
+        pairs = [(i, j) for i, j, _ in neighbours(photos, ground_m, min_overlap)]
+        features = photo_features(photos, ground_m, gsd_m=options.pop("gsd_m", None),
+                                  n_keypoints=2 * options.pop("n_keypoints", 1500),
+                                  fast_threshold=options.pop("fast_threshold", 0.05),
+                                  which=sorted({k for pair in pairs for k in pair}))
+        return shifts_from_features(features, pairs=pairs, min_overlap=min_overlap, **options)
     ready = _prepared(photos, ground_m)
     out = []
     for i, j, _ in neighbours(photos, ground_m, options.get("min_overlap", MIN_OVERLAP)):
@@ -468,30 +624,41 @@ def register(photos: Sequence[Photo], ground_m: float = 0.0, prior_sigma_m: floa
 
 
 def turned_headings(photos: Sequence[Photo], ground_m: float = 0.0, *, min_gain: float = 2.0,
-                    **options) -> list[bool]:
+                    features: Sequence[PhotoFeatures | None] | None = None, **options) -> list[bool]:
     """Which photographs' tagged yaw looks 180° wrong (the photograph faces the other way): for
     each two photographs taken one after the other (consecutive in ``photos``) whose footprints
-    overlap, the coarse tie points (:func:`pair_shift` without refinement) with both poses as
-    tagged are set against those with both turned 180°. A pair votes for the side with at least
-    ``min_gain`` times the other's tie points (and at least ``min_inliers``); a photograph is
-    turned when a pair votes so and none votes for its tag. Photographs in one flight line share
-    the error, so the pairs along the line find it; a photograph with no decided pair keeps its
-    tag. Tie points are sought no farther apart than the two photographs' centres (nor than
-    ``max_shift_m``), for a pair of photographs turned 180° places things twice that far apart.
-    ``options`` go to :func:`pair_shift`."""
-    options = {**options, "refine": False, "check": False}
+    overlap, the tie points with both poses as tagged are set against those with both turned 180°
+    (features found once per photograph and pose, :func:`photo_features`, ``2 × n_keypoints``
+    each; ``features``, when given, are the tagged poses' already found). A pair votes for the
+    side with at least ``min_gain`` times the other's tie points (and at least ``min_inliers``); a
+    photograph is turned when a pair votes so and none votes for its tag. Photographs in one
+    flight line share the error, so the pairs along the line find it; a photograph with no decided
+    pair keeps its tag. Tie points are sought no farther apart than the two photographs' centres
+    (nor than ``max_shift_m``), for a pair of photographs turned 180° places things twice that far
+    apart. ``options`` are :func:`pair_shift`'s (``refine`` and ``check`` are ignored)."""
     min_inliers = options.get("min_inliers", MIN_INLIERS)
-    reach = options.pop("max_shift_m", 15.0)
+    min_overlap = options.get("min_overlap", MIN_OVERLAP)
+    reach = options.get("max_shift_m", 15.0)
+    gsd_m = options.get("gsd_m")
+    if features is not None:
+        found = [f for f in features if f is not None]
+        gsd_m = found[0].gsd_m if found else gsd_m
+    found_with = {"gsd_m": gsd_m, "n_keypoints": 2 * options.get("n_keypoints", 1500),
+                  "fast_threshold": options.get("fast_threshold", 0.05)}
+    if features is None:
+        features = photo_features(photos, ground_m, **found_with)
+    flipped = photo_features(turn_headings(photos, [True] * len(photos)), ground_m, **found_with)
     votes = [set() for _ in photos]
-    ready = _prepared(photos, ground_m)
     for k in range(len(photos) - 1):
-        a, b = ready(k), ready(k + 1)
+        a, b = photos[k][2], photos[k + 1][2]
+        if features[k] is None or features[k + 1] is None:
+            continue
         # Turning both photographs 180° about their centres moves everything one places by twice
         # the distance between them: within less than that, only the right headings tie.
-        baseline = math.hypot(a.pose.easting - b.pose.easting, a.pose.northing - b.pose.northing)
-        within = min(reach, baseline)
-        tagged = _pair_shift(a, b, max_shift_m=within, **options)
-        turned = _pair_shift(a.turned(), b.turned(), max_shift_m=within, **options)
+        within = min(reach, math.hypot(a.easting - b.easting, a.northing - b.northing))
+        tie = {"min_overlap": min_overlap, "min_inliers": min_inliers, "max_shift_m": within}
+        tagged = _features_shift(features[k], features[k + 1], **tie)
+        turned = _features_shift(flipped[k], flipped[k + 1], **tie)
         n_tagged = tagged.inliers if tagged is not None else 0
         n_turned = turned.inliers if turned is not None else 0
         if n_turned >= min_inliers and n_turned >= min_gain * n_tagged:
