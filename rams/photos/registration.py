@@ -51,7 +51,7 @@ MIN_INLIERS = 8  # tie points a pair's shift must rest on
 COARSE_CELLS = 300_000  # a pair's first, whole-overlap ground grid is coarsened to at most this
 FINE_TILES = 8  # tiles of the overlap the shift is measured again on, at the fine grid
 TILE_CELLS = 256  # their width in fine grid cells
-PHOTO_CELLS = 2 * COARSE_CELLS  # a photograph's ground grid for shared features holds at most this
+PHOTO_CELLS = COARSE_CELLS  # a photograph's ground grid for shared features holds at most this
 FEATURE_SCALES = 4  # ORB pyramid levels of the shared features
 
 
