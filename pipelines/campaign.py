@@ -39,7 +39,7 @@ from rams.campaigns.merge import (
     merge_flights,
 )
 from rams.config import load_config
-from rams.errors import RamsError, refuse_existing
+from rams.errors import RamsError
 from rams.export import write_geopackage
 from rams.flight import is_virtual
 from rams.hazards import hazard_layers
@@ -50,6 +50,7 @@ from rams.pipelines.survey import (
     DEFAULT_MODEL,
     SurveyPlan,
     cluster_client,
+    gpkg_output,
     plan_survey,
     remove_run,
     survey_layers,
@@ -223,15 +224,11 @@ def campaign(
     """
     clock = StageClock(started)
     clock.lap("start")
-    out = Path(out)
-    report = Path(report) if report is not None else None
-    if out.suffix.lower() != ".gpkg":
-        raise RamsError(out, "output must be a GeoPackage (.gpkg)")
+    out, report = gpkg_output(out, report, overwrite)
     if (tasks is None) != (task_field is None):
         raise RamsError(tasks or out, "--tasks and --task-field go together")
     if not 0.0 < merge_radius_m <= 5.0:
         raise RamsError(out, f"merge radius {merge_radius_m} m is outside (0, 5] m")
-    refuse_existing(out, report, overwrite=overwrite)
     if not out.parent.is_dir():
         raise RamsError(out, "output folder does not exist")
     if settings is None or isinstance(settings, str | os.PathLike):

@@ -40,7 +40,7 @@ from pyproj import CRS, Transformer
 import rams
 from rams.campaigns.merge import FlightLayers, merge_flights
 from rams.config import iso_date, load_config
-from rams.errors import RamsError, refuse_existing
+from rams.errors import RamsError
 from rams.export import write_geopackage
 from rams.hazards import hazard_layers
 from rams.hazards.rules import rules_to_dict
@@ -61,7 +61,7 @@ from rams.photos.registration import (
 from rams.photos.tags import PhotoTags, read_tags
 from rams.photos.views import DEFAULT_GPS_ACCURACY_M, VIEW_RADIUS_M, merge_views
 from rams.pipelines.campaign import survey_flights
-from rams.pipelines.survey import DEFAULT_MODEL, SurveyPlan, cluster_client, plan_survey, remove_run
+from rams.pipelines.survey import DEFAULT_MODEL, SurveyPlan, cluster_client, gpkg_output, plan_survey, remove_run
 from rams.pipelines.survey_region import RegionResult
 from rams.settings import SurveySettings
 
@@ -222,13 +222,9 @@ def survey_photos(
     to the first photograph's date. ``report`` writes an HTML report with the vector map.
     """
     t0 = time.perf_counter() if started is None else started
-    out = Path(out)
-    report = Path(report) if report is not None else None
-    if out.suffix.lower() != ".gpkg":
-        raise RamsError(out, "output must be a GeoPackage (.gpkg)")
+    out, report = gpkg_output(out, report, overwrite)
     if dsm is not None and ground_elevation_m is not None:
         raise RamsError(dsm, "give --dsm or --ground-elevation, not both")
-    refuse_existing(out, report, overwrite=overwrite)
     if not out.parent.is_dir():
         raise RamsError(out, "output folder does not exist")
     if settings is None or isinstance(settings, str | os.PathLike):

@@ -265,6 +265,18 @@ def remove_run(run_dir: Path) -> None:
         run_dir.parent.rmdir()
 
 
+def gpkg_output(out: str | os.PathLike, report: str | os.PathLike | None, overwrite: bool
+                ) -> tuple[Path, Path | None]:
+    """``out`` (a GeoPackage) and ``report`` as paths, refused with a `RamsError` before anything
+    is read when ``out`` is not a ``.gpkg`` or either exists (unless ``overwrite``)."""
+    out = Path(out)
+    report = Path(report) if report is not None else None
+    if out.suffix.lower() != ".gpkg":
+        raise RamsError(out, "output must be a GeoPackage (.gpkg)")
+    refuse_existing(out, report, overwrite=overwrite)
+    return out, report
+
+
 def survey(
     flight_path: str | os.PathLike,
     out: str | os.PathLike,
@@ -308,11 +320,7 @@ def survey(
     """
     clock = StageClock(started)
     clock.lap("start")
-    out = Path(out)
-    report = Path(report) if report is not None else None
-    if out.suffix.lower() != ".gpkg":
-        raise RamsError(out, "output must be a GeoPackage (.gpkg)")
-    refuse_existing(out, report, overwrite=overwrite)
+    out, report = gpkg_output(out, report, overwrite)
     if settings is None or isinstance(settings, str | os.PathLike):
         settings = load_config(SurveySettings, settings)
     plan = plan_survey(flight_path, out.parent / ".rams-runs", model=model, settings=settings, dsm=dsm,

@@ -89,18 +89,26 @@ def synth(
     return tif, labels
 
 
-def _campaign(out: str | os.PathLike | None, width_px: int | None, gsd_m: float | None,
-              seed: int | None, crs: str | None, bands: str | None, threads: int | None,
-              overwrite: bool) -> CampaignFiles:
-    given = (("size-px", width_px), ("gsd", gsd_m), ("seed", seed), ("crs", crs), ("bands", bands))
+def _folder_preset(preset: str, what: str, out: str | os.PathLike | None, threads: int | None,
+                   given: tuple[tuple[str, object], ...]) -> None:
+    """Refuse what a folder preset (``campaign``, ``photos``) fixes, a missing OUT (the folder
+    ``what`` goes in) or a bad thread count, each with one line."""
     fixed = [name for name, value in given if value is not None]
     if fixed:
-        raise RamsError(out or "synth", f"--preset campaign fixes size, gsd, seed, crs and bands; drop --{fixed[0]}")
+        names = ", ".join(name.removesuffix("-px") for name, _ in given)
+        raise RamsError(out or "synth", f"--preset {preset} fixes {names}; drop --{fixed[0]}")
     if out is None:
-        raise RamsError("synth", "missing OUT: the folder the campaign goes in")
+        raise RamsError("synth", f"missing OUT: the folder {what} goes in")
     if threads is not None and threads < 1:
         raise RamsError(out, "--threads must be at least 1")
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
+
+
+def _campaign(out: str | os.PathLike | None, width_px: int | None, gsd_m: float | None,
+              seed: int | None, crs: str | None, bands: str | None, threads: int | None,
+              overwrite: bool) -> CampaignFiles:
+    _folder_preset("campaign", "the campaign", out, threads,
+                   (("size-px", width_px), ("gsd", gsd_m), ("seed", seed), ("crs", crs), ("bands", bands)))
     start = time.perf_counter()
     files = generate_campaign(out, workers=threads, overwrite=overwrite)
     secs = time.perf_counter() - start
@@ -113,15 +121,8 @@ def _campaign(out: str | os.PathLike | None, width_px: int | None, gsd_m: float 
 def _photos(out: str | os.PathLike | None, width_px: int | None, gsd_m: float | None,
             seed: int | None, crs: str | None, bands: str | None, threads: int | None,
             overwrite: bool) -> PhotoFiles:
-    given = (("size-px", width_px), ("gsd", gsd_m), ("crs", crs), ("bands", bands))
-    fixed = [name for name, value in given if value is not None]
-    if fixed:
-        raise RamsError(out or "synth", f"--preset photos fixes size, gsd, crs and bands; drop --{fixed[0]}")
-    if out is None:
-        raise RamsError("synth", "missing OUT: the folder the photographs go in")
-    if threads is not None and threads < 1:
-        raise RamsError(out, "--threads must be at least 1")
-    logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    _folder_preset("photos", "the photographs", out, threads,
+                   (("size-px", width_px), ("gsd", gsd_m), ("crs", crs), ("bands", bands)))
     start = time.perf_counter()
     kwargs = {} if seed is None else {"seed": seed}
     files = generate_photos(out, workers=threads, overwrite=overwrite, **kwargs)
