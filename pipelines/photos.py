@@ -354,6 +354,7 @@ def survey_photos(
     summary = {
         "flight_id": flight_id, "photos": len(placed_photos), "photos_refused": len(paths) - len(placed_photos),
         "flights": photo_table, "crs": crs.to_string(), "campaign_id": flight_id,
+        "title": "Survey from photographs", "sources": "photographs",
         "counts": {name: len(frame) for name, frame in layers.items()}, "regions_resumed": resumed,
         "survey_date": survey_date, "rams_version": rams.__version__, "baseline_totals": None,
         "flights_resumed": 0, "regions": sum(len(p.regions) for p in plans.values()), "merge_seconds": 0.0,

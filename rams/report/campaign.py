@@ -193,8 +193,9 @@ def _review_status(frame: gpd.GeoDataFrame) -> pd.Series:
 
 
 def _sighting_flights(frame: gpd.GeoDataFrame) -> pd.Series:
-    """Per submunition, the flights that saw it (``flight_ids``, else ``flight_id``), as lists."""
-    column = "flight_ids" if "flight_ids" in frame else "flight_id"
+    """Per submunition, the flights that saw it (``flight_ids``; a photograph survey's ``photos``;
+    else ``flight_id``), as lists."""
+    column = next(c for c in ("flight_ids", "photos", "flight_id") if c in frame or c == "flight_id")
     return _text(frame, column).map(lambda ids: [i.strip() for i in ids.split(",") if i.strip()])
 
 
@@ -661,7 +662,7 @@ def _date_range(flights: Sequence[Mapping[str, object]]) -> str:
     return dates[0] if len(dates) == 1 else f"{dates[0]} – {dates[-1]}"
 
 
-def _cards(f: _Figures) -> str:
+def _cards(f: _Figures, sources: str = "flights") -> str:
     def share(part: float) -> str:
         return f"{part / f.imaged_m2 * 100:.1f} % of imaged" if f.imaged_m2 else "—"
 
@@ -673,7 +674,7 @@ def _cards(f: _Figures) -> str:
     else:
         review = "all unreviewed" if f.submunitions else "point detections"
     cards = [
-        card("Imaged", _ha(f.imaged_m2), f"{num(f.imaged_m2)} m², the flights' coverage"),
+        card("Imaged", _ha(f.imaged_m2), f"{num(f.imaged_m2)} m², the {esc(sources)}' coverage"),
         card("Assessable", _ha(f.assessable_m2), share(f.assessable_m2)),
         card("Not assessable", _ha(f.not_assessable_m2), f"{share(f.not_assessable_m2)} · never clear", "caution"),
         card("CMR hazard area", _ha(f.cmr_m2),
@@ -682,7 +683,7 @@ def _cards(f: _Figures) -> str:
              f"{num(f.fortification_n)} areas FORTIFICATION or CMR+FORTIFICATION", "hazard"),
         card("Suspected hazard areas", num(sum(f.hazard_types.values())), kinds or "none", "hazard"),
         card("Submunitions", num(f.submunitions), review),
-        card("Seen by several flights", num(f.multi_seen), f"of {num(f.submunitions)} submunitions"),
+        card(f"Seen by several {esc(sources)}", num(f.multi_seen), f"of {num(f.submunitions)} submunitions"),
     ]
     return f'<section class="cards" id="headline">{"".join(cards)}</section>'
 
@@ -743,7 +744,8 @@ def _gpkg_link(gpkg: object, folder: Path) -> str:
     return f'<a href="{esc(quote(relative))}"><code>{esc(relative)}</code></a>'
 
 
-def _flights_table(summary: Mapping[str, object], frames: Mapping[str, gpd.GeoDataFrame], folder: Path) -> str:
+def _flights_table(summary: Mapping[str, object], frames: Mapping[str, gpd.GeoDataFrame], folder: Path,
+                   sources: str = "flights") -> str:
     flights = _flights(summary)
     seen: dict[str, int] = {}
     shared: dict[str, int] = {}
@@ -757,7 +759,8 @@ def _flights_table(summary: Mapping[str, object], frames: Mapping[str, gpd.GeoDa
     owned: dict[str, float] = {}
     coverage = _present(frames.get("coverage"))
     if coverage is not None:
-        owned = coverage.geometry.area.groupby(_text(coverage, "flight_id").to_numpy()).sum().to_dict()
+        owner = "photo" if "photo" in coverage else "flight_id"  # a photograph survey's rows name the photograph
+        owned = coverage.geometry.area.groupby(_text(coverage, owner).to_numpy()).sum().to_dict()
     rows = []
     for flight in flights[:TABLE_ROW_LIMIT]:
         flight_id = str(flight.get("flight_id", ""))
@@ -774,7 +777,7 @@ def _flights_table(summary: Mapping[str, object], frames: Mapping[str, gpd.GeoDa
     body = "".join(rows) or "<tr><td colspan='8' class='none'>No flights.</td></tr>"
     return f"""
 <section id="flights">
-  <h2>Flights</h2>
+  <h2>{esc(sources.capitalize())}</h2>
   <p class="note">Owned ground: the part of the campaign's imaged ground each flight's evidence comes from
   (the finest flight owns ground two flights share). Submunitions seen: items the flight imaged, including
   those another flight saw too. Each flight's own survey is in its GeoPackage.</p>
@@ -898,31 +901,33 @@ def _page(out: Path, frames: Mapping[str, gpd.GeoDataFrame], summary: Mapping[st
     mpix = sum(float(f.get("mpix") or 0) for f in flights)
     crs_text = str(summary.get("crs") or (crs.to_string() if crs is not None else "CRS unknown"))
     version = summary.get("rams_version", "")
-    facts = [f"{num(len(flights))} flights", f"{num(mpix, 1)} MPix", crs_text, _date_range(flights)]
+    sources = str(summary.get("sources") or "flights")
+    title = esc(summary.get("title") or "Campaign report")
+    facts = [f"{num(len(flights))} {sources}", f"{num(mpix, 1)} MPix", crs_text, _date_range(flights)]
     if version:
         facts.append(f"rams {version}")
     run = "".join(f"<tr><th>{esc(k)}</th><td>{value_html(v)}</td></tr>"
-                  for k, v in summary.items() if k not in ("flights", "baseline_totals"))
+                  for k, v in summary.items() if k not in ("flights", "baseline_totals", "title", "sources"))
     the_map = _map(frames, crs)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Campaign report · {campaign_id}</title>
+<title>{title} · {campaign_id}</title>
 <style>{CSS}{_CAMPAIGN_CSS}</style>
 </head>
 <body>
 <header>
   <div class="brand">rams · Remote Aerial Minefield Survey</div>
-  <h1>Campaign report <span>{campaign_id}</span></h1>
+  <h1>{title} <span>{campaign_id}</span></h1>
   <p class="facts">{" · ".join(esc(f) for f in facts)}</p>
 </header>
 <main>
 {review_notice(t)}
-{_cards(figures)}
+{_cards(figures, sources)}
 {_map_section(the_map, _present(frames.get("baseline")) is not None)}
-{_flights_table(summary, frames, out.parent)}
+{_flights_table(summary, frames, out.parent, sources)}
 {_baseline_table(frames, summary.get("baseline_totals"))}
 {_hazard_table(frames)}
 <section class="processing" id="run"><h2>Run</h2>
