@@ -232,12 +232,23 @@ def survey_photos(
     if survey_date:
         survey_date = iso_date(out, survey_date)
     paths = photo_paths(photos)
-    tags, crs = _usable(paths, camera_file, ground_elevation_m, max_off_nadir_deg)
+    # a DSM's heights are on the tags' altitude datum: the cameras are placed at their altitude
+    datum = 0.0 if dsm is not None else ground_elevation_m
+    tags, crs = _usable(paths, camera_file, datum, max_off_nadir_deg)
     surface = _dsm_surface(dsm, crs) if dsm is not None else None
     ground_m = float(ground_elevation_m) if ground_elevation_m is not None else 0.0
+    if surface is not None:  # the level the DSM gives under the photographs: where it has no height
+        xy = np.array([pose_for(t, crs, datum)[0] for t in tags], dtype=object)
+        below = surface(np.array([p.easting for p in xy]), np.array([p.northing for p in xy]))
+        if not np.isfinite(below).any():
+            raise RamsError(dsm, "DSM has no height under any photograph")
+        ground_m = float(np.nanmedian(below))
     placed_photos = []
     for found in tags:
-        pose, height = pose_for(found, crs, ground_elevation_m)
+        pose, height = pose_for(found, crs, datum)
+        if surface is not None:  # above the DSM's ground under the camera
+            under = float(surface(np.array([pose.easting]), np.array([pose.northing]))[0])
+            height = pose.altitude_m - (under if np.isfinite(under) else ground_m)
         camera = camera_for(found, camera_file)
         accuracy = found.horizontal_accuracy_m if found.horizontal_accuracy_m else DEFAULT_GPS_ACCURACY_M
         placed_photos.append(PlacedPhoto(Path(found.path), found, camera, pose,

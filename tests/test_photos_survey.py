@@ -111,3 +111,27 @@ def test_the_photos_preset_against_its_orthomosaic_and_truth(tmp_path):
     areas = pyogrio.read_dataframe(photos, layer="hazard_areas")
     cmr = shapely.union_all(areas[areas["hazard_type"].str.contains("CMR")].geometry.to_numpy())
     assert shapely.contains(cmr, truth.geometry.to_numpy()).all()
+
+
+def test_a_dsm_is_the_ground_the_photographs_are_cast_on(tiny, tmp_path):
+    """The preset's ground lies at 350 m below the tags' altitude datum (AbsoluteAltitude =
+    height + 350): a flat DSM at 350 m places the items as the take-off level does."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    level = pyogrio.read_dataframe(tiny.truth, layer="submunitions")
+    west, south, east, north = level.total_bounds
+    dsm = tmp_path / "dsm.tif"
+    with rasterio.open(dsm, "w", driver="GTiff", width=100, height=100, count=1, dtype="float32",
+                       crs=level.crs, transform=from_origin(west - 40, north + 40, (east - west + 80) / 100,
+                                                            (north - south + 80) / 100)) as dst:
+        dst.write(np.full((1, 100, 100), 350.0, dtype="float32"))
+    on_dsm, on_level = tmp_path / "dsm.gpkg", tmp_path / "level.gpkg"
+    survey_photos([tiny.folder / "photos"], on_dsm, dsm=dsm, registration=False)
+    survey_photos([tiny.folder / "photos"], on_level, registration=False)
+    a, b = _points(on_dsm), _points(on_level)
+    assert len(a) == len(b) >= 2
+    assert np.abs(shapely.get_coordinates(a.geometry.to_numpy())
+                  - shapely.get_coordinates(b.geometry.to_numpy())).max() < 0.02
+    with pytest.raises(RamsError, match="not both"):
+        survey_photos([tiny.folder / "photos"], tmp_path / "x.gpkg", dsm=dsm, ground_elevation_m=350.0)
