@@ -22,6 +22,7 @@ import pyogrio
 from rams.errors import RamsError, refuse_existing
 from rams.export.schema import METADATA_LAYER, SCHEMA
 from rams.export.styles import STYLED_LAYERS, STYLES_TABLE, feature_styles, layer_sld
+from rams.outputs import move_folder_into_place
 
 # format → the GDAL driver writing it
 DRIVERS = {"geojson": "GeoJSON", "shp": "ESRI Shapefile", "kml": "LIBKML", "csv": "CSV", "fgb": "FlatGeobuf"}
@@ -123,7 +124,7 @@ def export_layers(
     try:
         written = _write_formats(layers, gpkg_path.stem, workdir, formats)
         written += _write_slds(layers, gpkg_path.stem, workdir)
-        _move_into_place(workdir, out_dir)
+        move_folder_into_place(workdir, out_dir)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
@@ -271,23 +272,6 @@ def _write_slds(layers: dict[str, tuple[gpd.GeoDataFrame, str]], stem: str, work
             path.write_text(layer_sld(name, f"{stem}_{name}"), encoding="utf-8")
             written.append(path)
     return written
-
-
-def _move_into_place(workdir: Path, out_dir: Path) -> None:
-    """Rename the complete export ``workdir`` to ``out_dir``; an existing ``out_dir`` is moved
-    aside first and removed only once the new one is in place (put back if that fails)."""
-    if not out_dir.exists():
-        os.rename(workdir, out_dir)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
-    os.rename(out_dir, old / out_dir.name)
-    try:
-        os.rename(workdir, out_dir)
-    except BaseException:
-        os.rename(old / out_dir.name, out_dir)
-        old.rmdir()
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _write(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +25,7 @@ from shapely import affinity
 from shapely.geometry import LineString, Point, box
 
 from rams.errors import RamsError
+from rams.outputs import move_folder_into_place
 from rams.parallel import default_workers
 from rams.synthetic.flight import (
     SynthPreset,
@@ -224,23 +224,6 @@ def _check_folder(out: Path, overwrite: bool) -> None:
         raise RamsError(out, "exists (use --overwrite to replace it)")
 
 
-def _move_into_place(work: Path, out: Path) -> None:
-    """Rename the complete ``work`` folder to ``out``; an existing ``out`` is moved aside first
-    and removed only once the new one is in place (put back if that fails)."""
-    if not out.exists():
-        os.rename(work, out)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-    os.rename(out, old / out.name)
-    try:
-        os.rename(work, out)
-    except BaseException:
-        os.rename(old / out.name, out)
-        old.rmdir()
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def generate_campaign(outdir: str | os.PathLike, *, seed: int = CAMPAIGN.seed,
                       workers: int | None = None, overwrite: bool = False) -> CampaignFiles:
     """Write the campaign into folder ``outdir``: ``flight-a.tif`` (north-west),
@@ -266,7 +249,7 @@ def generate_campaign(outdir: str | os.PathLike, *, seed: int = CAMPAIGN.seed,
         written = [_write_flight(layout.scene, f, work / f"{f.name}.tif", crs, workers)
                    for f in layout.flights]
         write_labels(label_frames(layout.scene, crs.to_wkt()), work / TRUTH_NAME)
-        _move_into_place(work, out)
+        move_folder_into_place(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

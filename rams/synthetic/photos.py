@@ -63,10 +63,11 @@ from scipy import sparse
 from scipy.ndimage import map_coordinates
 
 from rams.errors import RamsError
+from rams.outputs import move_folder_into_place
 from rams.parallel import default_workers
 from rams.photos.camera import Camera, Pose, ground_sample_distance, to_ground
 from rams.photos.poses import pose_angles, tilted_nadir_rotation
-from rams.synthetic.campaign import _check_folder, _move_into_place
+from rams.synthetic.campaign import _check_folder
 from rams.synthetic.flight import _profile, _regions, _to_cog, generate_scene
 from rams.synthetic.labels import label_frames, write_labels
 from rams.synthetic.render import render_region
@@ -642,7 +643,7 @@ def generate_photos(outdir: str | os.PathLike, *, seed: int = PHOTO_SEED, gps_no
         write_labels(frames, work / TRUTH_NAME)
         write_labels(frames, work / ORTHO_LABELS_NAME)
         _write_plan(plan, work / PLAN_NAME)
-        _move_into_place(work, out)
+        move_folder_into_place(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
