@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -361,6 +362,10 @@ def survey_photos(
         "created_by": "rams survey",
     }
     write_geopackage(out, layers, metadata)
+    if not keep_run:  # the photographs' VRTs go with their run folders
+        shutil.rmtree(vrt_dir, ignore_errors=True)
+        if runs_dir.exists() and not any(runs_dir.iterdir()):
+            runs_dir.rmdir()
     seconds = time.perf_counter() - t0
     summary = {
         "flight_id": flight_id, "photos": len(placed_photos), "photos_refused": len(paths) - len(placed_photos),

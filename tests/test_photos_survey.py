@@ -59,6 +59,7 @@ def test_the_photographs_are_surveyed_into_one_picture(tiny, tmp_path):
     meta = pyogrio.read_dataframe(out, layer="metadata")
     meta = dict(zip(meta["key"], meta["value"], strict=True))
     assert meta["crs"].startswith("EPSG:326") and meta["registration"] == "true"
+    assert not (tmp_path / ".rams-runs").exists()  # nothing left beside the output
     page = (tmp_path / "photos.html").read_text()
     assert "Survey from photographs" in page and f"{len(tiny.photos)} photographs" in page
 
