@@ -92,13 +92,30 @@ REGISTRATION_OPTIONS = {"gsd_m": REGISTRATION_GSD_M, "min_overlap": REGISTRATION
 REGISTRATION_FEATURES = {"gsd_m": REGISTRATION_GSD_M, "n_keypoints": 2 * REGISTRATION_OPTIONS["n_keypoints"]}
 
 
+def _georeferenced(path: Path) -> bool:
+    """Whether ``path`` is a raster with a CRS (an orthomosaic, not a photograph)."""
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        return False
+    try:
+        with rasterio.open(path) as src:
+            return src.crs is not None
+    except rasterio.errors.RasterioIOError:
+        return False
+
+
 def is_photo_set(paths: Sequence[str | os.PathLike]) -> bool:
-    """Whether the survey input is photographs: a folder, several files, or one JPEG (an
-    orthomosaic is one georeferenced raster)."""
-    if len(paths) != 1:
+    """Whether the survey input is photographs: a folder, one JPEG, or several files none of
+    which is georeferenced (an orthomosaic is one raster; one TIFF is always taken for one).
+    Several files of which one is an orthomosaic are refused with a `RamsError` pointing to
+    `rams campaign`."""
+    given = [Path(p) for p in paths]
+    if len(given) == 1 and (given[0].is_dir() or given[0].suffix.lower() in (".jpg", ".jpeg")):
         return True
-    path = Path(paths[0])
-    return path.is_dir() or path.suffix.lower() in (".jpg", ".jpeg")
+    georeferenced = [p for p in given if p.is_file() and _georeferenced(p)]
+    if len(given) > 1 and georeferenced:
+        raise RamsError(georeferenced[0], "is an orthomosaic: rams survey takes one; survey several as one "
+                                          "campaign with rams campaign")
+    return len(given) > 1
 
 
 def photo_paths(given: Sequence[str | os.PathLike]) -> list[Path]:

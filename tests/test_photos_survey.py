@@ -136,3 +136,9 @@ def test_a_dsm_is_the_ground_the_photographs_are_cast_on(tiny, tmp_path):
                   - shapely.get_coordinates(b.geometry.to_numpy())).max() < 0.02
     with pytest.raises(RamsError, match="not both"):
         survey_photos([tiny.folder / "photos"], tmp_path / "x.gpkg", dsm=dsm, ground_elevation_m=350.0)
+
+
+def test_several_orthomosaics_are_a_campaign_not_a_survey(tiny):
+    assert not is_photo_set([tiny.ortho])  # one TIFF is always an orthomosaic
+    with pytest.raises(RamsError, match="rams campaign"):
+        is_photo_set([tiny.ortho, tiny.photos[0]])

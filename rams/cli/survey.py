@@ -22,8 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--survey-date", metavar="YYYY-MM-DD",
                    help="date the flight was flown (default: from its tags, EXIF DateTimeOriginal or "
                         "TIFFTAG_DATETIME; empty, with a warning, when it has none)")
-    p.add_argument("--dsm", help="surface model (GeoTIFF, metres) for a model that takes an elevation band "
-                                 "(default: FLIGHT.dsm.tif beside the flight)")
+    p.add_argument("--dsm", help="surface model (GeoTIFF, metres): for a model that takes an elevation band "
+                                 "(default: FLIGHT.dsm.tif beside the flight); for photographs, the ground they "
+                                 "are cast on (heights on the tags' altitude datum)")
     photos = p.add_argument_group("photographs (a folder or several JPEG/TIFF files)")
     photos.add_argument("--ground-elevation", type=float, metavar="M",
                         help="ground elevation (m, the tags' altitude datum) instead of the take-off point's level")
