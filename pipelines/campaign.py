@@ -308,7 +308,7 @@ def campaign(
         "flights": json.dumps(flights_table),
         "crs": crs.to_string(),
         **first.networks,
-        "configuration": json.dumps(json.loads(survey_metadata(first)["configuration"]), sort_keys=True),
+        "configuration": survey_metadata(first)["configuration"],
         "hazard_rules": first.rules.name,
         "hazard_rules_config": json.dumps(rules_to_dict(first.rules), sort_keys=True),
         "merge_radius_m": str(merge_radius_m),

@@ -171,7 +171,10 @@ def _dsm_surface(dsm: str | os.PathLike, crs: CRS):
     return surface
 
 
-def _usable(paths: list[Path], camera_file, ground_elevation_m, max_off_nadir_deg) -> tuple[list, CRS]:
+def _usable(paths: list[Path], ground_elevation_m: float | None, max_off_nadir_deg: float
+            ) -> tuple[list[PhotoTags], CRS]:
+    """The photographs' tags, those that cannot be placed refused with one warning line each,
+    and the UTM zone of the rest."""
     tags = []
     for path in paths:
         try:
@@ -252,21 +255,19 @@ def survey_photos(
     paths = photo_paths(photos)
     # a DSM's heights are on the tags' altitude datum: the cameras are placed at their altitude
     datum = 0.0 if dsm is not None else ground_elevation_m
-    tags, crs = _usable(paths, camera_file, datum, max_off_nadir_deg)
+    tags, crs = _usable(paths, datum, max_off_nadir_deg)
     surface = _dsm_surface(dsm, crs) if dsm is not None else None
     ground_m = float(ground_elevation_m) if ground_elevation_m is not None else 0.0
-    if surface is not None:  # the level the DSM gives under the photographs: where it has no height
-        xy = np.array([pose_for(t, crs, datum)[0] for t in tags], dtype=object)
-        below = surface(np.array([p.easting for p in xy]), np.array([p.northing for p in xy]))
+    posed = [pose_for(found, crs, datum) for found in tags]
+    if surface is not None:  # heights above the DSM under each camera; where it has none, its median
+        below = surface(np.array([pose.easting for pose, _ in posed]), np.array([pose.northing for pose, _ in posed]))
         if not np.isfinite(below).any():
             raise RamsError(dsm, "DSM has no height under any photograph")
         ground_m = float(np.nanmedian(below))
+        posed = [(pose, pose.altitude_m - float(under if np.isfinite(under) else ground_m))
+                 for (pose, _), under in zip(posed, below, strict=True)]
     placed_photos = []
-    for found in tags:
-        pose, height = pose_for(found, crs, datum)
-        if surface is not None:  # above the DSM's ground under the camera
-            under = float(surface(np.array([pose.easting]), np.array([pose.northing]))[0])
-            height = pose.altitude_m - (under if np.isfinite(under) else ground_m)
+    for found, (pose, height) in zip(tags, posed, strict=True):
         camera = camera_for(found, camera_file)
         accuracy = found.horizontal_accuracy_m if found.horizontal_accuracy_m else DEFAULT_GPS_ACCURACY_M
         placed_photos.append(PlacedPhoto(Path(found.path), found, camera, pose,
@@ -389,8 +390,8 @@ def survey_photos(
         "flights": photo_table, "crs": crs.to_string(), "campaign_id": flight_id,
         "title": "Survey from photographs", "sources": "photographs",
         "counts": {name: len(frame) for name, frame in layers.items()}, "regions_resumed": resumed,
-        "survey_date": survey_date, "rams_version": rams.__version__, "baseline_totals": None,
-        "flights_resumed": 0, "regions": sum(len(p.regions) for p in plans.values()), "merge_seconds": 0.0,
+        "survey_date": survey_date, "rams_version": rams.__version__,
+        "regions": sum(len(p.regions) for p in plans.values()),
         "seconds": round(seconds, 1), "mpix_per_s": round(pixels / 1e6 / seconds, 2),
     }
     if report is not None:

@@ -29,7 +29,10 @@ def _concat(regions: Sequence[dict[str, gpd.GeoDataFrame]], name: str, crs) -> g
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=crs)
 
 
-def _dissolved(frame: gpd.GeoDataFrame) -> shapely.Geometry:
+def dissolved(frame: gpd.GeoDataFrame) -> shapely.Geometry:
+    """The union of a layer's geometries, made valid (an empty MultiPolygon for no rows)."""
+    if frame.empty:
+        return shapely.MultiPolygon()
     return shapely.make_valid(shapely.union_all(frame.geometry.to_numpy()))
 
 
@@ -82,7 +85,7 @@ def merge_regions(
         layers[name] = frame
 
     covered = (
-        _dissolved(parts["coverage"]) if not parts["coverage"].empty else shapely.MultiPolygon()
+        dissolved(parts["coverage"])
     )
     layers["coverage"] = gpd.GeoDataFrame(
         {"area_m2": [covered.area], "flight_id": [flight_id]}, geometry=[covered], crs=crs
@@ -91,7 +94,7 @@ def merge_regions(
     rows = []
     if not blind.empty:
         for reason, group in blind.groupby("reason", sort=True):
-            geom = _dissolved(group)
+            geom = dissolved(group)
             if not geom.is_empty:
                 rows.append(
                     {

@@ -23,7 +23,7 @@ import shapely
 from pyproj import CRS
 
 from rams.export import empty_layer
-from rams.merge import join_positions, join_trenches
+from rams.merge import dissolved, join_positions, join_trenches
 from rams.settings import DetectionSettings
 
 #: The detection layers a flight contributes to a campaign.
@@ -60,12 +60,6 @@ def campaign_crs(crss: Sequence[CRS]) -> CRS:
     return next(crs for crs, name in zip(crss, names, strict=True) if counts[name] == best)
 
 
-def _union(frame: gpd.GeoDataFrame) -> shapely.Geometry:
-    if frame.empty:
-        return shapely.Polygon()
-    return shapely.make_valid(shapely.union_all(frame.geometry.to_numpy()))
-
-
 def owned_ground(flights: Sequence[FlightLayers]) -> list[shapely.Geometry]:
     """Each flight's share of the imaged ground, in the order given: its coverage less the
     coverage of every flight ranked before it (finer GSD first, then the order given). The
@@ -74,7 +68,7 @@ def owned_ground(flights: Sequence[FlightLayers]) -> list[shapely.Geometry]:
     owned: list[shapely.Geometry] = [shapely.Polygon()] * len(flights)
     taken = shapely.Polygon()
     for i in order:
-        covered = _union(flights[i].layers["coverage"])
+        covered = dissolved(flights[i].layers["coverage"])
         owned[i] = shapely.make_valid(shapely.difference(covered, taken))
         taken = shapely.union(taken, covered)
     return owned
@@ -205,13 +199,13 @@ def _not_assessable(flights: Sequence[FlightLayers], owned: list[shapely.Geometr
     """Ground no flight could assess: each owner's not-assessable ground, by reason, less what
     any flight assessed (imaged and not flagged)."""
     assessed = shapely.union_all([
-        shapely.difference(_union(f.layers["coverage"]), _union(f.layers["not_assessable"])) for f in flights
+        shapely.difference(dissolved(f.layers["coverage"]), dissolved(f.layers["not_assessable"])) for f in flights
     ])
     rows = []
     for flight, own in zip(flights, owned, strict=True):
         blind = flight.layers["not_assessable"]
         for reason, group in (blind.groupby("reason", sort=True) if not blind.empty else ()):
-            geom = shapely.make_valid(shapely.difference(shapely.intersection(_union(group), own), assessed))
+            geom = shapely.make_valid(shapely.difference(shapely.intersection(dissolved(group), own), assessed))
             geom = shapely.union_all([p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"])
             if not geom.is_empty and geom.area > 0:
                 rows.append({"reason": reason, "area_m2": geom.area, "flight_id": flight.flight_id,

@@ -30,6 +30,7 @@ def photo_vrt(photo: str | Path, width_px: int, height_px: int, gsd_m: float, cr
     origin (0, 0), ``gsd_m`` metres per pixel, in ``crs`` (the survey's projected CRS, so that
     every reader takes it as a flight)."""
     source = escape(str(Path(photo).resolve()))
+    gsd_m = float(gsd_m)  # its repr goes into the XML: a plain number, never a numpy scalar's
     bands = []
     for band, colour in ((1, "Red"), (2, "Green"), (3, "Blue")):
         bands.append(
