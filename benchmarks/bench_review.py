@@ -3,10 +3,14 @@ chip and context, and how long applying 1,000 decisions takes, hazard recomputat
 
     python benchmarks/bench_review.py [--size 2048] [--decisions 1000]
 
-Chip latency: a synthetic flight (``--size`` px square at 3 cm) surveyed with the shipped
-model, its review server on 127.0.0.1, and every detection's view requested over HTTP in review
-order, as the page does: cold (drawn on request) and again warm (from the server's cache).
-The page itself asks for the next three ahead while the reviewer looks at one.
+Chip latency: a synthetic flight (``--size`` px square at 3 cm, a COG with overviews, and the
+same tiles without overviews as photogrammetry writes them) surveyed with the shipped model,
+its review server on 127.0.0.1, and every detection's view requested over HTTP in review order,
+as the page does: cold (drawn on request) and again warm (from the server's cache).
+The page itself asks for the next three ahead while the reviewer looks at one. The same run's
+baseline: a second server on the same survey whose views decode the flight on one thread, each
+detection asked of both in turn (which goes first alternating, so that neither always finds the
+file in the page cache).
 
 Applying: a survey GeoPackage of 12 synthetic scenes of 300 m (about 1,500 submunitions in
 strikes, trenches, positions) with its hazard areas, ``--decisions`` random decisions imported
@@ -43,25 +47,47 @@ def surveyed(size: int) -> Path:
     return out
 
 
-def chip_latency(size: int) -> dict:
+def without_overviews(size: int) -> Path:
+    """The surveyed flight as photogrammetry writes it: the same tiles, no overviews."""
+    import rasterio.shutil
+
+    out = DATA / f"flight-{size}-no-overviews.tif"
+    if not out.exists():
+        rasterio.shutil.copy(DATA / f"flight-{size}.tif", out, driver="GTiff", tiled=True, blockxsize=512,
+                             blockysize=512, compress="deflate")
+    return out
+
+
+def chip_latency(size: int, overviews: bool = True) -> dict:
     import shutil
 
     from rams.pipelines.review import apply_reviews, open_review
 
     work = DATA / f"work-{size}.gpkg"
     shutil.copy(surveyed(size), work)
-    server = open_review(work, reviewer="bench")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    flight = None if overviews else without_overviews(size)
+    server = open_review(work, reviewer="bench", flight=flight)
+    # the same run's baseline: a second server on the same survey, decoding on one thread
+    single = open_review(work, reviewer="bench", flight=flight)
+    single.session.views.decode_threads = 1
+    for s in (server, single):
+        threading.Thread(target=s.serve_forever, daemon=True).start()
     state = json.load(urllib.request.urlopen(server.url + "api/state"))
     order = [state["items"][k] for k in state["orders"]["uncertainty"]]
-    timings = {}
-    for run in ("cold", "warm"):
-        ms = []
-        for item in order:
-            start = time.perf_counter()
-            urllib.request.urlopen(f"{server.url}api/item/{item['layer']}/{item['fid']}").read()
-            ms.append((time.perf_counter() - start) * 1000)
-        timings[run] = ms
+
+    def fetch(s, item: dict) -> float:
+        start = time.perf_counter()
+        urllib.request.urlopen(f"{s.url}api/item/{item['layer']}/{item['fid']}").read()
+        return (time.perf_counter() - start) * 1000
+
+    timings: dict[str, list[float]] = {"cold": [], "cold_one_thread": [], "warm": []}
+    for k, item in enumerate(order):  # each item cold on both servers, which goes first alternating
+        pair = [("cold", server), ("cold_one_thread", single)]
+        for name, s in pair if k % 2 == 0 else pair[::-1]:
+            timings[name].append(fetch(s, item))
+    single.shutdown()
+    for item in order:
+        timings["warm"].append(fetch(server, item))
     decide_ms = []
     for item in order[:20]:
         body = json.dumps({"layer": item["layer"], "fid": item["fid"], "decision": "confirmed"}).encode()
@@ -72,16 +98,22 @@ def chip_latency(size: int) -> dict:
         decide_ms.append((time.perf_counter() - start) * 1000)
     server.shutdown()
     start = time.perf_counter()
-    apply_reviews(work, report=DATA / f"work-{size}.html")
+    apply_reviews(work, flight=flight, report=DATA / f"work-{size}.html")
     apply_s = time.perf_counter() - start
 
     def summary(ms: list[float]) -> dict:
         return {"median_ms": round(statistics.median(ms), 1), "p95_ms": round(float(np.percentile(ms, 95)), 1),
                 "max_ms": round(max(ms), 1)}
 
-    by_layer = {layer: summary([t for t, i in zip(timings["cold"], order, strict=True) if i["layer"] == layer])
+    def by_layer(ms: list[float]) -> dict:
+        return {layer: summary([t for t, i in zip(ms, order, strict=True) if i["layer"] == layer])
                 for layer in ("submunitions", "trenches", "positions") if any(i["layer"] == layer for i in order)}
-    return {"items": len(order), "cold": summary(timings["cold"]), "cold_by_layer": by_layer,
+
+    ratio = [a / b for a, b in zip(timings["cold"], timings["cold_one_thread"], strict=True)]
+    return {"items": len(order), "cold": summary(timings["cold"]), "cold_by_layer": by_layer(timings["cold"]),
+            "cold_one_thread": summary(timings["cold_one_thread"]),
+            "cold_one_thread_by_layer": by_layer(timings["cold_one_thread"]),
+            "cold_over_one_thread_median": round(statistics.median(ratio), 3),
             "warm": summary(timings["warm"]), "decision_write": summary(decide_ms),
             "apply_20_with_report_s": round(apply_s, 2)}
 
@@ -156,7 +188,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=2048, help="side (px) of the surveyed flight")
     parser.add_argument("--decisions", type=int, default=1000)
     args = parser.parse_args()
-    print(json.dumps({"chip_latency": chip_latency(args.size), "apply": apply_time(args.decisions)}, indent=1))
+    print(json.dumps({"chip_latency": chip_latency(args.size),
+                      "chip_latency_without_overviews": chip_latency(args.size, overviews=False),
+                      "apply": apply_time(args.decisions)}, indent=1))
 
 
 if __name__ == "__main__":

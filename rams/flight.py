@@ -12,6 +12,7 @@ import os
 import re
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -42,8 +43,9 @@ STATS_PX = 1024
 
 _local = threading.local()
 
-#: Rows of the grid averaged at a time from a finer file (see `Flight.rescale`).
-RESCALE_ROWS = 256
+#: File rows decoded at a time when a finer file is averaged onto the grid (see `Flight.rescale`):
+#: memory stays a few tens of MB however much coarser the grid is.
+RESCALE_FILE_ROWS = 512
 
 
 @dataclass(frozen=True)
@@ -140,15 +142,16 @@ class Flight:
 
     def _read_rescaled(self, window: Window, out: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Decode the file px under ``window`` at the file's resolution, a band of rows at a time
-        (memory stays a few tens of MB), and area-average them onto the grid."""
+        (about ``RESCALE_FILE_ROWS`` of the file's), and area-average them onto the grid."""
         ds = self.dataset()
         h, w = int(window.height), int(window.width)
         r0, c0 = int(window.row_off), int(window.col_off)
         rgb = np.empty((3, h, w), np.uint8) if out is None else out
         valid = np.zeros((h, w), bool)
         sc0, sc1 = source_span(c0, c0 + w, self.rescale, ds.width)
-        for a in range(0, h, RESCALE_ROWS):
-            b = min(h, a + RESCALE_ROWS)
+        step = max(1, int(RESCALE_FILE_ROWS // self.rescale))
+        for a in range(0, h, step):
+            b = min(h, a + step)
             sr0, sr1 = source_span(r0 + a, r0 + b, self.rescale, ds.height)
             if sr1 <= sr0 or sc1 <= sc0:
                 rgb[:, a:b] = 0
@@ -158,6 +161,33 @@ class Flight:
                                       (c0, w, self.rescale, sc0), rgb[:, a:b])
         return rgb, valid
 
+    def has_overviews(self) -> bool:
+        """Whether GDAL can read this flight's grid at reduced resolution from the file's own
+        overviews (a file read on its own grid, not warped, with overviews)."""
+        return self.rescale is None and self.warp is None and bool(self.dataset().overviews(self.rgb_bands[0]))
+
+    def read_rgb_overview(self, window: Window, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """``window`` (inside the raster) read as ``shape`` (h, w) px, each the average of the
+        px under it, by GDAL from the file's overviews (see :meth:`has_overviews`): 8-bit RGB
+        (3, h, w) and the valid mask (h, w). For views: a chip of a wide window costs the
+        overview's px, not the window's."""
+        from rasterio.enums import Resampling
+
+        ds = self.dataset()
+        h, w = shape
+        indexes = list(self.rgb_bands) + ([self.alpha_band] if self.alpha_band is not None else [])
+        raw = ds.read(indexes, window=window, out_shape=(len(indexes), h, w), resampling=Resampling.average)
+        rgb = raw[:3] if self.dtype == "uint8" else self.to_uint8(raw[:3])
+        if self.alpha_band is not None:
+            valid = raw[-1] >= 128
+        elif self.has_internal_mask:
+            valid = ds.dataset_mask(window=window, out_shape=(h, w)) > 0
+        elif self.nodata is not None:
+            valid = (raw[:3] != np.asarray(self.nodata, dtype=raw.dtype)).any(axis=0)
+        else:
+            valid = np.ones(shape, bool)
+        return np.ascontiguousarray(rgb), valid
+
     def native_patches(self, xy: np.ndarray, patch_px: int, patch_gsd_m: float) -> np.ndarray:
         """uint8 patches (K, 3, P, P) centred on the map points ``xy`` (K, 2) (metres, flight
         CRS), each covering ``patch_px * patch_gsd_m`` metres of ground cut from the file at its
@@ -166,25 +196,48 @@ class Flight:
         :func:`rams.detector.verifier.crop_patches` cuts from the whole image at that
         resolution (edge pixels repeated beyond the raster). A warped flight has no north-up
         grid of its own: its patches come from the warped grid."""
+        ds = self.dataset()
+        return self._patches(xy, patch_px, patch_gsd_m, ds.transform, (ds.height, ds.width),
+                             lambda window: self._read(ds, window, None)[0])
+
+    def grid_patches(self, xy: np.ndarray, patch_px: int, patch_gsd_m: float | None) -> np.ndarray:
+        """The patches of :meth:`native_patches` (at the grid's own GSD when ``patch_gsd_m`` is
+        None), cut from the grid the flight is read on (:meth:`read_rgb`: area-averaged when
+        :attr:`rescale` makes it coarser than the file)."""
+        return self._patches(xy, patch_px, patch_gsd_m or self.gsd_m, self.transform, (self.height, self.width),
+                             lambda window: self.read_rgb(window)[0])
+
+    def verifier_patches(self, xy: np.ndarray, patch_px: int, patch_gsd_m: float | None) -> np.ndarray:
+        """The verifier's patches of the points ``xy`` (K, 2) as a survey of this flight cuts
+        them (:func:`rams.detector.verifier.verify_points`): from the file's own pixels when the
+        grid is the file made coarser and the patches are finer than the grid, else from the
+        grid. Training on reviewed detections cuts them so: the verifier learns from the pixels
+        it will judge."""
+        if self.rescale is not None and patch_gsd_m and patch_gsd_m < self.gsd_m * 0.999:
+            return self.native_patches(xy, patch_px, patch_gsd_m)
+        return self.grid_patches(xy, patch_px, patch_gsd_m)
+
+    @staticmethod
+    def _patches(xy: np.ndarray, patch_px: int, patch_gsd_m: float, grid: Affine, shape: tuple[int, int],
+                 read: Callable[[Window], np.ndarray]) -> np.ndarray:
         from rams.patches import crop_patches, patch_scale  # torch: imported when patches are cut
 
         out = np.empty((len(xy), 3, patch_px, patch_px), np.uint8)
         if len(xy) == 0:
             return out
-        ds = self.dataset()
-        grid = ds.transform  # the file's own grid (or the warp's)
+        height, width = shape
         scale = patch_scale(patch_gsd_m, abs(grid.a))
         side = max(1, round(patch_px * scale))
         cols, rows = ~grid @ (np.asarray(xy)[:, 0], np.asarray(xy)[:, 1])
-        rows = np.clip(rows, 0, ds.height - 1e-6)
-        cols = np.clip(cols, 0, ds.width - 1e-6)
+        rows = np.clip(rows, 0, height - 1e-6)
+        cols = np.clip(cols, 0, width - 1e-6)
         for k, (r, c) in enumerate(zip(rows, cols, strict=True)):
             r0 = max(0, math.floor(r) - side // 2)
             c0 = max(0, math.floor(c) - side // 2)
-            r1 = min(ds.height, math.floor(r) - side // 2 + side)
-            c1 = min(ds.width, math.floor(c) - side // 2 + side)
-            rgb, _ = self._read(ds, Window(c0, r0, c1 - c0, r1 - r0), None)
-            out[k] = crop_patches(rgb, np.array([[r - r0, c - c0]]), patch_px, scale)[0]
+            r1 = min(height, math.floor(r) - side // 2 + side)
+            c1 = min(width, math.floor(c) - side // 2 + side)
+            out[k] = crop_patches(read(Window(c0, r0, c1 - c0, r1 - r0)), np.array([[r - r0, c - c0]]), patch_px,
+                                  scale)[0]
         return out
 
     def to_uint8(self, pixels: np.ndarray) -> np.ndarray:

@@ -188,6 +188,29 @@ def test_native_patches_are_the_files_own_pixels(tmp_path):
     assert f.native_patches(xy[:0], 32, 0.01).shape == (0, 3, 32, 32)
 
 
+def test_verifier_patches_are_what_a_survey_cuts(tmp_path):
+    # a 1 cm file read on a 2 cm grid: patches at the grid's GSD are cut from the averaged grid,
+    # as a survey's region cuts them from its pixels; finer ones from the file's own pixels
+    from rams.flight import resampled
+    from rams.patches import crop_patches
+
+    data = textured(3, 600, 800, seed=6)
+    native = open_flight(write_tif(tmp_path / "fine.tif", data, gsd_m=0.01))
+    f = resampled(native, 0.02)
+    grid, _ = f.read_rgb(Window(0, 0, f.width, f.height))
+    rc = np.array([[150.3, 200.6], [1.2, 2.9], [299.0, 399.5]])  # grid px: middle, at the corners
+    xy = np.column_stack([f.transform.c + rc[:, 1] * 0.02, f.transform.f - rc[:, 0] * 0.02])
+    expected = crop_patches(grid, rc, 32)
+    np.testing.assert_array_equal(f.grid_patches(xy, 32, 0.02), expected)
+    np.testing.assert_array_equal(f.verifier_patches(xy, 32, 0.02), expected)
+    np.testing.assert_array_equal(f.verifier_patches(xy, 32, None), expected)
+    np.testing.assert_array_equal(f.verifier_patches(xy, 32, 0.04), crop_patches(grid, rc, 32, 2.0))
+    np.testing.assert_array_equal(f.verifier_patches(xy, 32, 0.01), f.native_patches(xy, 32, 0.01))
+    assert not np.array_equal(f.native_patches(xy, 32, 0.02), expected)  # the file, resized: other pixels
+    # a flight read on its own grid cuts every patch from it
+    np.testing.assert_array_equal(native.verifier_patches(xy, 32, 0.005), native.grid_patches(xy, 32, 0.005))
+
+
 @pytest.mark.parametrize("gsd_m", [0.005, 0.01, 0.02, 0.04])
 def test_native_patches_hold_one_object_at_one_size_whatever_the_gsd(tmp_path, gsd_m):
     # a 16 cm dark disc on bright ground, flown at 0.5-4 cm: in a 64 px patch at 1 cm per px it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import re
 import shutil
 import subprocess
@@ -11,14 +12,16 @@ import subprocess
 import geopandas as gpd
 import numpy as np
 import pytest
+import rasterio
 from PIL import Image
+from rasterio.windows import Window
 from rasters import ORIGIN, UTM38N, textured, write_tif
 from shapely.geometry import LineString, Point, Polygon, box
 
 from rams.flight import open_flight
 from rams.flight_view import read_view
 from rams.report import chip_anchor, write_report
-from rams.report.chips import SUBMUNITION_CHIP_PX
+from rams.report.chips import SUBMUNITION_CHIP_PX, read_padded
 from rams.report.stats import tally
 
 W, H, GSD = 600, 400, 0.05  # a 30 m x 20 m flight
@@ -317,3 +320,69 @@ def test_only_the_most_confident_chips_are_kept_as_regions_finish():
     best.add({(0.0, 0.0): (0.5, b"a"), (1.0, 0.0): (0.9, b"b")})
     best.add({(2.0, 0.0): (0.2, b"c"), (3.0, 0.0): (0.95, b"d"), (4.0, 0.0): (0.7, b"e")})
     assert best.chips == {(1.0, 0.0): b"b", (3.0, 0.0): b"d", (4.0, 0.0): b"e"}
+
+
+def test_a_long_trench_chip_is_read_on_a_coarser_grid_in_a_chips_memory(tmp_path):
+    # a 1 cm flight and a trench framed over 39 m: 3,900 flight px a side, shown in 192; the
+    # chip is the average of the flight px under each chip px, read a band of rows at a time
+    import tracemalloc
+
+    from rams.flight import resampled
+    from rams.report.chips import CHIP_MAX_PX, framed_chip
+
+    fine = open_flight(write_tif(tmp_path / "fine.tif", textured(3, 4000, 4000, seed=4), gsd_m=0.01))
+    ends = [(X0 + 8, Y1 - 6), (X0 + 18, Y1 - 32)]  # 28 m long, 26 m tall
+    trench = _frame([LineString(ends)])
+    tracemalloc.start()
+    chip = framed_chip(fine, trench, 0, "trenches")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert chip.width == chip.height == CHIP_MAX_PX
+    assert peak < 3900 * 3900 * 3  # less than one copy of the framing at the flight's resolution
+    coarse = resampled(fine, 39.0 / CHIP_MAX_PX)
+    col, row = ~coarse.transform @ (X0 + 13, Y1 - 19)
+    window = Window(math.floor(col - CHIP_MAX_PX / 2), math.floor(row - CHIP_MAX_PX / 2), CHIP_MAX_PX, CHIP_MAX_PX)
+    expected = np.asarray(read_padded(coarse, window))
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(chip.png)).convert("RGB")), expected)
+    # the mark runs from one end of the trench to the other, in chip px
+    marked = [tuple(map(float, xy.split(","))) for xy in re.findall(r"[\d.]+,[\d.]+", chip.mark_svg)]
+    for (x, y), (mx, my) in zip(ends, marked, strict=True):
+        cx, cy = ~coarse.transform @ (x, y)
+        assert abs(mx - (cx - window.col_off)) < 0.06 and abs(my - (cy - window.row_off)) < 0.06
+
+
+@pytest.mark.parametrize("alpha", [False, True])
+def test_a_ground_view_reads_the_files_overviews_when_it_has_them(tmp_path, alpha):
+    # a 60 cm dark disc 4 m from the corner of a 1 cm flight, viewed over 30 m in 192 px; with
+    # overviews GDAL reads them, without the flight is averaged: the disc where to_px puts it
+    from rasterio.enums import Resampling
+
+    from rams.report.chips import ground_view
+
+    yy, xx = (np.mgrid[0:3000, 0:3000] + 0.5) * 0.01
+    disc = np.hypot(xx - 4.0, yy - 5.0) <= 0.3
+    data = np.where(disc, 30, 210).astype(np.uint8)[None].repeat(4 if alpha else 3, axis=0)
+    if alpha:
+        data[3] = 255
+        data[3, :, 2000:] = 0  # no imagery east of 20 m
+    views = {}
+    for name in ("plain", "overviews"):
+        path = write_tif(tmp_path / f"{name}.tif", data, gsd_m=0.01, alpha=alpha)
+        if name == "overviews":
+            with rasterio.open(path, "r+") as ds:
+                ds.build_overviews([2, 4, 8, 16], Resampling.average)
+        fl = open_flight(path)
+        assert fl.has_overviews() == (name == "overviews")
+        views[name] = ground_view(fl, X0 + 12.0, Y1 - 14.0, 30.0, 192)
+    for view in views.values():
+        img = np.asarray(view.image, dtype=float)
+        assert img.shape == (192, 192, 3) and view.gsd_m == pytest.approx(30.0 / 192)
+        dark = np.argwhere(img[..., 0] < 120)
+        cx, cy = view.to_px @ (X0 + 4.0, Y1 - 5.0)
+        assert abs(dark[:, 1].mean() + 0.5 - cx) < 0.7 and abs(dark[:, 0].mean() + 0.5 - cy) < 0.7
+        assert len(dark) == pytest.approx(np.pi * (0.3 / view.gsd_m) ** 2, rel=0.25)
+        outside = view.to_px @ (X0 - 1.0, Y1 - 14.0)  # west of the raster: grey
+        assert tuple(img[int(outside[1]), int(outside[0])]) == (226, 229, 233)
+        if alpha:
+            east = view.to_px @ (X0 + 25.0, Y1 - 14.0)
+            assert tuple(img[int(east[1]), int(east[0])]) == (226, 229, 233)

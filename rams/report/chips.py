@@ -1,9 +1,9 @@
 """Image chips of detections, so a reviewer can check each one by eye.
 
 A submunition chip is a full-resolution square around the point; a position or trench chip
-frames the feature's bounds with a margin, reduced to at most ``CHIP_MAX_PX``. Each chip carries its
-detection as SVG markup in chip pixel coordinates, drawn over the image rather than into it
-so the pixels a reviewer judges stay untouched.
+frames the feature's bounds with a margin, reduced to at most ``CHIP_MAX_PX``
+(:func:`ground_view`). Each chip carries its detection as SVG markup in chip pixel coordinates,
+drawn over the image rather than into it so the pixels a reviewer judges stay untouched.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from shapely import affinity
 from shapely.geometry import LineString, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from rams.flight import Flight
+from rams.flight import Flight, resampled
 from rams.flight_view import NODATA_GREY
 from rams.parallel import default_workers
 from rams.reading import RegionPixels
@@ -53,6 +53,7 @@ class Chip:
     width: int
     height: int
     mark_svg: str
+    gsd_m: float  # ground size of a chip px: the flight's, or coarser for a large framing
 
 
 def ranked(frame: gpd.GeoDataFrame | None, limit: int = CHIP_LIMIT) -> list[int]:
@@ -132,7 +133,8 @@ def submunition_chip(flight: Flight, frame: gpd.GeoDataFrame, row: int,
     window, cx, cy = point_window(flight.transform, point)
     png = (cut or {}).get(chip_key(point)) or _png(read_padded(flight, window))
     mark = f'<circle cx="{cx:.2f}" cy="{cy:.2f}" r="{radius:.1f}"/>'
-    return _chip("submunitions", frame, row, point, png, SUBMUNITION_CHIP_PX, SUBMUNITION_CHIP_PX, mark)
+    return _chip("submunitions", frame, row, point, png, SUBMUNITION_CHIP_PX, SUBMUNITION_CHIP_PX, mark,
+                 flight.gsd_m)
 
 
 def framed_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int], layer: str) -> list[Chip]:
@@ -142,27 +144,59 @@ def framed_chips(flight: Flight, frame: gpd.GeoDataFrame, rows: list[int], layer
 
 def framed_chip(flight: Flight, frame: gpd.GeoDataFrame, row: int, layer: str) -> Chip:
     """The chip framing the feature at ``row`` of ``frame`` (a position's polygon, a trench's
-    line; flight CRS) with a margin, reduced to at most ``CHIP_MAX_PX``, its outline marked."""
+    line; flight CRS) with a margin, its outline marked: at the flight's resolution up to
+    ``CHIP_MAX_PX``, a larger framing reduced to it (see :func:`ground_view`)."""
     geom = frame.geometry.iloc[row]
-    left, top = ~flight.transform @ (geom.bounds[0], geom.bounds[3])
-    right, bottom = ~flight.transform @ (geom.bounds[2], geom.bounds[1])
-    extent = max(right - left, bottom - top)
-    side = max(SUBMUNITION_CHIP_PX, math.ceil(extent * 1.5))
-    col0 = math.floor((left + right) / 2 - side / 2)
-    row0 = math.floor((top + bottom) / 2 - side / 2)
-    image = read_padded(flight, Window(col0, row0, side, side))
-    scale = min(1.0, CHIP_MAX_PX / side)
-    if scale < 1.0:
-        out = max(1, round(side * scale))
-        image = image.resize((out, out), Image.Resampling.BOX)
-    to_chip = Affine.scale(scale) @ Affine.translation(-col0, -row0) @ ~flight.transform
-    outline = affinity.affine_transform(
-        geom, [to_chip.a, to_chip.b, to_chip.d, to_chip.e, to_chip.c, to_chip.f]
-    )
+    left, bottom, right, top = geom.bounds
+    side_m = max(SUBMUNITION_CHIP_PX * flight.gsd_m, 1.5 * max(right - left, top - bottom))
+    view = ground_view(flight, (left + right) / 2, (bottom + top) / 2, side_m, CHIP_MAX_PX)
+    outline = affinity.affine_transform(geom, [view.to_px.a, view.to_px.b, view.to_px.d, view.to_px.e,
+                                               view.to_px.c, view.to_px.f])
     mark = f'<path d="{svg_path(outline)}"/>'
     polygon = geom.geom_type.endswith("Polygon")
     anchor = geom.representative_point() if polygon else geom.interpolate(0.5, normalized=True)
-    return _chip(layer, frame, row, anchor, _png(image), image.width, image.height, mark)
+    image = view.image
+    return _chip(layer, frame, row, anchor, _png(image), image.width, image.height, mark, view.gsd_m)
+
+
+@dataclass(frozen=True)
+class GroundView:
+    """A square image of the ground: the image, the affine from map coordinates (flight CRS,
+    metres) to its px, and the ground size (m) of a px."""
+
+    image: Image.Image
+    to_px: Affine
+    gsd_m: float
+
+
+def ground_view(flight: Flight, x: float, y: float, side_m: float, max_px: int) -> GroundView:
+    """``side_m`` metres of ground square, centred on (``x``, ``y``) (flight CRS), grey beyond
+    the raster: at the flight's resolution when that fits in ``max_px`` px, else in ``max_px``
+    px each the average of the flight px under it, read through the file's overviews when it has
+    some (GDAL), else decoded at full resolution and averaged a band of rows at a time. Memory
+    is a view's whatever ``side_m``; time without overviews grows with the ground's px."""
+    gsd_m = max(flight.gsd_m, side_m / max_px)
+    side = max(1, min(max_px, math.ceil(side_m / gsd_m - 1e-6)))
+    if gsd_m <= flight.gsd_m * 1.001 or not flight.has_overviews():
+        source = flight if gsd_m <= flight.gsd_m * 1.001 else resampled(flight, gsd_m)
+        col, line = ~source.transform @ (x, y)
+        col0, row0 = math.floor(col - side / 2), math.floor(line - side / 2)
+        image = read_padded(source, Window(col0, row0, side, side))
+        return GroundView(image, Affine.translation(-col0, -row0) @ ~source.transform, source.gsd_m)
+    ratio = gsd_m / flight.gsd_m  # flight px per view px
+    col, line = ~flight.transform @ (x, y)
+    col0, row0 = col - side * ratio / 2, line - side * ratio / 2
+    canvas = np.empty((side, side, 3), dtype=np.uint8)
+    canvas[:] = NODATA_GREY
+    c0, r0 = max(0.0, col0), max(0.0, row0)
+    c1, r1 = min(float(flight.width), col0 + side * ratio), min(float(flight.height), row0 + side * ratio)
+    o_c0, o_r0 = round((c0 - col0) / ratio), round((r0 - row0) / ratio)
+    o_c1, o_r1 = round((c1 - col0) / ratio), round((r1 - row0) / ratio)
+    if o_c1 > o_c0 and o_r1 > o_r0:
+        rgb, valid = flight.read_rgb_overview(Window(c0, r0, c1 - c0, r1 - r0), (o_r1 - o_r0, o_c1 - o_c0))
+        _fill(canvas[o_r0:o_r1, o_c0:o_c1], rgb, valid)
+    to_px = Affine.scale(1 / ratio) @ Affine.translation(-col0, -row0) @ ~flight.transform
+    return GroundView(Image.fromarray(canvas), to_px, gsd_m)
 
 
 def _in_parallel(chip: Callable[[int], Chip], frame: gpd.GeoDataFrame, rows: list[int]) -> list[Chip]:
@@ -185,12 +219,12 @@ def _point(geom: BaseGeometry) -> BaseGeometry:
 
 
 def _chip(layer: str, frame: gpd.GeoDataFrame, row: int, anchor: BaseGeometry, png: bytes, width: int,
-          height: int, mark_svg: str) -> Chip:
+          height: int, mark_svg: str, gsd_m: float) -> Chip:
     conf = None
     if "confidence" in frame:
         value = float(frame["confidence"].iloc[row])
         conf = None if math.isnan(value) else value
-    return Chip(layer, row + 1, conf, float(anchor.x), float(anchor.y), png, width, height, mark_svg)
+    return Chip(layer, row + 1, conf, float(anchor.x), float(anchor.y), png, width, height, mark_svg, gsd_m)
 
 
 def _png(image: Image.Image) -> bytes:
@@ -201,23 +235,34 @@ def _png(image: Image.Image) -> bytes:
 
 def _padded(rgb: np.ndarray, valid: np.ndarray) -> Image.Image:
     """An image of uint8 ``rgb`` (3, H, W), grey where not ``valid``."""
-    part = np.moveaxis(rgb, 0, -1).copy()
-    part[~valid] = NODATA_GREY
+    part = np.empty((*valid.shape, 3), dtype=np.uint8)
+    _fill(part, rgb, valid)
     return Image.fromarray(part)
+
+
+def _fill(part: np.ndarray, rgb: np.ndarray, valid: np.ndarray) -> None:
+    """Write uint8 ``rgb`` (3, H, W) into the pixel-interleaved ``part`` (H, W, 3), grey
+    where not ``valid`` (H, W)."""
+    part[:] = np.moveaxis(rgb, 0, -1)
+    if not valid.all():
+        part[~valid] = NODATA_GREY
 
 
 def read_padded(flight: Flight, window: Window) -> Image.Image:
     """RGB of ``window``; the part outside the raster or without valid data is grey."""
     h, w = int(window.height), int(window.width)
-    canvas = np.empty((h, w, 3), dtype=np.uint8)
-    canvas[:] = NODATA_GREY
     c0, r0 = max(0, int(window.col_off)), max(0, int(window.row_off))
     c1 = min(flight.width, int(window.col_off) + w)
     r1 = min(flight.height, int(window.row_off) + h)
+    inside = (c0, r0, c1, r1) == (int(window.col_off), int(window.row_off), int(window.col_off) + w,
+                                  int(window.row_off) + h)
+    canvas = np.empty((h, w, 3), dtype=np.uint8)
+    if not inside:
+        canvas[:] = NODATA_GREY
     if c1 > c0 and r1 > r0:
         rgb, valid = flight.read_rgb(Window(c0, r0, c1 - c0, r1 - r0))
         dc, dr = c0 - int(window.col_off), r0 - int(window.row_off)
-        canvas[dr : dr + (r1 - r0), dc : dc + (c1 - c0)] = np.asarray(_padded(rgb, valid))
+        _fill(canvas[dr : dr + (r1 - r0), dc : dc + (c1 - c0)], rgb, valid)
     return Image.fromarray(canvas)
 
 

@@ -103,7 +103,8 @@ async function show() {
     const svg = $(id).querySelector("svg");
     svg.setAttribute("viewBox", "0 0 " + size[0] + " " + size[1]); svg.innerHTML = mark;
   }
-  $("chip-note").textContent = "native resolution, " + (v.chip_gsd_m * 100).toFixed(1) + " cm per pixel";
+  $("chip-note").textContent = (v.chip_native ? "native resolution, " : "reduced to frame it whole, ") +
+    (v.chip_gsd_m * 100).toFixed(1) + " cm per pixel";
   $("context-note").textContent = "context, " + v.context_m.toFixed(0) + " m across";
   document.body.dataset.current = key(it);
   document.body.dataset.reviewed = String(done);  // set with the item shown: the page is settled

@@ -6,26 +6,27 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 
 import geopandas as gpd
+import rasterio
 from affine import Affine
 from PIL import Image
-from rasterio.windows import Window
 from shapely import affinity
 
 from rams.flight import Flight
-from rams.report.chips import framed_chip, read_padded, submunition_chip, svg_path
+from rams.parallel import default_workers
+from rams.report.chips import framed_chip, ground_view, submunition_chip, svg_path
 from rams.review.items import anchor
 
 #: Ground side (m) of the context view at the least; a large feature gets three times its extent.
 CONTEXT_M = 12.0
 #: Side (px) of the context view as sent.
 CONTEXT_PX = 256
-#: Most flight px read for a context view's side (a larger one is centred on the detection).
+#: Most flight px decoded for a context view's side from a file without overviews (a larger
+#: one is centred on the detection).
 CONTEXT_READ_MAX_PX = 1024
 #: Views kept for reuse (a few hundred KB each at most).
 CACHE_ITEMS = 256
@@ -33,11 +34,15 @@ CACHE_ITEMS = 256
 
 class ItemViews:
     """Chips and context views of the detections in ``layers`` (each indexed by fid, in the
-    flight's CRS), read from ``flight``; safe to call from several threads."""
+    flight's CRS), read from ``flight``; safe to call from several threads. A view's reads
+    decode the flight's blocks on ``decode_threads`` threads (default: every core), so that the
+    first view of a long trench, which decodes the most, is not held to one core."""
 
-    def __init__(self, flight: Flight, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
+    def __init__(self, flight: Flight, layers: Mapping[str, gpd.GeoDataFrame],
+                 decode_threads: int | None = None) -> None:
         self.flight = flight
         self.layers = layers
+        self.decode_threads = decode_threads or default_workers()
         self._cache: OrderedDict[tuple[str, int], dict] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -50,7 +55,9 @@ class ItemViews:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        drawn = self._draw(layer, fid)
+        # GDAL reads the option when a thread opens its handle on the flight: each request's thread
+        with rasterio.Env(GDAL_NUM_THREADS=str(self.decode_threads)):
+            drawn = self._draw(layer, fid)
         with self._lock:
             self._cache[key] = drawn
             while len(self._cache) > CACHE_ITEMS:
@@ -69,21 +76,22 @@ class ItemViews:
         centre = anchor(geom)
         left, bottom, right, top = geom.bounds
         side_m = max(CONTEXT_M, 3 * max(right - left, top - bottom))
-        side_px = min(CONTEXT_READ_MAX_PX, math.ceil(side_m / flight.gsd_m))
-        col, line = ~flight.transform @ (centre.x, centre.y)
-        window = Window(math.floor(col) - side_px // 2, math.floor(line) - side_px // 2, side_px, side_px)
-        context = read_padded(flight, window).resize((CONTEXT_PX, CONTEXT_PX), Image.Resampling.BOX)
-        scale = CONTEXT_PX / side_px
-        to_px = Affine.scale(scale) @ Affine.translation(-window.col_off, -window.row_off) @ ~flight.transform
+        if not flight.has_overviews():  # every px of it decoded: centred on the detection instead
+            side_m = min(side_m, CONTEXT_READ_MAX_PX * flight.gsd_m)
+        view = ground_view(flight, centre.x, centre.y, side_m, CONTEXT_PX)
+        context, to_px = view.image, view.to_px
+        if context.width < CONTEXT_PX:  # ground coarser than the view: its px enlarged
+            to_px = Affine.scale(CONTEXT_PX / context.width) @ to_px
+            context = context.resize((CONTEXT_PX, CONTEXT_PX), Image.Resampling.BOX)
         outline = affinity.affine_transform(geom, [to_px.a, to_px.b, to_px.d, to_px.e, to_px.c, to_px.f])
         shape = (f'<circle cx="{outline.x:.1f}" cy="{outline.y:.1f}" r="6"/>' if geom.geom_type == "Point"
                  else f'<path d="{svg_path(outline)}"/>')
         return {
             "layer": layer, "fid": fid,
             "chip": _data_uri(chip.png, "png"), "chip_size": [chip.width, chip.height], "chip_mark": chip.mark_svg,
-            "chip_gsd_m": flight.gsd_m,
+            "chip_gsd_m": chip.gsd_m, "chip_native": chip.gsd_m <= flight.gsd_m * 1.001,
             "context": _data_uri(_jpeg(context), "jpeg"), "context_size": [CONTEXT_PX, CONTEXT_PX],
-            "context_mark": shape, "context_m": side_px * flight.gsd_m,
+            "context_mark": shape, "context_m": view.gsd_m * view.image.width,
         }
 
 
