@@ -5,7 +5,7 @@ A fine-tuned model is a folder `rams survey --model DIR` takes: the base detecto
 weights (the weights copied unchanged, the card renamed after DIR and naming its new verifier),
 the fine-tuned verifier in ``DIR/verifier/``, and the base's context model (by name when it is
 a shipped one, else copied into ``DIR/context/``). Both cards record the surveys, the decisions
-and the effect measured on held-out decisions (rams.training.from_reviews).
+and the cross-validated effect (rams.training.from_reviews).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from rams.flight import open_flight
 from rams.outputs import write_text
 from rams.pipelines.hazards import read_survey
 from rams.pipelines.review import find_flight
-from rams.pipelines.survey import DEFAULT_MODEL, NETWORK_KEYS
+from rams.pipelines.survey import DEFAULT_MODEL, NETWORK_KEYS, processing_flight
 from rams.resources import models_dir
 from rams.review import store
 from rams.review.decisions import DECISIONS, REVIEWED_LAYERS
@@ -46,6 +46,7 @@ from rams.training.from_reviews import (
     MIN_PER_CLASS,
     FineTune,
     ReviewedPoints,
+    blocks_of,
     reviewed_points,
     reviewed_verifier,
 )
@@ -127,15 +128,16 @@ def read_reviewed(survey: str | os.PathLike) -> ReviewedSurvey:
     return ReviewedSurvey(src, Path(found), metadata, reviewed)
 
 
-def reviewed_patches(surveys: list[ReviewedSurvey], patch_px: int, patch_gsd_m: float | None
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 patches (K, 3, P, P) of ``patch_px`` px at ``patch_gsd_m`` m per px (None: each
-    flight's own GSD) cut from each survey's flight at its own resolution around the reviewed
-    submunitions, and whether each was confirmed (K,) bool."""
+def reviewed_patches(surveys: list[ReviewedSurvey], patch_px: int, patch_gsd_m: float | None,
+                     gsd_range_m: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 patches (K, 3, P, P) of ``patch_px`` px at ``patch_gsd_m`` m per px (None: the
+    grid's GSD) around the reviewed submunitions, cut from each survey's flight as a survey
+    with a detector trained on ``gsd_range_m`` cuts them (:meth:`rams.flight.Flight.verifier_patches`),
+    and whether each was confirmed (K,) bool."""
     patches, confirmed = [], []
     for s in surveys:
-        flight = open_flight(s.flight)
-        patches.append(flight.native_patches(s.points.xy, patch_px, patch_gsd_m or flight.gsd_m))
+        flight = processing_flight(open_flight(s.flight), gsd_range_m)
+        patches.append(flight.verifier_patches(s.points.xy, patch_px, patch_gsd_m))
         confirmed.append(s.points.confirmed)
     return np.concatenate(patches), np.concatenate(confirmed)
 
@@ -200,7 +202,8 @@ def train_from_reviews(
             log.warning("%s was surveyed with another verifier (%s) than %s's: its decisions still train it",
                         s.path, s.metadata.get("verifier_model", made_with[:12]), base_card["name"])
     arch = verifier_card["arch"]
-    patches, confirmed = reviewed_patches(reviewed, int(arch["patch_px"]), arch.get("patch_gsd_m"))
+    patches, confirmed = reviewed_patches(reviewed, int(arch["patch_px"]), arch.get("patch_gsd_m"),
+                                          tuple(base_card["gsd_range_m"]))
     totals = {layer: {kind: sum(s.points.counts.get(layer, {}).get(kind, 0) for s in reviewed) for kind in DECISIONS}
               for layer in REVIEWED_LAYERS}
     record = {"surveys": [{"file": s.path.name, "flight_id": s.metadata.get("flight_id", ""), "flight": s.flight.name,
@@ -210,14 +213,18 @@ def train_from_reviews(
               "base_detector": {"name": base_card["name"], "sha256": base_card["sha256"]}}
     log.info("fine-tuning %s on %d confirmed and %d rejected submunitions of %d surveys", verifier_card["name"],
              n_pos, n_neg, len(reviewed))
+    blocks = [blocks_of(s.points.xy) for s in reviewed]  # never one block across two surveys
+    offsets = np.cumsum([0] + [int(b.max()) + 1 if len(b) else 0 for b in blocks[:-1]])
+    groups = np.concatenate([b + o for b, o in zip(blocks, offsets, strict=True)])
     model, card = reviewed_verifier(model, verifier_card, patches, confirmed, f"{out.name}-verifier", record,
-                                    settings or FineTune())
+                                    settings or FineTune(), groups=groups)
     _write_model(out, base_dir, base_card, model, card)
-    held = card["training"]["from_reviews"]["held_out"]
-    log.info("%s written: on %d held-out decisions at threshold %.3f, AUC %s -> %s, precision %s -> %s, "
-             "recall %s -> %s", out, held["decisions"], held["threshold"], held["before"]["auc"], held["after"]["auc"],
-             held["before"]["precision"], held["after"]["precision"], held["before"]["recall"],
-             held["after"]["recall"])
+    crossed = card["training"]["from_reviews"]["cross_validated"]
+    log.info("%s written: on %d decisions (%d-fold cross-validated), base at %.3f: precision %s, recall %s, AUC %s; "
+             "fine-tuned at %.3f: precision %s, recall %s, AUC %s", out, crossed["decisions"], crossed["folds"],
+             crossed["before"]["threshold"], crossed["before"]["precision"], crossed["before"]["recall"],
+             crossed["before"]["auc"], crossed["after"]["threshold"], crossed["after"]["precision"],
+             crossed["after"]["recall"], crossed["after"]["auc"])
     return out
 
 

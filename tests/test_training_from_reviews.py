@@ -28,9 +28,11 @@ from rams.review import store
 from rams.review.decisions import Decision
 from rams.training.from_reviews import (
     FineTune,
+    blocks_of,
     effect,
     fine_tune,
-    held_out,
+    folds_of,
+    operating_point,
     ranking_auc,
     reviewed_points,
     reviewed_verifier,
@@ -44,6 +46,7 @@ VERIFIER_CARD = {**CARD, "name": "tiny-ver", "kind": "verifier", "tile_px": PATC
                  "arch": {"widths": [8, 8, 8, 8], "patch_px": PATCH_PX, "patch_gsd_m": GSD_M},
                  "postprocess": {"candidate_threshold": 0.05, "threshold": 0.5}}
 CPU = torch.device("cpu")
+GSD_RANGE_M = tuple(CARD["gsd_range_m"])
 
 
 def squares_flight(path: Path, cols: int = 8, rows: int = 6) -> tuple[np.ndarray, np.ndarray]:
@@ -152,7 +155,7 @@ def test_confirmed_patches_are_cut_on_the_bright_squares_and_rejected_on_the_dar
     assert found.flight == tif and found.metadata["flight_id"] == "squares-1"
     assert int(found.points.confirmed.sum()) == counts["confirmed"]
     assert int((~found.points.confirmed).sum()) == counts["rejected"]
-    patches, confirmed = reviewed_patches([found], PATCH_PX, GSD_M)
+    patches, confirmed = reviewed_patches([found], PATCH_PX, GSD_M, GSD_RANGE_M)
     assert patches.shape == (len(xy) - 1, 3, PATCH_PX, PATCH_PX) and patches.dtype == np.uint8
     middle = slice(PATCH_PX // 2 - 3, PATCH_PX // 2 + 3)
     centre = patches[:, :, middle, middle].mean(axis=(1, 2, 3))
@@ -160,19 +163,57 @@ def test_confirmed_patches_are_cut_on_the_bright_squares_and_rejected_on_the_dar
     assert (centre[confirmed] > 200).all() and (centre[~confirmed] < 50).all()
     assert (np.abs(ring - 115) < 20).all()
     # at the flight's own 2 cm a patch is its pixels; at 4 cm it covers twice the ground
-    wide, _ = reviewed_patches([found], PATCH_PX, 2 * GSD_M)
+    wide, _ = reviewed_patches([found], PATCH_PX, 2 * GSD_M, GSD_RANGE_M)
     assert (wide[confirmed][:, :, 6:10, 6:10].mean(axis=(1, 2, 3)) > 200).all()
     assert (wide[confirmed][:, :, 3:5, 3:5].mean(axis=(1, 2, 3)) < 160).all()
 
 
-def test_held_out_is_stratified_seeded_and_never_a_whole_class() -> None:
+def test_folds_take_whole_blocks_of_ground_seeded() -> None:
+    xy = np.array([[10.0, 10.0], [20.0, 30.0], [150.0, 10.0], [160.0, 40.0], [250.0, 250.0], [260.0, 260.0],
+                   [-20.0, 10.0]])
+    blocks = blocks_of(xy)
+    assert blocks.tolist()[:6] == [1, 1, 2, 2, 3, 3] and blocks[6] == 0  # squares of 100 m
+    confirmed = np.array([True, False, True, False, True, False, False])
+    fold, grouped = folds_of(confirmed, blocks, 5, seed=0)
+    assert grouped and set(fold) == {0, 1, 2}  # three blocks hold confirmed items: three folds
+    assert all(len(set(fold[blocks == b])) == 1 for b in set(blocks))  # no block split
+    assert all(set(confirmed[fold != f]) == {True, False} for f in range(3))  # each trains on both
+    assert (folds_of(confirmed, blocks, 5, seed=0)[0] == fold).all()
+
+
+def test_folds_deal_decisions_one_by_one_when_one_block_holds_every_confirmed_item() -> None:
     confirmed = np.array([True] * 30 + [False] * 70)
-    hold = held_out(confirmed, 0.2, seed=0)
-    assert int(hold[confirmed].sum()) == 6 and int(hold[~confirmed].sum()) == 14
-    assert (held_out(confirmed, 0.2, seed=0) == hold).all() and (held_out(confirmed, 0.2, seed=1) != hold).any()
-    few = np.array([True, True, False, False, False])
-    assert held_out(few, 0.2, 0)[:2].sum() == 1 and held_out(few, 0.9, 0)[2:].sum() == 2
-    assert not held_out(np.array([True, False, False]), 0.2, 0)[0]  # a class of one stays in training
+    one_block = np.zeros(100, int)
+    fold, grouped = folds_of(confirmed, one_block, 5, seed=0)
+    assert not grouped
+    assert sorted(np.bincount(fold[confirmed])) == [6] * 5 and sorted(np.bincount(fold[~confirmed])) == [14] * 5
+    assert (folds_of(confirmed, one_block, 5, seed=1)[0] != fold).any()
+    few = np.array([True, True, True, False, False, False, False])  # three confirmed: three folds
+    fold, _ = folds_of(few, np.arange(7), 5, 0)
+    assert set(fold) == {0, 1, 2} and all(set(few[fold == k]) == {True, False} for k in range(3))
+    # blocks 0 and 1 hold the rejected items; dealt into one fold, the other fold could not train
+    confirmed = np.array([True, False, True, False, True, True])
+    blocks = np.array([0, 0, 1, 1, 2, 2])
+    outcomes = set()
+    for seed in range(12):
+        fold, grouped = folds_of(confirmed, blocks, 5, seed)
+        outcomes.add(grouped)
+        assert all(set(confirmed[fold != f]) == {True, False} for f in set(fold))
+    assert outcomes == {True, False}
+
+
+def test_the_operating_point_keeps_as_many_confirmed_as_the_base_and_lowers_the_prefilter() -> None:
+    whole = np.array([0.9, 0.7, 0.5, 0.3, 0.8, 0.6, 0.2, 0.1])
+    first = np.array([0.95, 0.4, 0.6, 0.2, 0.9, 0.5, 0.1, 0.1])
+    confirmed = np.array([True, True, True, True, False, False, False, False])
+    threshold, prefilter = operating_point(first, whole, confirmed, 3, 0.8)
+    assert threshold == pytest.approx(0.5, rel=1e-5) and threshold <= 0.5  # the third confirmed stays in
+    assert prefilter == pytest.approx(0.4, rel=1e-5) and prefilter <= 0.4  # the first member screens none out
+    kept = (np.where(first >= prefilter, whole, first) >= threshold)
+    assert kept[confirmed].sum() == 3 and kept[~confirmed].sum() == 2
+    assert operating_point(first, whole, confirmed, 0, None) == (pytest.approx(0.9, rel=1e-5), None)  # at least one
+    assert operating_point(first, whole, confirmed, 9, None)[0] == pytest.approx(0.3, rel=1e-5)  # at most all
+    assert operating_point(first, whole, confirmed, 1, 0.5)[1] == pytest.approx(0.5)  # never above the base's
 
 
 def test_effect_counts_at_the_threshold_and_ranks() -> None:
@@ -207,7 +248,7 @@ def test_a_lite_verifier_keeps_its_pretrained_features_and_trains_the_rest() -> 
 
 def test_from_reviews_writes_a_model_that_separates_the_reviewed_squares_and_surveys(reviewed, tmp_path) -> None:
     survey, tif, xy, bright, counts = reviewed
-    patches, confirmed = reviewed_patches([read_reviewed(survey)], PATCH_PX, GSD_M)
+    patches, confirmed = reviewed_patches([read_reviewed(survey)], PATCH_PX, GSD_M, GSD_RANGE_M)
     det = base_models(tmp_path / "models", patches, confirmed)
     base_ver = Verifier.load(tmp_path / "models" / "ver", device="cpu")
     out = tmp_path / "field-det"
@@ -223,12 +264,19 @@ def test_from_reviews_writes_a_model_that_separates_the_reviewed_squares_and_sur
     before, after = base_ver.score(patches), loaded.verifier.score(patches)
     assert ranking_auc(before, confirmed) < 0.5 < 0.8 < ranking_auc(after, confirmed)
     record = loaded.verifier.card["training"]["from_reviews"]
-    held = record["held_out"]
-    assert held["after"]["auc"] > held["before"]["auc"] and held["after"]["recall"] > held["before"]["recall"]
-    assert held["threshold"] == 0.5 and held["decisions"] == held["confirmed"] + held["rejected"] > 0
-    assert record["held_out_share"] == 0.2 and record["epochs"] == FineTune().epochs
-    assert record["calibration"]["refit"] is False and "needed" in record["calibration"]["reason"]
-    assert loaded.verifier.card["calibration"] == {"slope": 1.0, "intercept": 0.0}  # the base's (none)
+    crossed = record["cross_validated"]
+    assert crossed["folds"] == 5 and crossed["decisions"] == sum(counts.values())
+    assert crossed["grouped"] is False  # the squares flight is one block of ground
+    assert (crossed["confirmed"], crossed["rejected"]) == (counts["confirmed"], counts["rejected"])
+    before, after = crossed["before"], crossed["after"]
+    assert before["threshold"] == 0.5 and after["threshold"] == loaded.verifier.card["postprocess"]["threshold"]
+    # each decision scored by a verifier that never saw it: the reviews taught it what the base got wrong
+    assert after["auc"] > 0.8 > 0.5 > before["auc"]
+    assert after["tp"] >= crossed["confirmed_kept_by_the_base"] == before["tp"]  # recall on the confirmed held
+    assert after["fp"] < before["fp"]
+    assert record["folds"] == 5 and record["epochs"] == FineTune().epochs
+    assert record["calibration"]["refit"] is True and "out-of-fold" in record["calibration"]["on"]
+    assert loaded.verifier.card["postprocess"]["raw_threshold"] < 1.0
     assert record["surveys"] == [{"file": "survey.gpkg", "flight_id": "squares-1", "flight": "squares.tif",
                                   "model": "tiny-det", "model_sha256": "ab" * 32, "verifier_model": "tiny-ver",
                                   "verifier_model_sha256": "cd" * 32,
@@ -237,11 +285,11 @@ def test_from_reviews_writes_a_model_that_separates_the_reviewed_squares_and_sur
                                    "trenches": {"confirmed": 1, "rejected": 0, "unsure": 0},
                                    "positions": {"confirmed": 0, "rejected": 1, "unsure": 0}}
     assert record["decisions_used"] == counts
-    assert sum(record["decisions_trained"].values()) + held["decisions"] == sum(counts.values())
+    assert record["decisions_trained"] == counts
     assert record["base_verifier"] == {"name": "tiny-ver", "sha256": read_card(tmp_path / "models" / "ver")["sha256"]}
     assert record["base_detector"]["name"] == "tiny-det"
     assert card["training"]["verifier_from_reviews"] == record
-    assert any("held-out" in line for line in card["limitations"])
+    assert any("cross-validation" in line for line in card["limitations"])
     # rams survey takes it, and records the new verifier
     surveyed = tmp_path / "again.gpkg"
     assert main(["survey", str(tif), "-o", str(surveyed), "--model", str(out)]) == 0
@@ -250,19 +298,22 @@ def test_from_reviews_writes_a_model_that_separates_the_reviewed_squares_and_sur
     assert named["model"] == "field-det" and named["verifier_model"] == "field-det-verifier"
 
 
-def test_the_calibration_is_refit_on_enough_held_out_decisions(reviewed, tmp_path) -> None:
+def test_the_base_calibration_is_kept_without_enough_decisions_to_refit(reviewed, tmp_path) -> None:
     survey, *_ = reviewed
-    patches, confirmed = reviewed_patches([read_reviewed(survey)], PATCH_PX, GSD_M)
+    patches, confirmed = reviewed_patches([read_reviewed(survey)], PATCH_PX, GSD_M, GSD_RANGE_M)
+    few = np.concatenate([np.flatnonzero(confirmed)[:6], np.flatnonzero(~confirmed)[:14]])
     det = base_models(tmp_path / "models")
     model, _, base = load_model(tmp_path / "models" / "ver", build_verifier)
-    settings = FineTune(epochs=1, held_out_share=0.5)
-    model, card = reviewed_verifier(model, base, patches, confirmed, "v", {}, settings, CPU)
+    base["calibration"] = {"slope": 2.0, "intercept": -1.0}
+    model, card = reviewed_verifier(model, base, patches[few], confirmed[few], "v", {}, FineTune(epochs=1), CPU)
     calibration = card["training"]["from_reviews"]["calibration"]
-    assert calibration["refit"] is True and card["calibration"]["slope"] > 0
-    # the same candidates pass: the calibrated threshold is the raw one on the new scale
+    assert calibration["refit"] is False and "6 confirmed and 14 rejected" in calibration["reason"]
+    assert card["calibration"] == {"slope": 2.0, "intercept": -1.0}
+    # the threshold is the out-of-fold one, on the base's scale
     platt = Platt.from_card(card["calibration"])
-    assert card["postprocess"]["threshold"] == pytest.approx(float(platt(np.array([0.5]))[0]))
-    assert card["postprocess"]["raw_threshold"] == 0.5 and det.is_dir()
+    post = card["postprocess"]
+    assert post["threshold"] == pytest.approx(float(platt(np.array([post["raw_threshold"]]))[0]))
+    assert card["training"]["from_reviews"]["folds"] == 5 and det.is_dir()
 
 
 # --- refusals -----------------------------------------------------------------------------------

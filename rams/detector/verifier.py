@@ -192,9 +192,20 @@ def cascade_probabilities(model: Member | PatchEnsemble, patches: np.ndarray, de
     if prefilter is None or not isinstance(model, PatchEnsemble):
         return patch_probabilities(model, patches, device)
     first = patch_probabilities(model.members[0], patches, device)
-    prob = first.copy()
+    whole = first.copy()
     keep = np.flatnonzero(first >= prefilter)
-    prob[keep] = patch_probabilities(model, patches[keep], device)
+    whole[keep] = patch_probabilities(model, patches[keep], device)
+    return cascaded(first, whole, prefilter, first_sure)
+
+
+def cascaded(first: np.ndarray, whole: np.ndarray, prefilter: float | None,
+             first_sure: float | None = None) -> np.ndarray:
+    """The cascade's probabilities (K,) from the first member's ``first`` (K,) and the whole
+    ensemble's ``whole`` (K,), which is read only where ``first`` reaches ``prefilter`` (see
+    :func:`cascade_probabilities`); ``whole`` itself without a prefilter."""
+    if prefilter is None:
+        return whole
+    prob = np.where(first >= prefilter, whole, first)
     if first_sure is not None:
         prob = np.where(first >= first_sure, np.maximum(prob, first), prob)
     return prob

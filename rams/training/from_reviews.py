@@ -12,19 +12,33 @@ half confirmed and half rejected, flips, quarter turns and the photometric augme
 ImageNet-pretrained ``features`` frozen (other networks are trained whole; an ensemble's members
 each on their own loss, the augmentation's turns standing in for its orientations).
 
-A seeded, stratified share of the decisions is held out, and the base and the fine-tuned
-verifier are measured on it at the base's threshold (precision, recall and the ranking AUC,
-the chance that a confirmed item outranks a rejected one). With enough of both classes held out
-the Platt calibration (rams.detector.calibration) is refitted there, the threshold mapped onto
-the new scale so that the same candidates pass it; otherwise the base's is kept.
+Where the fine-tuned verifier draws its line is measured, not assumed. Fine-tuning on reviewed
+patches moves the verifier's whole scale (on held-out real ground the fine-tuned verifier ranked
+the second flight's items far better than its base, and its base's threshold then kept one in
+twelve of them), so the decisions are split into seeded folds, a verifier is fine-tuned on all
+folds but one and scores the one left out, and every decision gets a score from a verifier that
+never saw it. A fold takes whole blocks of ground about a strike's size: the items of one strike
+(one munition type on one ground) look alike, and a verifier fine-tuned on some of them scores
+the rest higher than it will score another flight's items, which would put the threshold too
+high (when all confirmed items lie in one block, the decisions are dealt one by one, and the
+card says so). The threshold is put where
+those scores keep as many of the confirmed items as the base kept at its own threshold: recall
+on what people confirmed is held, and the rejected items fall away as far as the reviews taught
+the verifier to tell them apart.
+A cascade's prefilter is lowered with it so that no confirmed item the threshold keeps is
+screened out first. With enough of both classes the Platt calibration
+(rams.detector.calibration) is refitted on the same out-of-fold scores; otherwise the base's is
+kept. The verifier written is fine-tuned on every decision; the base's and the cross-validated
+effect (precision, recall and the ranking AUC, at each one's threshold) go in its card.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -33,8 +47,8 @@ import shapely
 import torch
 import torch.nn.functional as F
 
-from rams.detector.calibration import Platt, fit_platt, rescaled_postprocess
-from rams.detector.verifier import LitePatchNet, Member, PatchEnsemble, Verifier
+from rams.detector.calibration import Platt, fit_platt
+from rams.detector.verifier import LitePatchNet, Member, PatchEnsemble, Verifier, cascaded, patch_probabilities
 from rams.review.decisions import DECISIONS, REVIEWED_LAYERS, Decision, latest
 from rams.training.augment import AugmentConfig, augment_batch
 
@@ -44,8 +58,12 @@ TRAINED_LAYER = "submunitions"
 MIN_DECISIONS = 10
 #: Fewest decisions of each class (confirmed, rejected) to train on: one each side of the split.
 MIN_PER_CLASS = 2
-#: Fewest held-out decisions of each class to refit the Platt calibration on.
+#: Fewest decisions of each class to refit the Platt calibration on (their out-of-fold scores).
 MIN_CALIBRATION_PER_CLASS = 10
+#: Side (m) of the blocks of ground whose decisions share a cross-validation fold: about a
+#: strike's footprint, so that no verifier judges an item of a strike (one munition type on one
+#: ground) whose neighbours it was fine-tuned on; a second flight's items are other strikes.
+BLOCK_M = 100.0
 
 
 @dataclass(frozen=True)
@@ -59,7 +77,7 @@ class FineTune:
     batch_size: int = 32
     lr: float = 3e-4
     weight_decay: float = 5e-4
-    held_out_share: float = 0.2  # of each class's decisions, for the before/after measurement
+    folds: int = 5  # cross-validation folds (fewer when a class has fewer decisions)
     seed: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -89,16 +107,35 @@ def reviewed_points(submunitions: gpd.GeoDataFrame, decisions: Iterable[Decision
     return ReviewedPoints(xy.reshape(-1, 2), np.array([c for _, c in picked], bool), counts)
 
 
-def held_out(confirmed: np.ndarray, share: float, seed: int) -> np.ndarray:
-    """Which decisions (K,) bool to hold out: ``share`` of each class (rounded, at least one of a
-    class of two or more, never all of it), drawn with ``seed``."""
-    rng = np.random.default_rng(seed)
-    out = np.zeros(len(confirmed), bool)
-    for cls in (True, False):
-        idx = np.flatnonzero(confirmed == cls)
-        if len(idx) >= 2:
-            out[rng.choice(idx, min(len(idx) - 1, max(1, round(share * len(idx)))), replace=False)] = True
-    return out
+def blocks_of(xy: np.ndarray, block_m: float = BLOCK_M) -> np.ndarray:
+    """The block (K,) int of each map point of ``xy`` (K, 2) (metres): squares of ``block_m``
+    on the CRS's grid, numbered from 0."""
+    if len(xy) == 0:
+        return np.zeros(0, int)
+    _, block = np.unique(np.floor(np.asarray(xy) / block_m).astype(np.int64), axis=0, return_inverse=True)
+    return block.reshape(-1)
+
+
+def folds_of(confirmed: np.ndarray, groups: np.ndarray, folds: int, seed: int) -> tuple[np.ndarray, bool]:
+    """The fold (K,) int of each decision of ``confirmed`` (K,) bool, and whether whole
+    ``groups`` (K,) int (blocks of ground) went into folds: the groups holding confirmed
+    decisions shuffled with ``seed`` and dealt round the folds, then the others, as many folds
+    as ``folds`` or as groups hold confirmed (or rejected) decisions when fewer. When that
+    leaves a fold whose complement lacks a class to train on, each decision is its own group:
+    each class shuffled and dealt round the folds."""
+    for grouped, by in ((True, groups), (False, np.arange(len(confirmed)))):
+        k = min(folds, len(np.unique(by[confirmed])), len(np.unique(by[~confirmed])))
+        if k < 2:
+            continue
+        rng = np.random.default_rng(seed)
+        with_confirmed = np.unique(by[confirmed])
+        others = np.setdiff1d(np.unique(by), with_confirmed)
+        order = np.concatenate([rng.permutation(with_confirmed), rng.permutation(others)])
+        fold_of_group = dict(zip(order.tolist(), (np.arange(len(order)) % k).tolist(), strict=True))
+        fold = np.array([fold_of_group[g] for g in by.tolist()], int)
+        if all(set(confirmed[fold != f].tolist()) == {True, False} for f in range(k)):
+            return fold, grouped
+    raise ValueError("cross-validation needs at least two decisions of each class")
 
 
 def ranking_auc(confidence: np.ndarray, confirmed: np.ndarray) -> float | None:
@@ -176,68 +213,118 @@ def fine_tune(model: Member | PatchEnsemble, patches: np.ndarray, confirmed: np.
     return losses
 
 
-def recalibrated(raw: np.ndarray, confirmed: np.ndarray, base: dict[str, Any]
-                 ) -> tuple[Platt, dict[str, float], dict[str, Any]]:
-    """The calibration, post-processing and calibration record of a verifier whose raw
-    probabilities on the held-out decisions are ``raw``: refitted there with enough of both
-    classes (the threshold mapped so that the same candidates pass it), else the base card's."""
+def raw_scores(model: Member | PatchEnsemble, patches: np.ndarray, device: torch.device
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Raw probabilities (K,) of uint8 ``patches`` (K, 3, P, P) by an ensemble's first member
+    alone and by the whole verifier (both the network's own for a single network)."""
+    model.eval()
+    whole = patch_probabilities(model, patches, device)
+    first = patch_probabilities(model.members[0], patches, device) if isinstance(model, PatchEnsemble) else whole
+    return first, whole
+
+
+def out_of_fold(model: Member | PatchEnsemble, patches: np.ndarray, confirmed: np.ndarray, fold: np.ndarray,
+                settings: FineTune, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+    """Raw (first member, whole verifier) probabilities (K,) of each decision's patch, each by
+    a copy of ``model`` (left unchanged) fine-tuned on the decisions of the other folds."""
+    first, whole = np.zeros(len(confirmed), np.float32), np.zeros(len(confirmed), np.float32)
+    for k in range(int(fold.max()) + 1):
+        test = fold == k
+        net = copy.deepcopy(model)
+        torch.manual_seed(settings.seed + 1 + k)
+        fine_tune(net, patches[~test], confirmed[~test], replace(settings, seed=settings.seed + 1 + k), device)
+        first[test], whole[test] = raw_scores(net, patches[test], device)
+    return first, whole
+
+
+def operating_point(first: np.ndarray, whole: np.ndarray, confirmed: np.ndarray, keep: int,
+                    prefilter: float | None) -> tuple[float, float | None]:
+    """The highest raw threshold at which the whole verifier's probabilities ``whole`` (K,)
+    keep ``keep`` (at least one, at most all) of the ``confirmed`` (K,) decisions, and a
+    cascade's ``prefilter`` lowered so that the first member's ``first`` (K,) screens none of
+    those out (None without a cascade)."""
+    ranked = np.sort(whole[confirmed])[::-1]
+    threshold = float(ranked[min(max(keep, 1), len(ranked)) - 1]) * (1 - 1e-6)  # float32 scores sit on it
+    if prefilter is None:
+        return threshold, None
+    kept = confirmed & (whole >= threshold)
+    return threshold, float(min(prefilter, threshold, float(first[kept].min()) * (1 - 1e-6)))
+
+
+def calibration_on(raw: np.ndarray, confirmed: np.ndarray, base: dict[str, Any]) -> tuple[Platt, dict[str, Any]]:
+    """The Platt calibration refitted on the out-of-fold raw probabilities ``raw`` (K,) of the
+    decisions ``confirmed`` (K,) bool with enough of both classes and a ranking the right way
+    round, else the base card's; and its record."""
     n_pos, n_neg = int(confirmed.sum()), int((~confirmed).sum())
     kept = Platt.from_card(base.get("calibration"))
     if min(n_pos, n_neg) < MIN_CALIBRATION_PER_CLASS:
-        return kept, dict(base["postprocess"]), {
-            "refit": False, "kept": "base", **kept.as_card(),
-            "reason": f"held out {n_pos} confirmed and {n_neg} rejected; "
-                      f"{MIN_CALIBRATION_PER_CLASS} of each are needed to refit"}
+        return kept, {"refit": False, "kept": "base", **kept.as_card(),
+                      "reason": f"{n_pos} confirmed and {n_neg} rejected decisions; "
+                                f"{MIN_CALIBRATION_PER_CLASS} of each are needed to refit"}
     platt = fit_platt(raw, confirmed)
     if platt.slope <= 0:
-        return kept, dict(base["postprocess"]), {
-            "refit": False, "kept": "base", **kept.as_card(),
-            "reason": f"the fitted slope {platt.slope:.3f} is not positive: the held-out ranking is reversed"}
-    post = rescaled_postprocess(base, platt)
-    return platt, post, {"refit": True, "on": f"{n_pos} confirmed and {n_neg} rejected held-out decisions",
-                         **platt.as_card()}
+        return kept, {"refit": False, "kept": "base", **kept.as_card(),
+                      "reason": f"the fitted slope {platt.slope:.3f} is not positive: the ranking is reversed"}
+    return platt, {"refit": True, "on": f"the out-of-fold scores of {n_pos} confirmed and {n_neg} rejected decisions",
+                   **platt.as_card()}
 
 
 def reviewed_verifier(model: Member | PatchEnsemble, base: dict[str, Any], patches: np.ndarray, confirmed: np.ndarray,
                       name: str, record: dict[str, Any], settings: FineTune = FineTune(),
-                      device: torch.device | None = None) -> tuple[Member | PatchEnsemble, dict[str, Any]]:
+                      device: torch.device | None = None, groups: np.ndarray | None = None
+                      ) -> tuple[Member | PatchEnsemble, dict[str, Any]]:
     """The base verifier ``model`` (unfused, as :func:`rams.detector.card.load_model` builds
     it; changed in place) with card ``base``, fine-tuned on the reviewed ``patches`` (K, 3, P,
-    P) uint8 labelled ``confirmed`` (K,) bool, and its card ``name`` (to be saved with
-    :func:`rams.detector.card.save_model`). The card's ``training`` holds ``record`` (what the
-    patches came from), the base verifier, the schedule and the effect measured on the held-out
-    decisions at the base's threshold, before and after."""
+    P) uint8 labelled ``confirmed`` (K,) bool (at least two of each class), and its card
+    ``name`` (to be saved with :func:`rams.detector.card.save_model`). Its threshold, prefilter
+    and calibration come from the decisions' out-of-fold scores (see the module's docstring),
+    the folds made of whole ``groups`` (K,) int of decisions (blocks of ground, see
+    :func:`blocks_of`; each decision its own when None).
+    The card's ``training`` holds ``record`` (what the patches came from), the base verifier,
+    the schedule and the cross-validated effect, the base's and the new verifier's, each at its
+    own threshold."""
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    hold = held_out(confirmed, settings.held_out_share, settings.seed)
-    threshold = float(base["postprocess"]["threshold"])
-    before = Verifier(model, base, str(device)).score(patches[hold])
+    fold, grouped = folds_of(confirmed, np.arange(len(confirmed)) if groups is None else groups, settings.folds,
+                             settings.seed)
+    post = dict(base["postprocess"])
+    before = Verifier(model, base, str(device)).score(patches)
+    base_threshold = float(post["threshold"])
+    keep = int((before[confirmed] >= base_threshold).sum())
     frozen = [k for k, net in enumerate(members(model)) if isinstance(net, LitePatchNet)]
-    torch.manual_seed(settings.seed)
     t0 = time.perf_counter()
-    losses = fine_tune(model, patches[~hold], confirmed[~hold], settings, device)
+    first, whole = out_of_fold(model, patches, confirmed, fold, settings, device)
+    cascade = post.get("prefilter_threshold") if isinstance(model, PatchEnsemble) else None
+    raw_t, prefilter = operating_point(first, whole, confirmed, keep, cascade)
+    raw = cascaded(first, whole, prefilter, post.get("first_sure_threshold") if cascade is not None else None)
+    platt, calibration = calibration_on(raw, confirmed, base)
+    threshold = float(platt(np.array([raw_t]))[0])
+    post.update(threshold=threshold, raw_threshold=raw_t)
+    if prefilter is not None:
+        post["prefilter_threshold"] = prefilter
+    torch.manual_seed(settings.seed)
+    losses = fine_tune(model, patches, confirmed, settings, device)
     seconds = time.perf_counter() - t0
-    after = Verifier(model, base, str(device)).score(patches[hold])
-    raw = Verifier(model, {**base, "calibration": None}, str(device)).score(patches[hold])
-    platt, post, calibration = recalibrated(raw, confirmed[hold], base)
-    truth = confirmed[hold]
-    held = {"decisions": int(hold.sum()), "confirmed": int(truth.sum()), "rejected": int((~truth).sum()),
-            "threshold": threshold, "before": effect(before, truth, threshold),
-            "after": effect(after, truth, threshold)}
+    crossed = {"folds": int(fold.max()) + 1, "grouped": grouped and groups is not None,
+               "decisions": len(confirmed), "confirmed": int(confirmed.sum()),
+               "rejected": int((~confirmed).sum()), "confirmed_kept_by_the_base": keep,
+               "before": {"threshold": base_threshold, **effect(before, confirmed, base_threshold)},
+               "after": {"threshold": threshold, **effect(platt(raw), confirmed, threshold)}}
     card = {k: v for k, v in base.items() if k not in ("sha256", "rams_version", "schema_version")}
     card.update(name=name, postprocess=post, calibration=platt.as_card(), metrics={}, training={
         "from_reviews": {
             **record,
             "base_verifier": {"name": base["name"], "sha256": base["sha256"]},
-            "decisions_trained": {"confirmed": int(confirmed[~hold].sum()), "rejected": int((~confirmed[~hold]).sum())},
-            "held_out_share": settings.held_out_share, "seed": settings.seed,
-            "epochs": settings.epochs, "steps_per_epoch": steps_per_epoch(int((~hold).sum()), settings),
+            "decisions_trained": {"confirmed": int(confirmed.sum()), "rejected": int((~confirmed).sum())},
+            "folds": int(fold.max()) + 1, "seed": settings.seed,
+            "epochs": settings.epochs, "steps_per_epoch": steps_per_epoch(len(confirmed), settings),
             "batch_size": settings.batch_size, "lr": settings.lr,
             "weight_decay": settings.weight_decay,
             "frozen": [f"members[{k}].features" if isinstance(model, PatchEnsemble) else "features" for k in frozen],
             "loss_by_epoch": [round(v, 4) for v in losses],
             "device": device.type, "seconds": round(seconds, 1),
-            "held_out": held, "calibration": calibration}})
+            "cross_validated": crossed, "calibration": calibration}})
     card["limitations"] = [*base.get("limitations", ()),
-                           f"fine-tuned on {int((~hold).sum())} reviewed detections; its effect was measured on "
-                           f"{int(hold.sum())} held-out decisions of the same surveys only"]
+                           f"fine-tuned on {len(confirmed)} reviewed detections; its threshold and its effect were "
+                           f"measured by {crossed['folds']}-fold cross-validation on those decisions, of the same "
+                           "surveys only"]
     return model, card
