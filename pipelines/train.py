@@ -30,7 +30,7 @@ from rams.detector.card import (
     save_model,
 )
 from rams.detector.detector import companion_dir
-from rams.detector.verifier import Member, PatchEnsemble, build_verifier
+from rams.detector.verifier import GatedVerifier, build_verifier
 from rams.errors import RamsError
 from rams.flight import open_flight
 from rams.outputs import write_text
@@ -217,7 +217,8 @@ def train_from_reviews(
     offsets = np.cumsum([0] + [int(b.max()) + 1 if len(b) else 0 for b in blocks[:-1]])
     groups = np.concatenate([b + o for b, o in zip(blocks, offsets, strict=True)])
     model, card = reviewed_verifier(model, verifier_card, patches, confirmed, f"{out.name}-verifier", record,
-                                    settings or FineTune(), groups=groups)
+                                    settings or FineTune(), groups=groups,
+                                    shown=np.concatenate([s.points.shown for s in reviewed]))
     _write_model(out, base_dir, base_card, model, card)
     crossed = card["training"]["from_reviews"]["cross_validated"]
     log.info("%s written: on %d decisions (%d-fold cross-validated), base at %.3f: precision %s, recall %s, AUC %s; "
@@ -228,7 +229,7 @@ def train_from_reviews(
     return out
 
 
-def _write_model(out: Path, base_dir: Path, base_card: dict, verifier: Member | PatchEnsemble,
+def _write_model(out: Path, base_dir: Path, base_card: dict, verifier: GatedVerifier,
                  verifier_card: dict) -> None:
     """Write the model folder ``out`` whole, or nothing: built in a temporary folder beside it,
     then renamed into place (an existing ``out`` removed first)."""

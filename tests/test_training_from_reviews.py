@@ -20,7 +20,15 @@ from rams.cli.main import main
 from rams.detector.calibration import Platt
 from rams.detector.card import WEIGHTS_FILE, load_model, read_card, save_model, sha256_file
 from rams.detector.detector import Detector, companion_dir
-from rams.detector.verifier import LitePatchNet, Verifier, build_verifier
+from rams.detector.verifier import (
+    GatedVerifier,
+    LitePatchNet,
+    Verifier,
+    build_verifier,
+    gated_probabilities,
+    patch_arch,
+    patch_probabilities,
+)
 from rams.errors import RamsError
 from rams.pipelines.train import base_model, read_reviewed, reviewed_patches
 from rams.resources import models_dir
@@ -32,6 +40,7 @@ from rams.training.from_reviews import (
     effect,
     fine_tune,
     folds_of,
+    gate_of,
     operating_point,
     ranking_auc,
     reviewed_points,
@@ -72,7 +81,8 @@ def survey_of(folder: Path, tif: Path, xy: np.ndarray, metadata: dict[str, str] 
     """A survey GeoPackage of ``tif`` with a submunition at each of ``xy``, a trench and a
     position, written as the review tests write theirs (detections, then `rams hazards`)."""
     detections = folder / "detections.gpkg"
-    layers = {"submunitions": submunitions(xy), "trenches": trenches([[(0.2, -0.2), (2.0, -0.2)]]),
+    layers = {"submunitions": submunitions(xy, confidence=0.05),  # a survey made to review every candidate
+              "trenches": trenches([[(0.2, -0.2), (2.0, -0.2)]]),
               "positions": positions([square(0.5, -1.5, 0.6)])}
     for name, frame in layers.items():
         pyogrio.write_dataframe(frame, detections, layer=name)
@@ -202,18 +212,44 @@ def test_folds_deal_decisions_one_by_one_when_one_block_holds_every_confirmed_it
     assert outcomes == {True, False}
 
 
-def test_the_operating_point_keeps_as_many_confirmed_as_the_base_and_lowers_the_prefilter() -> None:
-    whole = np.array([0.9, 0.7, 0.5, 0.3, 0.8, 0.6, 0.2, 0.1])
-    first = np.array([0.95, 0.4, 0.6, 0.2, 0.9, 0.5, 0.1, 0.1])
+def test_the_operating_point_keeps_as_many_confirmed_as_the_base_among_those_the_gate_let_through() -> None:
+    raw = np.array([0.9, 0.7, 0.5, 0.0, 0.8, 0.6, 0.2, 0.0])  # 0: screened out by the gate
     confirmed = np.array([True, True, True, True, False, False, False, False])
-    threshold, prefilter = operating_point(first, whole, confirmed, 3, 0.8)
-    assert threshold == pytest.approx(0.5, rel=1e-5) and threshold <= 0.5  # the third confirmed stays in
-    assert prefilter == pytest.approx(0.4, rel=1e-5) and prefilter <= 0.4  # the first member screens none out
-    kept = (np.where(first >= prefilter, whole, first) >= threshold)
-    assert kept[confirmed].sum() == 3 and kept[~confirmed].sum() == 2
-    assert operating_point(first, whole, confirmed, 0, None) == (pytest.approx(0.9, rel=1e-5), None)  # at least one
-    assert operating_point(first, whole, confirmed, 9, None)[0] == pytest.approx(0.3, rel=1e-5)  # at most all
-    assert operating_point(first, whole, confirmed, 1, 0.5)[1] == pytest.approx(0.5)  # never above the base's
+    threshold = operating_point(raw, confirmed, 2, fallback=0.99)
+    assert threshold == pytest.approx(0.7, rel=1e-5) and threshold <= 0.7  # the second confirmed stays in
+    kept = raw >= threshold
+    assert kept[confirmed].sum() == 2 and kept[~confirmed].sum() == 1
+    assert operating_point(raw, confirmed, 0, 0.99) == pytest.approx(0.9, rel=1e-5)  # at least one
+    assert operating_point(raw, confirmed, 4, 0.99) == pytest.approx(0.5, rel=1e-5)  # at most all let through
+    assert operating_point(np.where(confirmed, 0.0, raw), confirmed, 2, 0.99) == 0.99
+
+
+def test_a_gated_verifier_judges_only_what_its_gate_lets_through(tmp_path) -> None:
+    torch.manual_seed(0)
+    base = build_verifier(VERIFIER_CARD["arch"])
+    judge = build_verifier(VERIFIER_CARD["arch"])
+    model = GatedVerifier(base, judge).eval()
+    rng = np.random.default_rng(1)
+    patches = rng.integers(0, 256, (16, 3, PATCH_PX, PATCH_PX), dtype=np.uint8)
+    gate_raw = patch_probabilities(base.eval(), patches, CPU)
+    judged = patch_probabilities(judge.eval(), patches, CPU)
+    gate = float(np.median(gate_raw))
+    prob = gated_probabilities(model, patches, CPU, {"gate_threshold": gate})
+    np.testing.assert_allclose(prob, np.where(gate_raw >= gate, judged, 0.0), atol=1e-6)
+    assert (prob == 0).sum() == (gate_raw < gate).sum() > 0
+    # saved and loaded as one verifier: its arch names both networks
+    card = {**VERIFIER_CARD, "arch": {**patch_arch(model), "patch_px": PATCH_PX, "patch_gsd_m": GSD_M},
+            "postprocess": {"threshold": 0.5, "gate_threshold": gate}}
+    save_model(tmp_path / "gated", model, card)
+    loaded = Verifier.load(tmp_path / "gated", device="cpu")
+    assert isinstance(loaded.model, GatedVerifier) and loaded.card["arch"]["type"] == "GatedVerifier"
+    np.testing.assert_allclose(loaded.score(patches), prob, atol=1e-5)
+    # the gate: the base's threshold on its raw scale, lower where people were shown lower
+    calibrated = {**VERIFIER_CARD, "calibration": {"slope": 2.0, "intercept": 0.0}}  # raw 0.5 -> 0.5
+    assert gate_of(np.array([0.8, 0.9]), calibrated) == pytest.approx(0.5)
+    low = Platt(2.0, 0.0).inverse(np.array([0.2]))[0]
+    assert low < 0.5 and gate_of(np.array([0.3, np.nan, 0.2, 0.9]), calibrated) == pytest.approx(low, rel=1e-5)
+    assert gate_of(np.array([np.nan]), calibrated) == pytest.approx(0.5)
 
 
 def test_effect_counts_at_the_threshold_and_ranks() -> None:
@@ -276,7 +312,9 @@ def test_from_reviews_writes_a_model_that_separates_the_reviewed_squares_and_sur
     assert after["fp"] < before["fp"]
     assert record["folds"] == 5 and record["epochs"] == FineTune().epochs
     assert record["calibration"]["refit"] is True and "out-of-fold" in record["calibration"]["on"]
-    assert loaded.verifier.card["postprocess"]["raw_threshold"] < 1.0
+    post = loaded.verifier.card["postprocess"]
+    assert post["raw_threshold"] < 1.0 and loaded.verifier.card["arch"]["type"] == "GatedVerifier"
+    assert post["gate_threshold"] <= 0.5  # the base's threshold, opened to the lowest reviewed candidate
     assert record["surveys"] == [{"file": "survey.gpkg", "flight_id": "squares-1", "flight": "squares.tif",
                                   "model": "tiny-det", "model_sha256": "ab" * 32, "verifier_model": "tiny-ver",
                                   "verifier_model_sha256": "cd" * 32,
@@ -305,7 +343,8 @@ def test_the_base_calibration_is_kept_without_enough_decisions_to_refit(reviewed
     det = base_models(tmp_path / "models")
     model, _, base = load_model(tmp_path / "models" / "ver", build_verifier)
     base["calibration"] = {"slope": 2.0, "intercept": -1.0}
-    model, card = reviewed_verifier(model, base, patches[few], confirmed[few], "v", {}, FineTune(epochs=1), CPU)
+    model, card = reviewed_verifier(model, base, patches[few], confirmed[few], "v", {}, FineTune(epochs=1), CPU,
+                                    shown=np.full(len(few), 0.001))
     calibration = card["training"]["from_reviews"]["calibration"]
     assert calibration["refit"] is False and "6 confirmed and 14 rejected" in calibration["reason"]
     assert card["calibration"] == {"slope": 2.0, "intercept": -1.0}

@@ -115,6 +115,21 @@ class PatchEnsemble(nn.Module):
         return total / (self.orientations * len(self.members))
 
 
+class GatedVerifier(nn.Module):
+    """A verifier fine-tuned on reviews (rams.training.from_reviews): its base verifier,
+    unchanged, as the ``gate`` that decides which candidates are judged at all (those its own
+    cascade puts at or above the card's ``gate_threshold``: what people could have been shown),
+    and the fine-tuned ``judge``, whose logits are this verifier's (see :func:`gated_probabilities`)."""
+
+    def __init__(self, gate: Member | PatchEnsemble, judge: Member | PatchEnsemble) -> None:
+        super().__init__()
+        self.gate = gate
+        self.judge = judge
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.judge(x)
+
+
 def _patch_net(arch: dict) -> Member:
     if arch.get("type") == "LitePatchNet":
         return LitePatchNet(int(arch.get("blocks", 5)), int(arch.get("neck", 96)),
@@ -123,17 +138,22 @@ def _patch_net(arch: dict) -> Member:
     return PatchNet(**arch_arguments(arch, (16, 32, 48, 64)), stem_stride=int(arch.get("stem_stride", 1)))
 
 
-def build_verifier(arch: dict | None = None) -> Member | PatchEnsemble:
+def build_verifier(arch: dict | None = None) -> Member | PatchEnsemble | GatedVerifier:
     """The network described by a verifier card's ``arch`` entry (defaults when None): a
-    :class:`PatchNet`, or a :class:`PatchEnsemble` when ``arch`` lists ``members``."""
+    :class:`PatchNet`, a :class:`PatchEnsemble` when ``arch`` lists ``members``, a
+    :class:`GatedVerifier` when its type says so."""
     arch = arch or {}
+    if arch.get("type") == "GatedVerifier":
+        return GatedVerifier(build_verifier(arch["gate"]), build_verifier(arch["judge"]))
     if "members" in arch:
         return PatchEnsemble([_patch_net(m) for m in arch["members"]], int(arch.get("orientations", 1)))
     return _patch_net(arch)
 
 
-def patch_arch(model: Member | PatchEnsemble) -> dict[str, Any]:
+def patch_arch(model: Member | PatchEnsemble | GatedVerifier) -> dict[str, Any]:
     """The card's ``arch`` entry of a verifier network (without the patch size and GSD)."""
+    if isinstance(model, GatedVerifier):
+        return {"type": "GatedVerifier", "gate": patch_arch(model.gate), "judge": patch_arch(model.judge)}
     if isinstance(model, PatchEnsemble):
         return {"type": "PatchEnsemble", "orientations": model.orientations,
                 "members": [patch_arch(m) for m in model.members]}
@@ -148,7 +168,8 @@ def patch_arch(model: Member | PatchEnsemble) -> dict[str, Any]:
 class Verifier:
     """A loaded, hash-checked verifier network with its card (``patch_px``, thresholds)."""
 
-    def __init__(self, model: Member | PatchEnsemble, card: dict[str, Any], device: str | None = None) -> None:
+    def __init__(self, model: Member | PatchEnsemble | GatedVerifier, card: dict[str, Any],
+                 device: str | None = None) -> None:
         self.card = card
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = on_device(model.eval(), self.device)
@@ -167,7 +188,10 @@ class Verifier:
     def score(self, patches: np.ndarray) -> np.ndarray:
         """Calibrated probabilities (K,) float32 for uint8 patches (K, C, P, P) (see
         :mod:`rams.detector.calibration`; the identity for a card without ``calibration``)."""
-        raw = cascade_probabilities(self.model, patches, self.device, self.prefilter, self.first_sure)
+        if isinstance(self.model, GatedVerifier):
+            raw = gated_probabilities(self.model, patches, self.device, self.card["postprocess"])
+        else:
+            raw = cascade_probabilities(self.model, patches, self.device, self.prefilter, self.first_sure)
         return self.calibration(raw).astype(np.float32)
 
 
@@ -192,22 +216,25 @@ def cascade_probabilities(model: Member | PatchEnsemble, patches: np.ndarray, de
     if prefilter is None or not isinstance(model, PatchEnsemble):
         return patch_probabilities(model, patches, device)
     first = patch_probabilities(model.members[0], patches, device)
-    whole = first.copy()
+    prob = first.copy()
     keep = np.flatnonzero(first >= prefilter)
-    whole[keep] = patch_probabilities(model, patches[keep], device)
-    return cascaded(first, whole, prefilter, first_sure)
-
-
-def cascaded(first: np.ndarray, whole: np.ndarray, prefilter: float | None,
-             first_sure: float | None = None) -> np.ndarray:
-    """The cascade's probabilities (K,) from the first member's ``first`` (K,) and the whole
-    ensemble's ``whole`` (K,), which is read only where ``first`` reaches ``prefilter`` (see
-    :func:`cascade_probabilities`); ``whole`` itself without a prefilter."""
-    if prefilter is None:
-        return whole
-    prob = np.where(first >= prefilter, whole, first)
+    prob[keep] = patch_probabilities(model, patches[keep], device)
     if first_sure is not None:
         prob = np.where(first >= first_sure, np.maximum(prob, first), prob)
+    return prob
+
+
+def gated_probabilities(model: GatedVerifier, patches: np.ndarray, device: torch.device,
+                        post: dict[str, Any]) -> np.ndarray:
+    """Raw probabilities (K,) of a :class:`GatedVerifier` whose card's post-processing is
+    ``post``: its judge's for the patches its gate (with the base's cascade,
+    ``gate_prefilter_threshold`` and ``gate_first_sure_threshold``) puts at or above
+    ``gate_threshold``, 0 for the others."""
+    gate = cascade_probabilities(model.gate, patches, device, post.get("gate_prefilter_threshold"),
+                                 post.get("gate_first_sure_threshold"))
+    prob = np.zeros(len(patches), np.float32)
+    through = np.flatnonzero(gate >= float(post["gate_threshold"]))
+    prob[through] = patch_probabilities(model.judge, patches[through], device)
     return prob
 
 

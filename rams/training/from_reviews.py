@@ -12,6 +12,15 @@ half confirmed and half rejected, flips, quarter turns and the photometric augme
 ImageNet-pretrained ``features`` frozen (other networks are trained whole; an ensemble's members
 each on their own loss, the augmentation's turns standing in for its orientations).
 
+Nor may it judge what nobody reviewed. People review what the base verifier let through, so the
+base stays, unchanged, as the gate of the fine-tuned verifier
+(:class:`~rams.detector.verifier.GatedVerifier`): a candidate the base (through its own cascade)
+puts below its threshold, or below the lowest confidence a reviewed detection was shown with
+when people reviewed a survey made with a lower threshold, gets 0; the fine-tuned copy judges
+the others. From a survey reviewed at the base's threshold the fine-tuned verifier can so only
+drop detections, those like what people rejected; without the gate a threshold set on reviewed
+candidates let thousands of a flight's other candidates through.
+
 Where the fine-tuned verifier draws its line is measured, not assumed. Fine-tuning on reviewed
 patches moves the verifier's whole scale (on held-out real ground the fine-tuned verifier ranked
 the second flight's items far better than its base, and its base's threshold then kept one in
@@ -21,15 +30,13 @@ never saw it. A fold takes whole blocks of ground about a strike's size: the ite
 (one munition type on one ground) look alike, and a verifier fine-tuned on some of them scores
 the rest higher than it will score another flight's items, which would put the threshold too
 high (when all confirmed items lie in one block, the decisions are dealt one by one, and the
-card says so). The threshold is put where
-those scores keep as many of the confirmed items as the base kept at its own threshold: recall
-on what people confirmed is held, and the rejected items fall away as far as the reviews taught
-the verifier to tell them apart.
-A cascade's prefilter is lowered with it so that no confirmed item the threshold keeps is
-screened out first. With enough of both classes the Platt calibration
-(rams.detector.calibration) is refitted on the same out-of-fold scores; otherwise the base's is
-kept. The verifier written is fine-tuned on every decision; the base's and the cross-validated
-effect (precision, recall and the ranking AUC, at each one's threshold) go in its card.
+card says so). The threshold is put where those scores keep as many of the confirmed items as
+the base kept at its own threshold: recall on what people confirmed is held, and the rejected
+items fall away as far as the reviews taught the verifier to tell them apart. With enough of
+both classes the Platt calibration (rams.detector.calibration) is refitted on the same
+out-of-fold scores; otherwise the base's is kept. The verifier written is fine-tuned on every
+decision; the base's and the cross-validated effect (precision, recall and the ranking AUC, at
+each one's threshold) go in its card.
 """
 
 from __future__ import annotations
@@ -47,8 +54,16 @@ import shapely
 import torch
 import torch.nn.functional as F
 
-from rams.detector.calibration import Platt, fit_platt
-from rams.detector.verifier import LitePatchNet, Member, PatchEnsemble, Verifier, cascaded, patch_probabilities
+from rams.detector.calibration import Platt, fit_platt, raw_threshold
+from rams.detector.verifier import (
+    GatedVerifier,
+    LitePatchNet,
+    Member,
+    PatchEnsemble,
+    Verifier,
+    patch_arch,
+    patch_probabilities,
+)
 from rams.review.decisions import DECISIONS, REVIEWED_LAYERS, Decision, latest
 from rams.training.augment import AugmentConfig, augment_batch
 
@@ -89,6 +104,7 @@ class ReviewedPoints:
     xy: np.ndarray  # (K, 2) map coordinates in the survey's CRS, metres
     confirmed: np.ndarray  # (K,) bool: confirmed (True) or rejected (False)
     counts: dict[str, dict[str, int]]  # layer -> decision -> decisions in force
+    shown: np.ndarray  # (K,) the confidence each was shown with (NaN where the layer has none)
 
 
 def reviewed_points(submunitions: gpd.GeoDataFrame, decisions: Iterable[Decision]) -> ReviewedPoints:
@@ -104,7 +120,9 @@ def reviewed_points(submunitions: gpd.GeoDataFrame, decisions: Iterable[Decision
               if layer == TRAINED_LAYER and d.decision in ("confirmed", "rejected") and fid in submunitions.index]
     fids = [fid for fid, _ in picked]
     xy = shapely.get_coordinates(submunitions.geometry.loc[fids].to_numpy()) if fids else np.zeros((0, 2))
-    return ReviewedPoints(xy.reshape(-1, 2), np.array([c for _, c in picked], bool), counts)
+    shown = (submunitions["confidence"].loc[fids].to_numpy(np.float64) if "confidence" in submunitions
+             else np.full(len(fids), np.nan))
+    return ReviewedPoints(xy.reshape(-1, 2), np.array([c for _, c in picked], bool), counts, shown)
 
 
 def blocks_of(xy: np.ndarray, block_m: float = BLOCK_M) -> np.ndarray:
@@ -213,42 +231,40 @@ def fine_tune(model: Member | PatchEnsemble, patches: np.ndarray, confirmed: np.
     return losses
 
 
-def raw_scores(model: Member | PatchEnsemble, patches: np.ndarray, device: torch.device
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Raw probabilities (K,) of uint8 ``patches`` (K, 3, P, P) by an ensemble's first member
-    alone and by the whole verifier (both the network's own for a single network)."""
-    model.eval()
-    whole = patch_probabilities(model, patches, device)
-    first = patch_probabilities(model.members[0], patches, device) if isinstance(model, PatchEnsemble) else whole
-    return first, whole
+def gate_of(shown: np.ndarray, base: dict[str, Any]) -> float:
+    """The gate of a verifier fine-tuned from the base verifier with card ``base``, on the raw
+    probability of the base's cascade: the base's threshold, or lower where people were shown
+    lower: the lowest of ``shown`` (K,), the confidences the reviewed detections were shown
+    with (NaN: not known), taken back through the base's calibration."""
+    gate = raw_threshold(base)
+    if np.isfinite(shown).any():
+        lowest = Platt.from_card(base.get("calibration")).inverse(np.array([np.nanmin(shown)]))[0]
+        gate = min(gate, float(lowest) * (1 - 1e-6))
+    return gate
 
 
 def out_of_fold(model: Member | PatchEnsemble, patches: np.ndarray, confirmed: np.ndarray, fold: np.ndarray,
-                settings: FineTune, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
-    """Raw (first member, whole verifier) probabilities (K,) of each decision's patch, each by
-    a copy of ``model`` (left unchanged) fine-tuned on the decisions of the other folds."""
-    first, whole = np.zeros(len(confirmed), np.float32), np.zeros(len(confirmed), np.float32)
+                settings: FineTune, device: torch.device) -> np.ndarray:
+    """Raw probabilities (K,) of the whole ``model`` (left unchanged) for each decision's
+    patch, each by a copy fine-tuned on the decisions of the other folds."""
+    whole = np.zeros(len(confirmed), np.float32)
     for k in range(int(fold.max()) + 1):
         test = fold == k
         net = copy.deepcopy(model)
         torch.manual_seed(settings.seed + 1 + k)
         fine_tune(net, patches[~test], confirmed[~test], replace(settings, seed=settings.seed + 1 + k), device)
-        first[test], whole[test] = raw_scores(net, patches[test], device)
-    return first, whole
+        whole[test] = patch_probabilities(net.eval(), patches[test], device)
+    return whole
 
 
-def operating_point(first: np.ndarray, whole: np.ndarray, confirmed: np.ndarray, keep: int,
-                    prefilter: float | None) -> tuple[float, float | None]:
-    """The highest raw threshold at which the whole verifier's probabilities ``whole`` (K,)
-    keep ``keep`` (at least one, at most all) of the ``confirmed`` (K,) decisions, and a
-    cascade's ``prefilter`` lowered so that the first member's ``first`` (K,) screens none of
-    those out (None without a cascade)."""
-    ranked = np.sort(whole[confirmed])[::-1]
-    threshold = float(ranked[min(max(keep, 1), len(ranked)) - 1]) * (1 - 1e-6)  # float32 scores sit on it
-    if prefilter is None:
-        return threshold, None
-    kept = confirmed & (whole >= threshold)
-    return threshold, float(min(prefilter, threshold, float(first[kept].min()) * (1 - 1e-6)))
+def operating_point(raw: np.ndarray, confirmed: np.ndarray, keep: int, fallback: float) -> float:
+    """The highest raw threshold at which the probabilities ``raw`` (K,) (0: screened out by
+    the gate) keep ``keep`` (at least one, at most all that passed the gate) of the
+    ``confirmed`` (K,) decisions; ``fallback`` when the gate let none of them through."""
+    ranked = np.sort(raw[confirmed & (raw > 0)])[::-1]
+    if len(ranked) == 0:
+        return fallback
+    return float(ranked[min(max(keep, 1), len(ranked)) - 1]) * (1 - 1e-6)  # float32 scores sit on it
 
 
 def calibration_on(raw: np.ndarray, confirmed: np.ndarray, base: dict[str, Any]) -> tuple[Platt, dict[str, Any]]:
@@ -259,27 +275,31 @@ def calibration_on(raw: np.ndarray, confirmed: np.ndarray, base: dict[str, Any])
     kept = Platt.from_card(base.get("calibration"))
     if min(n_pos, n_neg) < MIN_CALIBRATION_PER_CLASS:
         return kept, {"refit": False, "kept": "base", **kept.as_card(),
-                      "reason": f"{n_pos} confirmed and {n_neg} rejected decisions; "
+                      "reason": f"{n_pos} confirmed and {n_neg} rejected decisions through the gate; "
                                 f"{MIN_CALIBRATION_PER_CLASS} of each are needed to refit"}
     platt = fit_platt(raw, confirmed)
     if platt.slope <= 0:
         return kept, {"refit": False, "kept": "base", **kept.as_card(),
                       "reason": f"the fitted slope {platt.slope:.3f} is not positive: the ranking is reversed"}
-    return platt, {"refit": True, "on": f"the out-of-fold scores of {n_pos} confirmed and {n_neg} rejected decisions",
+    return platt, {"refit": True, "on": f"the out-of-fold scores of {n_pos} confirmed and {n_neg} rejected "
+                                        "decisions through the gate",
                    **platt.as_card()}
 
 
 def reviewed_verifier(model: Member | PatchEnsemble, base: dict[str, Any], patches: np.ndarray, confirmed: np.ndarray,
                       name: str, record: dict[str, Any], settings: FineTune = FineTune(),
-                      device: torch.device | None = None, groups: np.ndarray | None = None
-                      ) -> tuple[Member | PatchEnsemble, dict[str, Any]]:
+                      device: torch.device | None = None, groups: np.ndarray | None = None,
+                      shown: np.ndarray | None = None) -> tuple[GatedVerifier, dict[str, Any]]:
     """The base verifier ``model`` (unfused, as :func:`rams.detector.card.load_model` builds
-    it; changed in place) with card ``base``, fine-tuned on the reviewed ``patches`` (K, 3, P,
-    P) uint8 labelled ``confirmed`` (K,) bool (at least two of each class), and its card
-    ``name`` (to be saved with :func:`rams.detector.card.save_model`). Its threshold, prefilter
-    and calibration come from the decisions' out-of-fold scores (see the module's docstring),
+    it) with card ``base``, fine-tuned on the reviewed ``patches`` (K, 3, P,
+    P) uint8 labelled ``confirmed`` (K,) bool (at least two of each class): a
+    :class:`~rams.detector.verifier.GatedVerifier` whose gate is ``model`` itself and whose judge
+    its fine-tuned copy, and its card ``name`` (to be saved with
+    :func:`rams.detector.card.save_model`). Its gate (:func:`gate_of`), threshold and
+    calibration come from the decisions' out-of-fold scores (see the module's docstring),
     the folds made of whole ``groups`` (K,) int of decisions (blocks of ground, see
-    :func:`blocks_of`; each decision its own when None).
+    :func:`blocks_of`; each decision its own when None), the gate from the confidences
+    ``shown`` (K,) the reviewed detections were shown with (the base's threshold when None).
     The card's ``training`` holds ``record`` (what the patches came from), the base verifier,
     the schedule and the cross-validated effect, the base's and the new verifier's, each at its
     own threshold."""
@@ -290,26 +310,30 @@ def reviewed_verifier(model: Member | PatchEnsemble, base: dict[str, Any], patch
     before = Verifier(model, base, str(device)).score(patches)
     base_threshold = float(post["threshold"])
     keep = int((before[confirmed] >= base_threshold).sum())
-    frozen = [k for k, net in enumerate(members(model)) if isinstance(net, LitePatchNet)]
+    base_raw = Verifier(model, {**base, "calibration": None}, str(device)).score(patches)
+    gate = gate_of(np.full(len(confirmed), np.nan) if shown is None else shown, base)
+    judge = copy.deepcopy(model)  # the base stays as it is: the gate
+    frozen = [k for k, net in enumerate(members(judge)) if isinstance(net, LitePatchNet)]
     t0 = time.perf_counter()
-    first, whole = out_of_fold(model, patches, confirmed, fold, settings, device)
-    cascade = post.get("prefilter_threshold") if isinstance(model, PatchEnsemble) else None
-    raw_t, prefilter = operating_point(first, whole, confirmed, keep, cascade)
-    raw = cascaded(first, whole, prefilter, post.get("first_sure_threshold") if cascade is not None else None)
-    platt, calibration = calibration_on(raw, confirmed, base)
+    raw = np.where(base_raw >= gate, out_of_fold(judge, patches, confirmed, fold, settings, device), 0.0)
+    raw_t = operating_point(raw, confirmed, keep, fallback=raw_threshold(base))
+    through = raw > 0
+    platt, calibration = calibration_on(raw[through], confirmed[through], base)
     threshold = float(platt(np.array([raw_t]))[0])
-    post.update(threshold=threshold, raw_threshold=raw_t)
-    if prefilter is not None:
-        post["prefilter_threshold"] = prefilter
+    cascade = {f"gate_{k}": post.pop(k) for k in ("prefilter_threshold", "first_sure_threshold") if k in post}
+    post.update(threshold=threshold, raw_threshold=raw_t, gate_threshold=gate, **cascade)
     torch.manual_seed(settings.seed)
-    losses = fine_tune(model, patches, confirmed, settings, device)
+    losses = fine_tune(judge, patches, confirmed, settings, device)
     seconds = time.perf_counter() - t0
+    verifier = GatedVerifier(model, judge)
     crossed = {"folds": int(fold.max()) + 1, "grouped": grouped and groups is not None,
                "decisions": len(confirmed), "confirmed": int(confirmed.sum()),
                "rejected": int((~confirmed).sum()), "confirmed_kept_by_the_base": keep,
                "before": {"threshold": base_threshold, **effect(before, confirmed, base_threshold)},
                "after": {"threshold": threshold, **effect(platt(raw), confirmed, threshold)}}
     card = {k: v for k, v in base.items() if k not in ("sha256", "rams_version", "schema_version")}
+    card["arch"] = {**patch_arch(verifier), **{k: base["arch"][k] for k in ("patch_px", "patch_gsd_m")
+                                              if k in base["arch"]}}
     card.update(name=name, postprocess=post, calibration=platt.as_card(), metrics={}, training={
         "from_reviews": {
             **record,
@@ -319,7 +343,8 @@ def reviewed_verifier(model: Member | PatchEnsemble, base: dict[str, Any], patch
             "epochs": settings.epochs, "steps_per_epoch": steps_per_epoch(len(confirmed), settings),
             "batch_size": settings.batch_size, "lr": settings.lr,
             "weight_decay": settings.weight_decay,
-            "frozen": [f"members[{k}].features" if isinstance(model, PatchEnsemble) else "features" for k in frozen],
+            "frozen": ["gate", *(f"judge.members[{k}].features" if isinstance(judge, PatchEnsemble)
+                                 else "judge.features" for k in frozen)],
             "loss_by_epoch": [round(v, 4) for v in losses],
             "device": device.type, "seconds": round(seconds, 1),
             "cross_validated": crossed, "calibration": calibration}})
@@ -327,4 +352,4 @@ def reviewed_verifier(model: Member | PatchEnsemble, base: dict[str, Any], patch
                            f"fine-tuned on {len(confirmed)} reviewed detections; its threshold and its effect were "
                            f"measured by {crossed['folds']}-fold cross-validation on those decisions, of the same "
                            "surveys only"]
-    return model, card
+    return verifier, card
