@@ -355,6 +355,27 @@ def test_the_base_calibration_is_kept_without_enough_decisions_to_refit(reviewed
     assert card["training"]["from_reviews"]["folds"] == 5 and det.is_dir()
 
 
+def test_a_verifier_fine_tuned_again_keeps_its_gate_and_teaches_its_judge_more(reviewed, tmp_path) -> None:
+    survey, *_ = reviewed
+    patches, confirmed = reviewed_patches([read_reviewed(survey)], PATCH_PX, GSD_M, GSD_RANGE_M)
+    base_models(tmp_path / "models")
+    model, _, base = load_model(tmp_path / "models" / "ver", build_verifier)
+    shown = np.full(len(confirmed), 0.001)
+    first, first_card = reviewed_verifier(model, base, patches, confirmed, "v1", {}, FineTune(epochs=1), CPU,
+                                          shown=shown)
+    save_model(tmp_path / "v1", first, first_card)
+    again, card = load_model(tmp_path / "v1", build_verifier)[::2]
+    second, second_card = reviewed_verifier(again, card, patches, confirmed, "v2", {}, FineTune(epochs=1), CPU)
+    assert second_card["arch"]["type"] == "GatedVerifier" and second_card["arch"]["gate"] == patch_arch(model)
+    assert second_card["postprocess"]["gate_threshold"] == first_card["postprocess"]["gate_threshold"]
+    gate_weights = {k: v for k, v in first.gate.state_dict().items()}
+    assert all(torch.equal(gate_weights[k], v) for k, v in second.gate.state_dict().items())
+    assert any(not torch.equal(a, b) for a, b in zip(first.judge.state_dict().values(),
+                                                     second.judge.state_dict().values(), strict=True))
+    record = second_card["training"]["from_reviews"]
+    assert record["base_verifier"]["name"] == "v1"
+
+
 # --- refusals -----------------------------------------------------------------------------------
 
 

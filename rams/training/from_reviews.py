@@ -61,6 +61,7 @@ from rams.detector.verifier import (
     Member,
     PatchEnsemble,
     Verifier,
+    cascade_probabilities,
     patch_arch,
     patch_probabilities,
 )
@@ -286,15 +287,16 @@ def calibration_on(raw: np.ndarray, confirmed: np.ndarray, base: dict[str, Any])
                    **platt.as_card()}
 
 
-def reviewed_verifier(model: Member | PatchEnsemble, base: dict[str, Any], patches: np.ndarray, confirmed: np.ndarray,
-                      name: str, record: dict[str, Any], settings: FineTune = FineTune(),
+def reviewed_verifier(model: Member | PatchEnsemble | GatedVerifier, base: dict[str, Any], patches: np.ndarray,
+                      confirmed: np.ndarray, name: str, record: dict[str, Any], settings: FineTune = FineTune(),
                       device: torch.device | None = None, groups: np.ndarray | None = None,
                       shown: np.ndarray | None = None) -> tuple[GatedVerifier, dict[str, Any]]:
     """The base verifier ``model`` (unfused, as :func:`rams.detector.card.load_model` builds
     it) with card ``base``, fine-tuned on the reviewed ``patches`` (K, 3, P,
     P) uint8 labelled ``confirmed`` (K,) bool (at least two of each class): a
     :class:`~rams.detector.verifier.GatedVerifier` whose gate is ``model`` itself and whose judge
-    its fine-tuned copy, and its card ``name`` (to be saved with
+    its fine-tuned copy (a ``model`` fine-tuned on reviews before keeps its gate and gate
+    threshold, and its judge's copy is fine-tuned), and its card ``name`` (to be saved with
     :func:`rams.detector.card.save_model`). Its gate (:func:`gate_of`), threshold and
     calibration come from the decisions' out-of-fold scores (see the module's docstring),
     the folds made of whole ``groups`` (K,) int of decisions (blocks of ground, see
@@ -310,22 +312,28 @@ def reviewed_verifier(model: Member | PatchEnsemble, base: dict[str, Any], patch
     before = Verifier(model, base, str(device)).score(patches)
     base_threshold = float(post["threshold"])
     keep = int((before[confirmed] >= base_threshold).sum())
-    base_raw = Verifier(model, {**base, "calibration": None}, str(device)).score(patches)
-    gate = gate_of(np.full(len(confirmed), np.nan) if shown is None else shown, base)
-    judge = copy.deepcopy(model)  # the base stays as it is: the gate
+    if isinstance(model, GatedVerifier):  # fine-tuned again: its gate stays, its judge learns more
+        gate_net, judge = model.gate, copy.deepcopy(model.judge)
+        cascade = {k: post[k] for k in ("gate_prefilter_threshold", "gate_first_sure_threshold") if k in post}
+        gate = float(post["gate_threshold"])
+    else:
+        gate_net, judge = model, copy.deepcopy(model)  # the base stays as it is: the gate
+        cascade = {f"gate_{k}": post.pop(k) for k in ("prefilter_threshold", "first_sure_threshold") if k in post}
+        gate = gate_of(np.full(len(confirmed), np.nan) if shown is None else shown, base)
+    gate_raw = cascade_probabilities(gate_net.eval(), patches, device, cascade.get("gate_prefilter_threshold"),
+                                     cascade.get("gate_first_sure_threshold"))
     frozen = [k for k, net in enumerate(members(judge)) if isinstance(net, LitePatchNet)]
     t0 = time.perf_counter()
-    raw = np.where(base_raw >= gate, out_of_fold(judge, patches, confirmed, fold, settings, device), 0.0)
+    raw = np.where(gate_raw >= gate, out_of_fold(judge, patches, confirmed, fold, settings, device), 0.0)
     raw_t = operating_point(raw, confirmed, keep, fallback=raw_threshold(base))
     through = raw > 0
     platt, calibration = calibration_on(raw[through], confirmed[through], base)
     threshold = float(platt(np.array([raw_t]))[0])
-    cascade = {f"gate_{k}": post.pop(k) for k in ("prefilter_threshold", "first_sure_threshold") if k in post}
     post.update(threshold=threshold, raw_threshold=raw_t, gate_threshold=gate, **cascade)
     torch.manual_seed(settings.seed)
     losses = fine_tune(judge, patches, confirmed, settings, device)
     seconds = time.perf_counter() - t0
-    verifier = GatedVerifier(model, judge)
+    verifier = GatedVerifier(gate_net, judge)
     crossed = {"folds": int(fold.max()) + 1, "grouped": grouped and groups is not None,
                "decisions": len(confirmed), "confirmed": int(confirmed.sum()),
                "rejected": int((~confirmed).sum()), "confirmed_kept_by_the_base": keep,
